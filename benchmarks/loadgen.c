@@ -1,0 +1,771 @@
+/*
+ * loadgen: a small epoll load generator for TCP echo servers (Linux only).
+ *
+ * Every byte sent on a connection follows a deterministic pattern,
+ * byte i = (i * 31 + id) & 0xff, where id is the connection's number, and every
+ * byte echoed back is checked against it.  Results are printed as ONE JSON
+ * object on stdout; progress notes go to stderr.  It only ever connects to a
+ * loopback IPv4 address (127.0.0.0/8).
+ *
+ * Build: cc -O2 -Wall -Wextra -o loadgen loadgen.c
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char USAGE[] =
+    "usage: loadgen --mode MODE --port PORT [options]\n"
+    "\n"
+    "modes:\n"
+    "  pingpong    --conns C --size S: each connection sends S bytes and waits for\n"
+    "              the whole echo before sending again; messages/s, MB/s, p50/p99 RTT\n"
+    "  stream      --conns C --inflight B --chunk K: send and read at once, at most\n"
+    "              B bytes unechoed per connection; MB/s echoed\n"
+    "  churn       --concurrency K: connect, send 16 bytes, read them back, close;\n"
+    "              K connections in flight; connections/s\n"
+    "  idle        --conns N [--check]: open N connections (each echoes one 16-byte\n"
+    "              ping), print 'ready N' on stderr, hold them until stdin closes or\n"
+    "              --duration passes; --check then asks a fresh connection for an echo\n"
+    "  slowreader  --total T --pause P: one connection sends T bytes as fast as the\n"
+    "              server takes them, reads nothing for P seconds, then reads all\n"
+    "\n"
+    "options:\n"
+    "  --host ADDR        loopback IPv4 address (default 127.0.0.1)\n"
+    "  --port PORT        server port (required)\n"
+    "  --duration SEC     measured time (pingpong, stream, churn), hold time (idle),\n"
+    "                     overall timeout (slowreader); default 3\n"
+    "  --warmup SEC       unmeasured load before measuring (default 0)\n"
+    "  --count N          stop after N messages / connections (default: no limit)\n"
+    "  --conns N          connections (default 1)\n"
+    "  --size BYTES       pingpong message size (default 64)\n"
+    "  --inflight BYTES   stream window per connection (default 262144)\n"
+    "  --chunk BYTES      stream/slowreader write size (default 65536)\n"
+    "  --concurrency K    churn connections in flight (default 8)\n"
+    "  --total BYTES      slowreader bytes (default 268435456)\n"
+    "  --pause SEC        slowreader time before reading (default 5)\n"
+    "  --check            idle: check a fresh connection still gets its echo\n"
+    "  --connect-timeout SEC  idle: time allowed to open all connections (default 60)\n";
+
+enum { PATTERN_PERIOD = 256, RBUF_SIZE = 256 * 1024, MAX_EVENTS = 512 };
+enum { PING_SIZE = 16, DRAIN_NS = 2000000000LL, SAMPLE_CAP = 2000000 };
+
+typedef struct {
+    const char *mode;
+    struct sockaddr_in addr;
+    double duration, warmup, pause, connect_timeout;
+    long long count, total;
+    long conns, size, inflight, chunk, concurrency;
+    int check;
+} options_t;
+
+typedef enum { ST_FREE, ST_CONNECTING, ST_WAIT_ECHO, ST_IDLE, ST_OPEN } conn_state_t;
+
+typedef struct {
+    int fd;
+    uint32_t id;
+    conn_state_t state;
+    uint32_t events;        /* current epoll interest */
+    const uint8_t *pat;     /* pattern for this id, PATTERN_PERIOD + maxchunk bytes */
+    uint64_t sent, recvd;   /* stream offsets */
+    uint64_t msg_end;       /* pingpong/churn: offset where this message ends */
+    int64_t t_start;        /* pingpong/churn: when this message started */
+} conn_t;
+
+/* Shared state of one run. */
+static options_t opt;
+static int epfd = -1;
+static uint8_t rbuf[RBUF_SIZE];
+static uint8_t *patterns[PATTERN_PERIOD];
+static size_t maxchunk = PING_SIZE;
+static uint64_t mismatches, errors, extra_bytes;
+
+/* Latency samples in nanoseconds, reservoir-sampled beyond SAMPLE_CAP. */
+static uint32_t *samples;
+static uint64_t nsamples, seen_samples;
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+static void die(const char *msg) {
+    fprintf(stderr, "loadgen: %s\n", msg);
+    exit(2);
+}
+
+/* ---------- pattern and verification ---------- */
+
+static const uint8_t *pattern_for(uint32_t id) {
+    uint32_t slot = id & 0xff;
+    if (!patterns[slot]) {
+        size_t len = PATTERN_PERIOD + maxchunk;
+        uint8_t *p = malloc(len);
+        if (!p) die("out of memory");
+        for (size_t k = 0; k < len; k++) p[k] = (uint8_t)((k * 31 + slot) & 0xff);
+        patterns[slot] = p;
+    }
+    return patterns[slot];
+}
+
+/* Compare n received bytes at stream offset off with the pattern; count bad bytes. */
+static void verify(const conn_t *c, uint64_t off, const uint8_t *buf, size_t n) {
+    while (n > 0) {
+        size_t k = n < maxchunk ? n : maxchunk;
+        const uint8_t *exp = c->pat + (off & (PATTERN_PERIOD - 1));
+        if (memcmp(exp, buf, k) != 0)
+            for (size_t j = 0; j < k; j++) mismatches += exp[j] != buf[j];
+        off += k;
+        buf += k;
+        n -= k;
+    }
+}
+
+/* ---------- latency samples ---------- */
+
+static void record_latency(int64_t ns) {
+    uint32_t v = ns > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)(ns < 0 ? 0 : ns);
+    seen_samples++;
+    if (nsamples < SAMPLE_CAP) {
+        samples[nsamples++] = v;
+    } else {
+        uint64_t j = ((uint64_t)random() << 31 | (uint64_t)random()) % seen_samples;
+        if (j < SAMPLE_CAP) samples[j] = v;
+    }
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static double percentile_us(double p) {
+    if (nsamples == 0) return -1;
+    uint64_t idx = (uint64_t)(p / 100.0 * (double)(nsamples - 1) + 0.5);
+    return samples[idx] / 1000.0;
+}
+
+/* ---------- sockets ---------- */
+
+static void set_nonblocking(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) die("fcntl failed");
+}
+
+/* Start a non-blocking connect; returns fd or -1 (errno set). */
+static int start_connect(void) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&opt.addr, sizeof opt.addr) < 0 && errno != EINPROGRESS) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* Blocking connect used to set up the fixed connection set of a mode. */
+static int connect_blocking(void) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) die("socket failed");
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&opt.addr, sizeof opt.addr) < 0) {
+        perror("loadgen: connect");
+        exit(3);
+    }
+    set_nonblocking(fd);
+    return fd;
+}
+
+static void ep_set(conn_t *c, uint32_t events) {
+    if (c->events == events) return;
+    struct epoll_event ev = {.events = events, .data.ptr = c};
+    int op = c->events == 0 ? EPOLL_CTL_ADD : (events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
+    if (epoll_ctl(epfd, op, c->fd, &ev) < 0) die("epoll_ctl failed");
+    c->events = events;
+}
+
+static void conn_close(conn_t *c) {
+    ep_set(c, 0);
+    close(c->fd);
+    c->fd = -1;
+    c->state = ST_FREE;
+}
+
+static void conn_init(conn_t *c, int fd, uint32_t id) {
+    memset(c, 0, sizeof *c);
+    c->fd = fd;
+    c->id = id;
+    c->pat = pattern_for(id);
+}
+
+/* Send pattern bytes until offset `until`; returns 0 on EAGAIN/done, -1 on error. */
+static int send_until(conn_t *c, uint64_t until) {
+    while (c->sent < until) {
+        uint64_t left = until - c->sent;
+        size_t k = left < maxchunk ? (size_t)left : maxchunk;
+        ssize_t n = send(c->fd, c->pat + (c->sent & (PATTERN_PERIOD - 1)), k, MSG_NOSIGNAL);
+        if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+        c->sent += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Read everything available and verify it; returns bytes read, -1 on EOF/error. */
+static long long read_verify(conn_t *c) {
+    long long got = 0;
+    for (;;) {
+        ssize_t n = recv(c->fd, rbuf, sizeof rbuf, 0);
+        if (n > 0) {
+            uint64_t expected_max = c->sent - c->recvd;
+            size_t ok = (uint64_t)n > expected_max ? (size_t)expected_max : (size_t)n;
+            verify(c, c->recvd, rbuf, ok);
+            extra_bytes += (size_t)n - ok;
+            c->recvd += ok;
+            got += n;
+            continue;
+        }
+        if (n == 0) return -1;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return got;
+        if (errno == EINTR) continue;
+        return -1;
+    }
+}
+
+static int wait_events(struct epoll_event *evs, int64_t deadline) {
+    int64_t left = deadline - now_ns();
+    int timeout = left <= 0 ? 0 : (int)(left / 1000000 + 1);
+    if (timeout > 100) timeout = 100;
+    int n = epoll_wait(epfd, evs, MAX_EVENTS, timeout);
+    if (n < 0 && errno != EINTR) die("epoll_wait failed");
+    return n < 0 ? 0 : n;
+}
+
+/* ---------- measurement window shared by the timed modes ---------- */
+
+typedef struct {
+    int64_t start, measure_start, measure_end;
+    double cpu_start;
+    int measuring, stopping;
+    uint64_t ops, bytes;
+} window_t;
+
+static void window_init(window_t *w) {
+    memset(w, 0, sizeof *w);
+    w->start = now_ns();
+    w->measure_start = w->start + (int64_t)(opt.warmup * 1e9);
+    w->measure_end = w->measure_start + (int64_t)(opt.duration * 1e9);
+}
+
+/* Advance the phase (warm-up -> measuring -> stopping) by the clock and count. */
+static void window_tick(window_t *w) {
+    int64_t t = now_ns();
+    if (!w->measuring && !w->stopping && t >= w->measure_start) {
+        w->measuring = 1;
+        w->ops = w->bytes = 0;
+        nsamples = seen_samples = 0;
+        w->measure_start = t;
+        w->measure_end = t + (int64_t)(opt.duration * 1e9);
+        w->cpu_start = cpu_seconds();
+    }
+    if (w->measuring && (t >= w->measure_end || (opt.count > 0 && (long long)w->ops >= opt.count))) {
+        w->measuring = 0;
+        w->stopping = 1;
+        w->measure_end = t;
+    }
+}
+
+static void print_common(const window_t *w) {
+    double secs = (w->measure_end - w->measure_start) / 1e9;
+    double cpu = cpu_seconds() - w->cpu_start;
+    printf("\"seconds\": %.4f, \"loadgen_cpu_pct\": %.1f, \"mismatches\": %llu, "
+           "\"extra_bytes\": %llu, \"errors\": %llu",
+           secs, secs > 0 ? 100.0 * cpu / secs : 0.0, (unsigned long long)mismatches,
+           (unsigned long long)extra_bytes, (unsigned long long)errors);
+}
+
+/* ---------- pingpong ---------- */
+
+static void pp_begin(conn_t *c, const window_t *w) {
+    if (w->stopping) return;
+    c->t_start = now_ns();
+    c->msg_end = c->sent + (uint64_t)opt.size;
+    if (send_until(c, c->msg_end) < 0) {
+        errors++;
+        conn_close(c);
+        return;
+    }
+    ep_set(c, EPOLLIN | (c->sent < c->msg_end ? EPOLLOUT : 0));
+}
+
+static void pp_event(conn_t *c, uint32_t ev, window_t *w) {
+    if (ev & EPOLLOUT) {
+        if (send_until(c, c->msg_end) < 0) goto fail;
+        if (c->sent == c->msg_end) ep_set(c, EPOLLIN);
+    }
+    if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        if (read_verify(c) < 0) goto fail;
+        if (c->recvd == c->msg_end && c->sent == c->msg_end) {
+            if (w->measuring) {
+                record_latency(now_ns() - c->t_start);
+                w->ops++;
+                w->bytes += (uint64_t)opt.size;
+            }
+            pp_begin(c, w);
+        }
+    }
+    return;
+fail:
+    errors++;
+    conn_close(c);
+}
+
+static int outstanding(const conn_t *cs, long n) {
+    int busy = 0;
+    for (long i = 0; i < n; i++) busy += cs[i].state != ST_FREE && cs[i].recvd < cs[i].sent;
+    return busy;
+}
+
+static int any_open(const conn_t *cs, long n) {
+    for (long i = 0; i < n; i++)
+        if (cs[i].state != ST_FREE) return 1;
+    return 0;
+}
+
+/* Run the event loop until measuring ends, then drain echoes for up to DRAIN_NS. */
+static void run_fixed(conn_t *cs, long n, window_t *w, void (*on_event)(conn_t *, uint32_t, window_t *)) {
+    struct epoll_event evs[MAX_EVENTS];
+    int64_t drain_deadline = 0;
+    for (;;) {
+        window_tick(w);
+        if (w->stopping) {
+            if (!drain_deadline) drain_deadline = now_ns() + DRAIN_NS;
+            if (!outstanding(cs, n) || now_ns() >= drain_deadline || !any_open(cs, n)) break;
+        } else if (!any_open(cs, n)) {
+            break;
+        }
+        int k = wait_events(evs, w->stopping ? drain_deadline : w->measure_end);
+        for (int i = 0; i < k; i++) on_event(evs[i].data.ptr, evs[i].events, w);
+    }
+}
+
+static conn_t *open_fixed(long n) {
+    conn_t *cs = calloc((size_t)n, sizeof *cs);
+    if (!cs) die("out of memory");
+    for (long i = 0; i < n; i++) {
+        conn_init(&cs[i], connect_blocking(), (uint32_t)i);
+        cs[i].state = ST_OPEN;
+    }
+    return cs;
+}
+
+static void close_all(conn_t *cs, long n) {
+    for (long i = 0; i < n; i++)
+        if (cs[i].state != ST_FREE) conn_close(&cs[i]);
+}
+
+static int mode_pingpong(void) {
+    maxchunk = (size_t)opt.size;
+    samples = malloc(sizeof *samples * SAMPLE_CAP);
+    if (!samples) die("out of memory");
+    conn_t *cs = open_fixed(opt.conns);
+    window_t w;
+    window_init(&w);
+    for (long i = 0; i < opt.conns; i++) pp_begin(&cs[i], &w);
+    run_fixed(cs, opt.conns, &w, pp_event);
+    int unfinished = outstanding(cs, opt.conns);
+    close_all(cs, opt.conns);
+    qsort(samples, nsamples, sizeof *samples, cmp_u32);
+    double secs = (w.measure_end - w.measure_start) / 1e9;
+    printf("{\"mode\": \"pingpong\", \"conns\": %ld, \"size\": %ld, \"messages\": %llu, "
+           "\"msgs_per_s\": %.1f, \"mb_per_s\": %.3f, \"p50_us\": %.2f, \"p99_us\": %.2f, "
+           "\"max_us\": %.2f, \"samples\": %llu, \"unfinished\": %d, ",
+           opt.conns, opt.size, (unsigned long long)w.ops, w.ops / secs, w.bytes / secs / 1e6,
+           percentile_us(50), percentile_us(99), percentile_us(100), (unsigned long long)nsamples,
+           unfinished);
+    print_common(&w);
+    printf("}\n");
+    return 0;
+}
+
+/* ---------- stream ---------- */
+
+static void stream_fill(conn_t *c, const window_t *w) {
+    uint64_t until = w->stopping ? c->sent : c->recvd + (uint64_t)opt.inflight;
+    if (send_until(c, until) < 0) {
+        errors++;
+        conn_close(c);
+        return;
+    }
+    ep_set(c, EPOLLIN | (c->sent < until ? EPOLLOUT : 0));
+}
+
+static void stream_event(conn_t *c, uint32_t ev, window_t *w) {
+    if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        long long got = read_verify(c);
+        if (got < 0) {
+            errors++;
+            conn_close(c);
+            return;
+        }
+        if (w->measuring) w->bytes += (uint64_t)got;
+    }
+    stream_fill(c, w);
+}
+
+static int mode_stream(void) {
+    maxchunk = (size_t)opt.chunk;
+    conn_t *cs = open_fixed(opt.conns);
+    window_t w;
+    window_init(&w);
+    for (long i = 0; i < opt.conns; i++) stream_fill(&cs[i], &w);
+    run_fixed(cs, opt.conns, &w, stream_event);
+    int unfinished = outstanding(cs, opt.conns);
+    close_all(cs, opt.conns);
+    double secs = (w.measure_end - w.measure_start) / 1e9;
+    printf("{\"mode\": \"stream\", \"conns\": %ld, \"inflight\": %ld, \"bytes\": %llu, "
+           "\"mb_per_s\": %.3f, \"unfinished\": %d, ",
+           opt.conns, opt.inflight, (unsigned long long)w.bytes, w.bytes / secs / 1e6, unfinished);
+    print_common(&w);
+    printf("}\n");
+    return 0;
+}
+
+/* ---------- churn and idle: connect, ping 16 bytes, wait for the echo ---------- */
+
+static uint32_t next_id;
+
+/* Start a new connection in slot c; returns 0 or -1 (counted as an error). */
+static int ping_start(conn_t *c) {
+    int fd = start_connect();
+    if (fd < 0) {
+        errors++;
+        return -1;
+    }
+    conn_init(c, fd, next_id++);
+    c->state = ST_CONNECTING;
+    c->t_start = now_ns();
+    ep_set(c, EPOLLOUT);
+    return 0;
+}
+
+/* Drive one connection through connect -> ping -> echo; returns 1 when echoed, -1 on failure. */
+static int ping_event(conn_t *c, uint32_t ev) {
+    if (c->state == ST_CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err || (ev & EPOLLERR)) return -1;
+        c->msg_end = PING_SIZE;
+        if (send_until(c, c->msg_end) < 0 || c->sent != c->msg_end) return -1;
+        c->state = ST_WAIT_ECHO;
+        ep_set(c, EPOLLIN);
+        return 0;
+    }
+    if (c->state == ST_WAIT_ECHO) {
+        if (read_verify(c) < 0) return -1;
+        return c->recvd == c->msg_end ? 1 : 0;
+    }
+    /* ST_IDLE: any event means the server closed or sent something unexpected. */
+    return read_verify(c) < 0 ? -1 : 0;
+}
+
+static int mode_churn(void) {
+    samples = malloc(sizeof *samples * SAMPLE_CAP);
+    if (!samples) die("out of memory");
+    long k = opt.concurrency;
+    conn_t *cs = calloc((size_t)k, sizeof *cs);
+    if (!cs) die("out of memory");
+    window_t w;
+    window_init(&w);
+    for (long i = 0; i < k; i++) ping_start(&cs[i]);
+    struct epoll_event evs[MAX_EVENTS];
+    int64_t drain_deadline = 0;
+    for (;;) {
+        window_tick(&w);
+        if (w.stopping && !drain_deadline) drain_deadline = now_ns() + DRAIN_NS;
+        if (!w.stopping) /* refill slots whose connect failed outright */
+            for (long i = 0; i < k; i++)
+                if (cs[i].state == ST_FREE && ping_start(&cs[i]) < 0) usleep(1000);
+        if (!any_open(cs, k) || (drain_deadline && now_ns() >= drain_deadline)) break;
+        int n = wait_events(evs, w.stopping ? drain_deadline : w.measure_end);
+        for (int i = 0; i < n; i++) {
+            conn_t *c = evs[i].data.ptr;
+            int r = ping_event(c, evs[i].events);
+            if (r == 0) continue;
+            if (r < 0) errors++;
+            if (r > 0 && w.measuring) {
+                w.ops++;
+                record_latency(now_ns() - c->t_start);
+            }
+            conn_close(c);
+            if (!w.stopping) ping_start(c);
+        }
+    }
+    int unfinished = 0;
+    for (long i = 0; i < k; i++) unfinished += cs[i].state != ST_FREE;
+    close_all(cs, k);
+    qsort(samples, nsamples, sizeof *samples, cmp_u32);
+    double secs = (w.measure_end - w.measure_start) / 1e9;
+    printf("{\"mode\": \"churn\", \"concurrency\": %ld, \"connections\": %llu, "
+           "\"conns_per_s\": %.1f, \"p50_us\": %.2f, \"p99_us\": %.2f, \"unfinished\": %d, ",
+           k, (unsigned long long)w.ops, w.ops / secs, percentile_us(50), percentile_us(99),
+           unfinished);
+    print_common(&w);
+    printf("}\n");
+    return 0;
+}
+
+/* Open one fresh connection and check it gets its 16-byte echo within 5 s. */
+static int fresh_echo_ok(void) {
+    conn_t c;
+    if (ping_start(&c) < 0) return 0;
+    struct epoll_event evs[MAX_EVENTS];
+    int64_t deadline = now_ns() + 5000000000LL;
+    int result = 0;
+    while (now_ns() < deadline && result == 0) {
+        int n = wait_events(evs, deadline);
+        for (int i = 0; i < n; i++)
+            if (evs[i].data.ptr == &c) result = ping_event(&c, evs[i].events);
+    }
+    conn_close(&c);
+    return result > 0;
+}
+
+static int stdin_closed_or_ready(void) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, 0, &ev) == 0;
+}
+
+static int mode_idle(void) {
+    long n = opt.conns, window = 64, started = 0, established = 0, failed = 0, dropped = 0;
+    conn_t *cs = calloc((size_t)n, sizeof *cs);
+    if (!cs) die("out of memory");
+    struct epoll_event evs[MAX_EVENTS];
+    int64_t t0 = now_ns(), deadline = t0 + (int64_t)(opt.connect_timeout * 1e9);
+    while (established + failed < n && now_ns() < deadline) {
+        while (started < n && started - established - failed < window)
+            if (ping_start(&cs[started++]) < 0) failed++;
+        int k = wait_events(evs, deadline);
+        for (int i = 0; i < k; i++) {
+            conn_t *c = evs[i].data.ptr;
+            int r = ping_event(c, evs[i].events);
+            if (r > 0) {
+                established++;
+                c->state = ST_IDLE;
+            } else if (r < 0) {
+                failed++;
+                conn_close(c);
+            }
+        }
+    }
+    for (long i = 0; i < started; i++) /* give up on connections still in progress */
+        if (cs[i].state == ST_CONNECTING || cs[i].state == ST_WAIT_ECHO) {
+            failed++;
+            conn_close(&cs[i]);
+        }
+    double connect_secs = (now_ns() - t0) / 1e9;
+    fprintf(stderr, "ready %ld\n", established);
+    fflush(stderr);
+
+    /* Hold until stdin is readable (data or EOF) or the hold time passes. */
+    int watching_stdin = stdin_closed_or_ready();
+    int64_t hold_end = now_ns() + (int64_t)(opt.duration * 1e9);
+    int released = 0;
+    while (!released && now_ns() < hold_end) {
+        int k = wait_events(evs, hold_end);
+        for (int i = 0; i < k; i++) {
+            conn_t *c = evs[i].data.ptr;
+            if (!c) {
+                released = 1;
+                continue;
+            }
+            if (c->state == ST_IDLE && ping_event(c, evs[i].events) < 0) {
+                dropped++;
+                conn_close(c);
+            }
+        }
+    }
+    if (watching_stdin) epoll_ctl(epfd, EPOLL_CTL_DEL, 0, NULL);
+    int fresh = opt.check ? fresh_echo_ok() : -1;
+    long still_open = 0;
+    for (long i = 0; i < n; i++) still_open += cs[i].state == ST_IDLE;
+    close_all(cs, n);
+    printf("{\"mode\": \"idle\", \"requested\": %ld, \"connected\": %ld, \"failed\": %ld, "
+           "\"dropped_by_server\": %ld, \"still_open\": %ld, \"connect_seconds\": %.3f, "
+           "\"released_by_stdin\": %d, \"fresh_echo_ok\": %s, \"mismatches\": %llu, "
+           "\"extra_bytes\": %llu, \"errors\": %llu}\n",
+           n, established, failed, dropped, still_open, connect_secs, released,
+           fresh < 0 ? "null" : (fresh ? "true" : "false"), (unsigned long long)mismatches,
+           (unsigned long long)extra_bytes, (unsigned long long)errors);
+    return 0;
+}
+
+/* ---------- slowreader ---------- */
+
+static int mode_slowreader(void) {
+    maxchunk = (size_t)opt.chunk;
+    conn_t c;
+    conn_init(&c, connect_blocking(), 0);
+    c.state = ST_OPEN;
+    uint64_t total = (uint64_t)opt.total;
+    int64_t t0 = now_ns(), pause_end = t0 + (int64_t)(opt.pause * 1e9);
+    int64_t deadline = t0 + (int64_t)(opt.duration * 1e9);
+    double cpu0 = cpu_seconds();
+    uint64_t sent_during_pause = 0;
+    int reading = 0, failed = 0;
+    struct epoll_event evs[MAX_EVENTS];
+    ep_set(&c, EPOLLOUT);
+    while (c.recvd < total && now_ns() < deadline && !failed) {
+        if (!reading && now_ns() >= pause_end) {
+            reading = 1;
+            sent_during_pause = c.sent;
+        }
+        /* While paused with everything sent, watch nothing and just sleep. */
+        ep_set(&c, (reading ? EPOLLIN : 0) | (c.sent < total ? EPOLLOUT : 0));
+        int k = wait_events(evs, reading ? deadline : pause_end);
+        for (int i = 0; i < k && !failed; i++) {
+            if ((evs[i].events & EPOLLOUT) && send_until(&c, total) < 0) failed = 1;
+            if (reading && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && read_verify(&c) < 0)
+                failed = 1;
+            if (!reading && (evs[i].events & (EPOLLHUP | EPOLLERR))) failed = 1;
+        }
+    }
+    if (!reading) sent_during_pause = c.sent;
+    double secs = (now_ns() - t0) / 1e9;
+    double cpu = cpu_seconds() - cpu0;
+    errors += (uint64_t)failed;
+    conn_close(&c);
+    printf("{\"mode\": \"slowreader\", \"total\": %llu, \"sent\": %llu, \"received\": %llu, "
+           "\"sent_during_pause\": %llu, \"complete\": %s, \"seconds\": %.3f, "
+           "\"loadgen_cpu_pct\": %.1f, \"mismatches\": %llu, \"extra_bytes\": %llu, "
+           "\"errors\": %llu}\n",
+           (unsigned long long)total, (unsigned long long)c.sent, (unsigned long long)c.recvd,
+           (unsigned long long)sent_during_pause, c.recvd == total ? "true" : "false", secs,
+           secs > 0 ? 100.0 * cpu / secs : 0.0, (unsigned long long)mismatches,
+           (unsigned long long)extra_bytes, (unsigned long long)errors);
+    return 0;
+}
+
+/* ---------- command line ---------- */
+
+static long long parse_num(const char *s, const char *name) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < 0) {
+        fprintf(stderr, "loadgen: bad value for %s: %s\n", name, s);
+        exit(2);
+    }
+    return v;
+}
+
+static double parse_secs(const char *s, const char *name) {
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || v < 0) {
+        fprintf(stderr, "loadgen: bad value for %s: %s\n", name, s);
+        exit(2);
+    }
+    return v;
+}
+
+static void parse_args(int argc, char **argv) {
+    const char *host = "127.0.0.1";
+    long long port = -1;
+    opt = (options_t){.duration = 3, .pause = 5, .connect_timeout = 60, .total = 256LL << 20,
+                      .conns = 1, .size = 64, .inflight = 256 * 1024, .chunk = 65536,
+                      .concurrency = 8};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--check")) {
+            opt.check = 1;
+            continue;
+        }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(USAGE, stdout);
+            exit(0);
+        }
+        if (i + 1 >= argc) {
+            fputs(USAGE, stderr);
+            exit(2);
+        }
+        const char *v = argv[++i];
+        if (!strcmp(a, "--mode")) opt.mode = v;
+        else if (!strcmp(a, "--host")) host = v;
+        else if (!strcmp(a, "--port")) port = parse_num(v, a);
+        else if (!strcmp(a, "--duration")) opt.duration = parse_secs(v, a);
+        else if (!strcmp(a, "--warmup")) opt.warmup = parse_secs(v, a);
+        else if (!strcmp(a, "--pause")) opt.pause = parse_secs(v, a);
+        else if (!strcmp(a, "--connect-timeout")) opt.connect_timeout = parse_secs(v, a);
+        else if (!strcmp(a, "--count")) opt.count = parse_num(v, a);
+        else if (!strcmp(a, "--total")) opt.total = parse_num(v, a);
+        else if (!strcmp(a, "--conns")) opt.conns = (long)parse_num(v, a);
+        else if (!strcmp(a, "--size")) opt.size = (long)parse_num(v, a);
+        else if (!strcmp(a, "--inflight")) opt.inflight = (long)parse_num(v, a);
+        else if (!strcmp(a, "--chunk")) opt.chunk = (long)parse_num(v, a);
+        else if (!strcmp(a, "--concurrency")) opt.concurrency = (long)parse_num(v, a);
+        else {
+            fprintf(stderr, "loadgen: unknown option %s\n%s", a, USAGE);
+            exit(2);
+        }
+    }
+    if (!opt.mode || port <= 0 || port > 65535) {
+        fputs(USAGE, stderr);
+        exit(2);
+    }
+    if (opt.conns < 1 || opt.size < 1 || opt.chunk < 1 || opt.inflight < 1 || opt.concurrency < 1)
+        die("--conns, --size, --chunk, --inflight and --concurrency must be positive");
+    opt.addr.sin_family = AF_INET;
+    opt.addr.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &opt.addr.sin_addr) != 1) die("--host must be an IPv4 address");
+    if ((ntohl(opt.addr.sin_addr.s_addr) >> 24) != 127) die("--host must be a loopback address");
+}
+
+static void raise_nofile(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int main(int argc, char **argv) {
+    parse_args(argc, argv);
+    signal(SIGPIPE, SIG_IGN);
+    raise_nofile();
+    srandom(12345);
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0) die("epoll_create1 failed");
+    if (!strcmp(opt.mode, "pingpong")) return mode_pingpong();
+    if (!strcmp(opt.mode, "stream")) return mode_stream();
+    if (!strcmp(opt.mode, "churn")) return mode_churn();
+    if (!strcmp(opt.mode, "idle")) return mode_idle();
+    if (!strcmp(opt.mode, "slowreader")) return mode_slowreader();
+    fprintf(stderr, "loadgen: unknown mode %s\n%s", opt.mode, USAGE);
+    return 2;
+}

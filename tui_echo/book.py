@@ -1,0 +1,279 @@
+"""`ClientBook`: the live view model, folded from events. Pure: no I/O, no threads.
+
+The app and the headless logger both read the numbers they show from here, so what
+the screen says is unit-testable without a terminal. Time comes from an injected
+clock, so tests and screenshots can fix it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from tui_echo.events import (
+    ClientClosed,
+    ClientConnected,
+    ClientData,
+    Event,
+    Listening,
+    Rejected,
+    ServerError,
+    ShutdownComplete,
+)
+
+Clock = Callable[[], float]
+
+RATE_WINDOW = 2.0
+"""Seconds behind a rate: short enough to feel live, long enough to be calm."""
+
+LINGER = 3.0
+"""Seconds a closed client stays in the book (dimmed on screen) before it goes."""
+
+HISTORY_SECONDS = 60
+"""Length of the throughput history behind the sparkline."""
+
+TIMELINE_LENGTH = 200
+"""Events kept per client for its detail view."""
+
+CLOSING, CLOSED = "closing", "closed"
+
+
+@dataclass(slots=True)
+class ClientRecord:
+    """What is known of one client, for a table row or a detail view."""
+
+    id: int
+    peer: str
+    connected_at: float
+    state: str = "open"
+    bytes_in: int = 0
+    bytes_out: int = 0
+    pending: int = 0
+    discarded: int = 0
+    last_active: float = 0.0
+    closed_at: float | None = None
+    close_reason: str | None = None
+    rate_in: float = 0.0
+    """Bytes per second received over the last `RATE_WINDOW` seconds."""
+    rate_out: float = 0.0
+    samples: deque[tuple[float, int, int]] = field(default_factory=deque)
+    """(ts, bytes_in, bytes_out) behind the rates, oldest first."""
+    timeline: deque[Event] = field(
+        default_factory=lambda: deque(maxlen=TIMELINE_LENGTH)
+    )
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is gone (the row may still linger)."""
+        return self.closed_at is not None
+
+    def connected_for(self, now: float) -> float:
+        """Seconds from connect to `now`, or to the close."""
+        end = self.closed_at if self.closed_at is not None else now
+        return max(0.0, end - self.connected_at)
+
+
+@dataclass(slots=True)
+class Totals:
+    """Server-wide numbers for the status bar and the shutdown summary."""
+
+    clients_now: int = 0
+    clients_total: int = 0
+    rejected: int = 0
+    errors: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    rate_in: float = 0.0
+    rate_out: float = 0.0
+
+
+class ClientBook:
+    """Per-client records and server totals, built by folding events in order."""
+
+    def __init__(
+        self,
+        clock: Clock = time.time,
+        *,
+        linger: float = LINGER,
+        rate_window: float = RATE_WINDOW,
+    ) -> None:
+        self.clock = clock
+        self.linger = linger
+        self.rate_window = rate_window
+        self.clients: dict[int, ClientRecord] = {}
+        """Open and lingering clients, by id."""
+        self.totals = Totals()
+        self.address: tuple[str, int] | None = None
+        self.started_at: float | None = None
+        self.shut_down = False
+        self.throughput: deque[int] = deque([0] * HISTORY_SECONDS, HISTORY_SECONDS)
+        """Bytes echoed per second (in + out), the last `HISTORY_SECONDS` seconds."""
+        self._history_second: int | None = None
+        self._rate_samples: deque[tuple[float, int, int]] = deque()
+
+    # ---- folding events ---------------------------------------------------------
+
+    def apply_all(self, events: Iterable[Event]) -> set[int]:
+        """Fold events in order; return the ids of the clients they touched."""
+        touched: set[int] = set()
+        for event in events:
+            client = self.apply(event)
+            if client is not None:
+                touched.add(client)
+        return touched
+
+    def apply(self, event: Event) -> int | None:
+        """Fold one event; return the id of the client it touched, if any."""
+        match event:
+            case ClientData():
+                return self._on_data(event)
+            case ClientConnected():
+                return self._on_connect(event)
+            case ClientClosed():
+                return self._on_close(event)
+            case Listening():
+                self.address = (event.host, event.port)
+                self.started_at = event.ts
+            case Rejected():
+                self.totals.rejected += 1
+            case ServerError():
+                self.totals.errors += 1
+                if event.client in self.clients:
+                    self.clients[event.client].timeline.append(event)
+                    return event.client
+            case ShutdownComplete():
+                self.shut_down = True
+        return None
+
+    def _on_connect(self, event: ClientConnected) -> int:
+        record = ClientRecord(
+            id=event.client,
+            peer=event.peer,
+            connected_at=event.ts,
+            last_active=event.ts,
+        )
+        record.samples.append((event.ts, 0, 0))
+        record.timeline.append(event)
+        self.clients[event.client] = record
+        self.totals.clients_now += 1
+        self.totals.clients_total += 1
+        return event.client
+
+    def _on_data(self, event: ClientData) -> int | None:
+        record = self.clients.get(event.client)
+        if record is None:
+            return None
+        self._count(record, event.bytes_in, event.bytes_out, event.ts)
+        record.pending = event.pending
+        if record.state != CLOSING:
+            record.state = event.state
+        if event.bytes:
+            record.last_active = event.ts
+        record.samples.append((event.ts, event.bytes_in, event.bytes_out))
+        record.timeline.append(event)
+        return event.client
+
+    def _on_close(self, event: ClientClosed) -> int | None:
+        record = self.clients.get(event.client)
+        if record is None:
+            return None
+        self._count(record, event.bytes_in, event.bytes_out, event.ts)
+        record.pending = 0
+        record.discarded = event.discarded
+        record.state = CLOSED
+        record.closed_at = event.ts
+        record.close_reason = event.reason
+        record.rate_in = record.rate_out = 0.0
+        record.timeline.append(event)
+        self.totals.clients_now -= 1
+        return event.client
+
+    def _count(
+        self, record: ClientRecord, bytes_in: int, bytes_out: int, ts: float
+    ) -> None:
+        """Move a client's counters forward and add the growth to the totals."""
+        grown_in = bytes_in - record.bytes_in
+        grown_out = bytes_out - record.bytes_out
+        record.bytes_in, record.bytes_out = bytes_in, bytes_out
+        self.totals.bytes_in += grown_in
+        self.totals.bytes_out += grown_out
+        self._add_throughput(ts, grown_in + grown_out)
+
+    def _add_throughput(self, ts: float, amount: int) -> None:
+        self._roll_history(int(ts))
+        self.throughput[-1] += amount
+
+    def _roll_history(self, second: int) -> None:
+        """Advance the per-second history to `second`, adding empty seconds."""
+        if self._history_second is None:
+            self._history_second = second
+        gap = min(second - self._history_second, HISTORY_SECONDS)
+        if gap > 0:
+            self.throughput.extend([0] * gap)
+            self._history_second = second
+
+    # ---- asking -----------------------------------------------------------------
+
+    def peer_of(self, client_id: int) -> str | None:
+        """The peer address of a known client."""
+        record = self.clients.get(client_id)
+        return None if record is None else record.peer
+
+    def mark_closing(self, client_id: int) -> None:
+        """The operator asked to close this client; show it until the close comes."""
+        record = self.clients.get(client_id)
+        if record is not None and not record.closed:
+            record.state = CLOSING
+
+    def refresh(self) -> set[int]:
+        """Bring rates up to `clock()`, drop expired closed rows; return their ids."""
+        now = self.clock()
+        self._roll_history(int(now))
+        horizon = now - self.rate_window
+        gone = {
+            cid
+            for cid, record in self.clients.items()
+            if record.closed_at is not None and record.closed_at + self.linger <= now
+        }
+        for cid in gone:
+            del self.clients[cid]
+        for record in self.clients.values():
+            if not record.closed:
+                record.rate_in, record.rate_out = _rates(record, now, horizon)
+        self._update_total_rates(now, horizon)
+        return gone
+
+    def _update_total_rates(self, now: float, horizon: float) -> None:
+        samples = self._rate_samples
+        samples.append((now, self.totals.bytes_in, self.totals.bytes_out))
+        while len(samples) > 1 and samples[1][0] <= horizon:
+            samples.popleft()
+        since, base_in, base_out = samples[0]
+        span = now - since
+        if span > 0:
+            self.totals.rate_in = (self.totals.bytes_in - base_in) / span
+            self.totals.rate_out = (self.totals.bytes_out - base_out) / span
+        else:
+            self.totals.rate_in = self.totals.rate_out = 0.0
+
+    def uptime(self) -> float:
+        """Seconds since the server started listening."""
+        if self.started_at is None:
+            return 0.0
+        return max(0.0, self.clock() - self.started_at)
+
+
+def _rates(record: ClientRecord, now: float, horizon: float) -> tuple[float, float]:
+    """Bytes per second in and out over the window ending at `now`.
+
+    The oldest sample kept is the last one at or before the window's start, so an
+    idle client's rate falls to zero as the window slides past its last data.
+    """
+    samples = record.samples
+    while len(samples) > 1 and samples[1][0] <= horizon:
+        samples.popleft()
+    since, base_in, base_out = samples[0]
+    span = max(now - since, 1e-3)
+    return (record.bytes_in - base_in) / span, (record.bytes_out - base_out) / span

@@ -1,0 +1,228 @@
+"""The `tui-echo` command: arguments, wiring, exit codes.
+
+Exit status: 0 after a graceful stop (`q`, SIGINT, SIGTERM); 1 for runtime failures
+(the address is in use, the host does not resolve), said in one line on stderr; 2 for
+usage errors, as argparse reports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
+
+from tui_echo import __version__
+from tui_echo.config import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_BUFFER,
+    DEFAULT_PORT,
+    MIN_MAX_BUFFER,
+    ServerConfig,
+    parse_size,
+)
+from tui_echo.server import EchoServer, ServerStartError
+from tui_echo.text import human_size
+
+PROG = "tui-echo"
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0..65535, not {port}")
+    return port
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _buffer_size(text: str) -> int:
+    try:
+        size = parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if size < MIN_MAX_BUFFER:
+        raise argparse.ArgumentTypeError(
+            f"must be at least {human_size(MIN_MAX_BUFFER)}, not {text!r}"
+        )
+    return size
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; `--help` is the reference for every option."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            "A TCP echo server you can watch live. By default a terminal monitor shows"
+            " every client, its bytes and buffers, and lets you kick or reset it;"
+            " --no-ui logs events as text or JSON Lines instead."
+        ),
+        epilog=(
+            "examples:\n"
+            "  tui-echo --port 9000                watch the server live\n"
+            "  tui-echo --no-ui --log-format json  headless, JSON Lines on stdout\n"
+            "  tui-echo --host :: --port 0         every address, a free port\n"
+            "\n"
+            "Exit status: 0 after q, SIGINT or SIGTERM; 1 when the server cannot run\n"
+            "(address in use, unknown host); 2 for bad arguments."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to bind; 0.0.0.0 or :: to expose (default: {DEFAULT_HOST})",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=DEFAULT_PORT,
+        help=f"TCP port; 0 picks a free one (default: {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--no-ui",
+        action="store_true",
+        help="run headless: one line per event on stdout",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="headless line format: text for people, json for JSON Lines"
+        " (default: text)",
+    )
+    parser.add_argument(
+        "--max-clients",
+        type=_positive_int,
+        metavar="N",
+        help="accept and close at once connections beyond N (default: no limit)",
+    )
+    parser.add_argument(
+        "--max-buffer",
+        type=_buffer_size,
+        default=DEFAULT_MAX_BUFFER,
+        metavar="SIZE",
+        help="cap on one client's pending outbound bytes; reading from it pauses"
+        " above this and resumes at half; 64K, 1M style sizes (default: 1M)",
+    )
+    parser.add_argument(
+        "--idle-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="close a client that sent nothing for this long (default: off)",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    return parser
+
+
+def config_from(args: argparse.Namespace) -> ServerConfig:
+    """The server settings the parsed arguments ask for."""
+    return ServerConfig(
+        host=args.host,
+        port=args.port,
+        max_clients=args.max_clients,
+        max_buffer=args.max_buffer,
+        idle_timeout=args.idle_timeout,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return its exit status."""
+    args = build_parser().parse_args(argv)
+    config = config_from(args)
+    if not args.no_ui and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        _fail("the live monitor needs a terminal; use --no-ui to run headless")
+        return EXIT_FAILURE
+    server = EchoServer(config)
+    try:
+        server.start()
+    except ServerStartError as exc:
+        _fail(str(exc))
+        return EXIT_FAILURE
+    if args.no_ui:
+        return _run_headless(server, args.log_format)
+    return _run_app(server)
+
+
+def _run_headless(server: EchoServer, log_format: str) -> int:
+    from tui_echo.headless import run_headless
+
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+        server.feed.wake()
+
+    try:
+        with _signal_handlers(request_stop):
+            return run_headless(server, sys.stdout, log_format, stop_requested)
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        server.stop()
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    finally:
+        server.stop()
+
+
+def _run_app(server: EchoServer) -> int:
+    try:
+        from tui_echo.ui.app import EchoApp
+    except ImportError as exc:  # a broken install; say what is missing
+        server.stop()
+        _fail(f"the live monitor cannot start: {exc}")
+        return EXIT_FAILURE
+    try:
+        EchoApp(server).run()
+    finally:
+        server.stop()
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _signal_handlers(
+    handler: Callable[[int, FrameType | None], None],
+) -> Iterator[None]:
+    """Route SIGINT and SIGTERM to `handler` for the duration of the block."""
+    previous = {
+        sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"{PROG}: error: {message}\n")

@@ -1,0 +1,137 @@
+"""The events the echo core publishes: small frozen dataclasses with a JSON form.
+
+Every event has a wall-clock timestamp `ts` (seconds since the epoch) and a class
+constant `kind`, its name in the JSON form. `Event` is the closed union of them all,
+so consumers can `match` on it and mypy checks that every kind is handled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+JsonObject = dict[str, Any]
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Listening:
+    """The server is bound and accepting on `host`:`port` (the real port, never 0)."""
+
+    kind: ClassVar[str] = "listening"
+    host: str
+    port: int
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientConnected:
+    """A client connected; `client` is unique for the life of the process."""
+
+    kind: ClassVar[str] = "connect"
+    client: int
+    peer: str
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientData:
+    """Traffic of one client since its previous `ClientData`, with live counters.
+
+    Data events are coalesced: `bytes` is what arrived since the previous one, so the
+    `bytes` of a client's data events add up to its `bytes_in` at close. One may carry
+    `bytes == 0` when only the outbound side or the state changed.
+    """
+
+    kind: ClassVar[str] = "data"
+    client: int
+    bytes: int
+    bytes_in: int
+    bytes_out: int
+    pending: int
+    state: str
+    """`open`, `paused` (reading stopped by backpressure) or `half-closed`."""
+    ts: float = field(default_factory=_now)
+
+    def merged_after(self, earlier: ClientData) -> ClientData:
+        """This event folded with an `earlier` one of the same client."""
+        return ClientData(
+            client=self.client,
+            bytes=earlier.bytes + self.bytes,
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
+            pending=self.pending,
+            state=self.state,
+            ts=self.ts,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientClosed:
+    """A client's connection is gone, and why (`peer closed`, `kicked`, ...)."""
+
+    kind: ClassVar[str] = "close"
+    client: int
+    reason: str
+    bytes_in: int
+    bytes_out: int
+    discarded: int = 0
+    """Pending outbound bytes thrown away by the close (kick, reset, errors)."""
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rejected:
+    """A connection was accepted and closed at once (for example `--max-clients`)."""
+
+    kind: ClassVar[str] = "rejected"
+    peer: str
+    reason: str
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerError:
+    """Something went wrong that the operator should know of; the server goes on."""
+
+    kind: ClassVar[str] = "error"
+    message: str
+    client: int | None = None
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShutdownComplete:
+    """The listener and every client are closed; this is the last event."""
+
+    kind: ClassVar[str] = "shutdown"
+    ts: float = field(default_factory=_now)
+
+
+Event = (
+    Listening
+    | ClientConnected
+    | ClientData
+    | ClientClosed
+    | Rejected
+    | ServerError
+    | ShutdownComplete
+)
+LIFECYCLE_KINDS = frozenset(
+    {"listening", "connect", "close", "rejected", "error", "shutdown"}
+)
+
+
+def to_json(event: Event) -> JsonObject:
+    """The JSON object for `event`: `event` and `ts` first, then its fields."""
+    payload: JsonObject = {"event": event.kind, "ts": round(event.ts, 6)}
+    for name in event.__slots__:
+        if name != "ts":
+            value = getattr(event, name)
+            if not (name == "client" and value is None):
+                payload[name] = value
+    return payload

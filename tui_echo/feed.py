@@ -1,0 +1,99 @@
+"""The queue between the loop thread and whoever watches it (the app, the logger).
+
+Rules:
+
+- Publishing never blocks the loop thread beyond a short lock.
+- Lifecycle events (`connect`, `close`, `rejected`, `error`, ...) are kept in order and
+  never dropped.
+- `data` events are merged per client while they wait, so the data waiting is at most
+  one event per live client, whatever the traffic.
+- A client's waiting `data` event is queued ahead of its `close`, so a consumer sees
+  connect, then data, then close, and the `bytes` add up.
+- The lifecycle backlog is bounded by back-pressure, not by dropping: when more than
+  `backlog_limit` events wait, `backlogged` turns true and the server stops accepting
+  new connections (the only unbounded source of lifecycle events) until the consumer
+  catches up.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+
+from tui_echo.events import ClientClosed, ClientData, Event
+
+DEFAULT_BACKLOG_LIMIT = 50_000
+
+
+class EventFeed:
+    """A bounded, non-blocking, single-consumer event queue with data coalescing."""
+
+    def __init__(self, backlog_limit: int = DEFAULT_BACKLOG_LIMIT) -> None:
+        self.backlog_limit = backlog_limit
+        self._lifecycle: deque[Event] = deque()
+        self._data: dict[int, ClientData] = {}
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+
+    def publish(self, event: Event) -> None:
+        """Queue a lifecycle event (any thread; the loop thread in practice)."""
+        with self._lock:
+            if isinstance(event, ClientClosed):
+                waiting = self._data.pop(event.client, None)
+                if waiting is not None:
+                    self._lifecycle.append(waiting)
+            self._lifecycle.append(event)
+        self._ready.set()
+
+    def publish_data(self, events: Iterable[ClientData]) -> None:
+        """Merge a tick's data events into the waiting ones (loop thread)."""
+        with self._lock:
+            waiting = self._data
+            for event in events:
+                earlier = waiting.get(event.client)
+                waiting[event.client] = (
+                    event if earlier is None else event.merged_after(earlier)
+                )
+        self._ready.set()
+
+    def drain(self, max_events: int | None = None) -> list[Event]:
+        """Take waiting events, oldest first (the consumer's thread).
+
+        Lifecycle events come first; the merged data events follow only once no
+        lifecycle event waits, so a client's data never overtakes its connect.
+        """
+        with self._lock:
+            lifecycle, waiting = self._lifecycle, self._data
+            room = len(lifecycle) + len(waiting) if max_events is None else max_events
+            taken: list[Event] = []
+            while lifecycle and len(taken) < room:
+                taken.append(lifecycle.popleft())
+            if not lifecycle:
+                if len(waiting) <= room - len(taken):
+                    taken.extend(waiting.values())
+                    waiting.clear()
+                else:
+                    while len(taken) < room:
+                        taken.append(waiting.popitem()[1])
+            if not lifecycle and not waiting:
+                self._ready.clear()
+        return taken
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until events wait or `wake` is called; True if woken (any thread)."""
+        return self._ready.wait(timeout)
+
+    def wake(self) -> None:
+        """Wake a consumer blocked in `wait` (any thread, signal handlers too)."""
+        self._ready.set()
+
+    @property
+    def backlog(self) -> int:
+        """Lifecycle events waiting for the consumer."""
+        return len(self._lifecycle)
+
+    @property
+    def backlogged(self) -> bool:
+        """True when the consumer has fallen so far behind that accepting must wait."""
+        return len(self._lifecycle) >= self.backlog_limit
