@@ -1,0 +1,276 @@
+"""The `tui-echo` command as a real subprocess: output, signals, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from queue import Empty, Queue
+
+import pytest
+from conftest import DEADLINE, recv_exactly
+
+COMMAND = [sys.executable, "-m", "tui_echo"]
+DROP_BIND_RIGHT = ["setpriv", "--bounding-set", "-net_bind_service"]
+
+
+class Headless:
+    """A headless `tui-echo` process whose stdout lines are read on a thread."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [*COMMAND, "--no-ui", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: Queue[str] = Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def next_line(self, timeout: float = DEADLINE) -> str:
+        try:
+            return self.lines.get(timeout=timeout)
+        except Empty:
+            pytest.fail(f"no output line within {timeout}s")
+
+    def read_until(self, text: str, timeout: float = DEADLINE) -> list[str]:
+        """Lines up to and including the first one containing `text`."""
+        deadline = time.monotonic() + timeout
+        lines = []
+        while not lines or text not in lines[-1]:
+            lines.append(self.next_line(max(0.01, deadline - time.monotonic())))
+        return lines
+
+    def line_matching(self, text: str, timeout: float = DEADLINE) -> str:
+        return self.read_until(text, timeout)[-1]
+
+    def finish(self, sig: int | None = signal.SIGTERM) -> tuple[int, str]:
+        """Send `sig`, wait for exit; return the code and stderr."""
+        if sig is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        self.proc.wait(timeout=DEADLINE)
+        self._reader.join(DEADLINE)
+        assert self.proc.stderr is not None
+        return self.proc.returncode, self.proc.stderr.read()
+
+    def close(self) -> None:
+        """Kill the process if it still runs, and close its pipes."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(DEADLINE)
+        self._reader.join(DEADLINE)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+    def __enter__(self) -> Headless:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def remaining_lines(self) -> list[str]:
+        lines = []
+        while not self.lines.empty():
+            lines.append(self.lines.get())
+        return lines
+
+
+@pytest.fixture
+def headless_json() -> Iterator[Headless]:
+    with Headless("--log-format", "json") as proc:
+        yield proc
+
+
+def test_json_lines_tell_a_whole_session(headless_json: Headless) -> None:
+    listening = json.loads(headless_json.next_line())
+    assert listening["event"] == "listening"
+    assert listening["host"] == "127.0.0.1"
+    assert isinstance(listening["ts"], float)
+    port = listening["port"]
+    assert port > 0
+
+    with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as client:
+        client.sendall(b"\x00json\xff")
+        assert recv_exactly(client, 6) == b"\x00json\xff"
+    connect = json.loads(headless_json.line_matching('"connect"'))
+    assert connect["client"] == 1
+    assert connect["peer"].startswith("127.0.0.1:")
+    close = json.loads(headless_json.line_matching('"close"'))
+    assert close == {
+        "event": "close",
+        "ts": close["ts"],
+        "client": 1,
+        "reason": "peer closed",
+        "bytes_in": 6,
+        "bytes_out": 6,
+        "discarded": 0,
+    }
+
+    code, stderr = headless_json.finish(signal.SIGTERM)
+    assert code == 0
+    assert stderr == ""
+    lines = [json.loads(line) for line in headless_json.remaining_lines()]
+    assert lines[-1]["event"] == "shutdown"
+    with socket.create_server(("127.0.0.1", port)):
+        pass  # the port is free again
+
+
+def test_data_events_sum_to_the_bytes_in_at_close(headless_json: Headless) -> None:
+    port = json.loads(headless_json.next_line())["port"]
+    with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as client:
+        for _ in range(50):
+            client.sendall(b"y" * 1000)
+            recv_exactly(client, 1000)
+    events = [json.loads(line) for line in headless_json.read_until('"close"')]
+    assert [e["event"] for e in events][:1] == ["connect"]
+    assert events[-1]["bytes_in"] == 50_000
+    assert sum(e["bytes"] for e in events if e["event"] == "data") == 50_000
+    assert all(e["client"] == 1 for e in events)
+
+
+def test_sigint_stops_gracefully_and_closes_clients() -> None:
+    with Headless() as proc:
+        first = proc.next_line()
+        assert "listening   on 127.0.0.1:" in first
+        port = int(first.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as client:
+            proc.line_matching("connect")
+            code, stderr = proc.finish(signal.SIGINT)
+            assert client.recv(10) == b""
+        assert code == 0
+        assert "Traceback" not in stderr
+        rest = proc.remaining_lines()
+        assert "shutdown" in rest[-2]
+        assert rest[-1].endswith("shutdown")
+
+
+def test_text_lines_are_timestamped_and_name_the_peer() -> None:
+    with Headless() as proc:
+        port = int(proc.next_line().rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as client:
+            client.sendall(b"\x1b[2Jhi")
+            recv_exactly(client, 6)
+        close = proc.line_matching(" close ")
+        proc.finish()
+    date, clock, kind, who, peer, *_ = close.split()
+    assert len(date) == 10
+    assert len(clock) == 12
+    assert kind == "close"
+    assert who == "#1"
+    assert peer.startswith("127.0.0.1:")
+    assert close.endswith(f"{peer} peer closed  in 6 B  out 6 B")
+    assert "\x1b" not in close
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_port_in_use_exits_1_with_one_clear_line() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run("--no-ui", "--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"tui-echo: error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    )
+    assert result.stdout == ""
+
+
+def test_unknown_host_exits_1_without_traceback() -> None:
+    result = run("--no-ui", "--host", "no-such-host.invalid")
+    assert result.returncode == 1
+    assert result.stderr.startswith("tui-echo: error: cannot resolve host")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and setpriv to drop the right to bind port 80",
+)
+def test_permission_denied_exits_1() -> None:
+    # Root without CAP_NET_BIND_SERVICE is refused port 80 like any user.
+    result = subprocess.run(
+        [
+            "setpriv",
+            "--bounding-set",
+            "-net_bind_service",
+            *COMMAND,
+            "--no-ui",
+            "--port",
+            "80",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (
+        "tui-echo: error: cannot listen on 127.0.0.1:80: permission denied\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--port", "70000"], "port must be 0..65535"),
+        (["--port", "http"], "not a port number"),
+        (["--max-buffer", "lots"], "not a size"),
+        (["--max-buffer", "100"], "must be at least 1.0 KiB"),
+        (["--max-clients", "0"], "must be at least 1"),
+        (["--idle-timeout", "-1"], "must be a positive number"),
+        (["--log-format", "xml"], "invalid choice"),
+        (["--frobnicate"], "unrecognized arguments"),
+    ],
+)
+def test_bad_arguments_exit_2_with_usage(args: list[str], complaint: str) -> None:
+    result = run("--no-ui", *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: tui-echo")
+    assert complaint in result.stderr
+
+
+def test_version_and_help() -> None:
+    from tui_echo import __version__
+
+    version = run("--version")
+    assert version.returncode == 0
+    assert version.stdout == f"tui-echo {__version__}\n"
+    help_text = run("--help").stdout
+    for option in (
+        "--host",
+        "--port",
+        "--no-ui",
+        "--log-format",
+        "--max-clients",
+        "--max-buffer",
+        "--idle-timeout",
+        "--version",
+    ):
+        assert option in help_text
+
+
+def test_interactive_mode_without_a_terminal_says_to_use_no_ui() -> None:
+    result = run("--port", "0")
+    assert result.returncode == 1
+    assert "use --no-ui" in result.stderr

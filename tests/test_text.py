@@ -1,0 +1,83 @@
+"""Words for people, and safe views of hostile client bytes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tui_echo.events import ClientClosed, ClientConnected, ClientData, Listening
+from tui_echo.text import (
+    describe,
+    hexdump,
+    human_duration,
+    human_rate,
+    human_size,
+    printable,
+)
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [
+        (0, "0 B"),
+        (1023, "1023 B"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (150 * 1024, "150 KiB"),
+        (5 * 1024**3, "5.0 GiB"),
+    ],
+)
+def test_human_size(count: int, text: str) -> None:
+    assert human_size(count) == text
+
+
+def test_human_rate_and_duration() -> None:
+    assert human_rate(2 * 1024 * 1024) == "2.0 MiB/s"
+    assert human_duration(4.25) == "4.2s"
+    assert human_duration(42) == "42s"
+    assert human_duration(187) == "3m07s"
+    assert human_duration(7500) == "2h05m"
+    assert human_duration(3 * 86400 + 4 * 3600) == "3d04h"
+
+
+def test_describe_names_clients_by_peer() -> None:
+    def peers(client: int) -> str | None:
+        return {1: "[::1]:5"}.get(client)
+
+    assert describe(Listening(host="::1", port=9)) == "listening   on [::1]:9"
+    assert (
+        describe(ClientConnected(client=1, peer="[::1]:5")) == "connect     #1 [::1]:5"
+    )
+    line = describe(
+        ClientData(
+            client=1,
+            bytes=2048,
+            bytes_in=2048,
+            bytes_out=1024,
+            pending=1024,
+            state="paused",
+        ),
+        peers,
+    )
+    assert line == (
+        "data        #1 [::1]:5 +2.0 KiB  in 2.0 KiB  out 1.0 KiB"
+        "  pending 1.0 KiB  paused"
+    )
+    closed = describe(
+        ClientClosed(client=2, reason="kicked", bytes_in=10, bytes_out=4, discarded=6),
+        peers,
+    )
+    assert closed == "close       #2 kicked  in 10 B  out 4 B  discarded 6 B"
+
+
+def test_printable_escapes_control_bytes_and_escape_sequences() -> None:
+    hostile = b"ok\x1b[2J\x1b]0;title\x07\r\n\x00\xff\\"
+    shown = printable(hostile)
+    assert shown == "ok\\x1b[2J\\x1b]0;title\\x07\\r\\n\\x00\\xff\\\\"
+    assert all(0x20 <= ord(ch) < 0x7F for ch in shown)
+
+
+def test_hexdump_lines_have_offset_hex_and_sanitised_text() -> None:
+    lines = hexdump(b"AB\x00\x1b" + bytes(range(0x41, 0x51)), width=8)
+    assert lines[0] == "00000000  41 42 00 1b 41 42 43 44  AB..ABCD"
+    assert lines[2] == "00000010  4d 4e 4f 50              MNOP"
+    assert len(lines) == 3
