@@ -111,7 +111,6 @@ class ClientBook:
         self.throughput: deque[int] = deque([0] * HISTORY_SECONDS, HISTORY_SECONDS)
         """Bytes echoed per second (in + out), the last `HISTORY_SECONDS` seconds."""
         self._history_second: int | None = None
-        self._rate_samples: deque[tuple[float, int, int]] = deque()
 
     # ---- folding events ---------------------------------------------------------
 
@@ -163,7 +162,7 @@ class ClientBook:
 
     def _on_data(self, event: ClientData) -> int | None:
         record = self.clients.get(event.client)
-        if record is None:
+        if record is None or record.closed:
             return None
         self._count(record, event.bytes_in, event.bytes_out, event.ts)
         record.pending = event.pending
@@ -242,21 +241,10 @@ class ClientBook:
         for record in self.clients.values():
             if not record.closed:
                 record.rate_in, record.rate_out = _rates(record, now, horizon)
-        self._update_total_rates(now, horizon)
+        open_clients = [r for r in self.clients.values() if not r.closed]
+        self.totals.rate_in = sum(r.rate_in for r in open_clients)
+        self.totals.rate_out = sum(r.rate_out for r in open_clients)
         return gone
-
-    def _update_total_rates(self, now: float, horizon: float) -> None:
-        samples = self._rate_samples
-        samples.append((now, self.totals.bytes_in, self.totals.bytes_out))
-        while len(samples) > 1 and samples[1][0] <= horizon:
-            samples.popleft()
-        since, base_in, base_out = samples[0]
-        span = now - since
-        if span > 0:
-            self.totals.rate_in = (self.totals.bytes_in - base_in) / span
-            self.totals.rate_out = (self.totals.bytes_out - base_out) / span
-        else:
-            self.totals.rate_in = self.totals.rate_out = 0.0
 
     def uptime(self) -> float:
         """Seconds since the server started listening."""

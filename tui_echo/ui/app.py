@@ -1,0 +1,336 @@
+"""`EchoApp`: the live monitor. Reads the server's events on a timer, never per event.
+
+Every `REFRESH_INTERVAL` seconds the app drains the feed in one batch, folds it into
+the `ClientBook`, and repaints inside `batch_update()`. The loop thread never waits
+for the UI; the UI never touches a socket, only calls `kick`, `reset` and friends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from tui_echo.book import ClientBook
+from tui_echo.events import ClientData, Event
+from tui_echo.feed import EventFeed
+from tui_echo.ui.control import ServerControl
+from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, HelpScreen
+from tui_echo.ui.widgets import ClientTable, EventLog, StatusBar
+from tui_echo.ui.widgets.client_table import COLUMNS
+
+REFRESH_INTERVAL = 0.25
+"""Seconds between refreshes: live enough for people, rare enough for the GIL."""
+
+MAX_EVENTS_PER_REFRESH = 20_000
+"""A cap on one refresh's work; the rest waits for the next tick."""
+
+MAIN_SCREEN_ONLY = frozenset(
+    {"kick_all", "details", "cycle_sort", "filter", "toggle_pause", "clear_filter"}
+)
+"""Actions that make no sense over a client's detail screen (hidden there)."""
+
+TABLE_KEYS = [
+    ("↑ ↓ PgUp PgDn", "move the selection (it stays on its client)"),
+    ("click a header", "sort by that column; click again to reverse"),
+    ("enter / double-click", "details of the selected client"),
+]
+
+
+class EchoApp(App[None]):
+    """A live view of an echo server: its clients, their bytes, what happened."""
+
+    TITLE = "tui-echo"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("k", "kick", "Kick", tooltip="Close the selected client (FIN)"),
+        Binding("r", "reset", "Reset", tooltip="Abort the selected client (RST)"),
+        Binding("K", "kick_all", "Kick all", tooltip="Kick every client, after asking"),
+        Binding("enter", "details", "Details", tooltip="The selected client up close"),
+        Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column"),
+        Binding("slash", "filter", "Filter", tooltip="Show clients matching a text"),
+        Binding("p", "toggle_pause", "Pause", tooltip="Freeze the display"),
+        Binding("question_mark", "help", "Help", tooltip="Keys and legend"),
+        Binding("q", "quit", "Quit", tooltip="Stop the server and leave"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(
+        self,
+        server: ServerControl,
+        *,
+        clock: Callable[[], float] = time.time,
+        refresh_interval: float = REFRESH_INTERVAL,
+        handle_signals: bool = False,
+    ) -> None:
+        super().__init__()
+        self.server = server
+        self.clock = clock
+        self.book = ClientBook(clock)
+        self.refresh_interval = refresh_interval
+        self.handle_signals = handle_signals
+        self.paused = False
+        self._held = EventFeed()
+        """Events that arrived while the display was paused, coalesced."""
+        self.refresh_costs: deque[float] = deque(maxlen=10_000)
+        """Seconds of UI-thread time each refresh took (for the benchmark)."""
+
+    # ---- building -------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield ClientTable(self.book, id="clients")
+        yield Input(
+            placeholder="filter by peer, state or id (enter keeps it, escape clears)",
+            id="filter",
+        )
+        yield EventLog(id="log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ClientTable).focus()
+        self.refresh_view()
+        self.set_interval(self.refresh_interval, self.refresh_view)
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._on_stop_signal)
+
+    def _on_stop_signal(self) -> None:
+        self.run_worker(self.action_quit(), exclusive=True)
+
+    # ---- the refresh -------------------------------------------------------------
+
+    def refresh_view(self) -> None:
+        """Drain the feed, fold the events, repaint what changed: one batch."""
+        started = time.perf_counter()
+        events = self.server.feed.drain(MAX_EVENTS_PER_REFRESH)
+        if self.paused:
+            _hold(self._held, events)
+        else:
+            self._show(events)
+        self.refresh_costs.append(time.perf_counter() - started)
+
+    def _show(self, events: list[Event]) -> None:
+        book = self.book
+        book.apply_all(events)
+        book.refresh()
+        table = self.query_one(ClientTable)
+        with self.batch_update():
+            self.query_one(StatusBar).show(book)
+            if book.address is not None and not table.order:
+                table.empty_hint = _empty_hint(*book.address)
+            table.update_rows(self.clock())
+            table.border_title = self._table_title()
+            if events:
+                self.query_one(EventLog).write_events(events, book)
+            if isinstance(self.screen, ClientDetailScreen):
+                self.screen.show()
+        self.refresh_bindings()
+
+    def _table_title(self) -> str:
+        table = self.query_one(ClientTable)
+        column = next(c for c in COLUMNS if c.key == table.sort_column)
+        arrow = "▼" if table.sort_descending else "▲"
+        title = f"clients {len(table.order)} · sorted by {column.label} {arrow}"
+        if table.filter_text:
+            title += f" · filter “{table.filter_text}”"
+        return title
+
+    # ---- selection ------------------------------------------------------------------
+
+    @property
+    def selected_client(self) -> int | None:
+        """The id of the client under the cursor, if it is still connected."""
+        client_id = self.query_one(ClientTable).cursor_client
+        if isinstance(self.screen, ClientDetailScreen):
+            client_id = self.screen.client_id
+        record = self.book.clients.get(client_id) if client_id is not None else None
+        return None if record is None or record.closed else client_id
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MAIN_SCREEN_ONLY and isinstance(self.screen, ClientDetailScreen):
+            return False
+        if action in ("kick", "reset", "details"):
+            return True if self.selected_client is not None else None
+        if action == "kick_all":
+            return True if self.book.totals.clients_now else None
+        return True
+
+    @on(ClientTable.ClientHighlighted)
+    def _on_highlight(self) -> None:
+        self.refresh_bindings()
+
+    @on(ClientTable.ClientSelected)
+    def _on_selected(self, message: ClientTable.ClientSelected) -> None:
+        self._open_details(message.client_id)
+
+    @on(ClientTable.Sorted)
+    def _on_sorted(self) -> None:
+        self.query_one(ClientTable).border_title = self._table_title()
+
+    # ---- actions --------------------------------------------------------------------
+
+    def action_kick(self) -> None:
+        """Kick the selected client: FIN, its pending bytes discarded."""
+        client_id = self.selected_client
+        if client_id is not None:
+            self.server.kick(client_id)
+            self._note_closing(client_id, "kick")
+
+    def action_reset(self) -> None:
+        """Reset the selected client: RST, as if the server crashed."""
+        client_id = self.selected_client
+        if client_id is not None:
+            self.server.reset(client_id)
+            self._note_closing(client_id, "reset")
+
+    def _note_closing(self, client_id: int, verb: str) -> None:
+        self.book.mark_closing(client_id)
+        peer = self.book.peer_of(client_id) or ""
+        self.query_one(EventLog).note(self.clock(), f"{verb:<11} #{client_id} {peer}")
+        self.query_one(ClientTable).refresh()
+        self.refresh_bindings()
+
+    def action_kick_all(self) -> None:
+        """Ask, then kick every connected client."""
+        count = self.book.totals.clients_now
+        if not count:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.server.kick_all()
+                for record in self.book.clients.values():
+                    self.book.mark_closing(record.id)
+                self.query_one(EventLog).note(
+                    self.clock(), f"kick all    {count} clients"
+                )
+
+        question = f"Kick all {count} connected client{'s' * (count != 1)}?"
+        self.push_screen(ConfirmScreen(question, yes="Kick all"), answered)
+
+    def action_details(self) -> None:
+        """Open the detail screen of the selected client."""
+        client_id = self.selected_client
+        if client_id is not None:
+            self._open_details(client_id)
+
+    def _open_details(self, client_id: int) -> None:
+        if isinstance(self.screen, ClientDetailScreen):
+            return
+        self.server.inspect(client_id, True)
+        screen = ClientDetailScreen(client_id, self.book, self.server.recent_bytes)
+
+        def closed(_: None) -> None:
+            self.server.inspect(client_id, False)
+
+        self.push_screen(screen, closed)
+
+    def action_cycle_sort(self) -> None:
+        """Sort by the next column."""
+        self.query_one(ClientTable).cycle_sort()
+
+    def action_filter(self) -> None:
+        """Show the filter box and type into it."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        """Drop the filter and hide its box."""
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        self._hide_filter()
+
+    @on(Input.Changed, "#filter")
+    def _on_filter_changed(self, event: Input.Changed) -> None:
+        table = self.query_one(ClientTable)
+        table.filter_text = event.value.strip()
+        table.update_rows(self.clock())
+        table.border_title = self._table_title()
+
+    @on(Input.Submitted, "#filter")
+    def _hide_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = False
+        self.query_one(ClientTable).focus()
+
+    def action_toggle_pause(self) -> None:
+        """Freeze or thaw the display; the server runs on either way."""
+        self.paused = not self.paused
+        if not self.paused:
+            self._show(self._held.drain())
+        self.query_one(StatusBar).show(self.book, paused=self.paused)
+
+    def action_help(self) -> None:
+        """Show the keys and a legend of the table."""
+        keys = [
+            (binding.key_display or binding.key, binding.description)
+            for binding in self._bindings_shown_in_help()
+        ]
+        self.push_screen(HelpScreen(keys + TABLE_KEYS))
+
+    def _bindings_shown_in_help(self) -> Iterable[Binding]:
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.show:
+                yield Binding(
+                    binding.key,
+                    binding.action,
+                    binding.tooltip or binding.description,
+                    key_display={"slash": "/", "question_mark": "?"}.get(
+                        binding.key, binding.key
+                    ),
+                )
+
+    async def action_quit(self) -> None:
+        """Stop the server (clients closed, port freed), then leave."""
+        self.server.stop()
+        self.exit()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The command palette offers every tui-echo action, then Textual's own."""
+        commands = [
+            ("Kick client", "Close the selected client (FIN)", self.action_kick),
+            ("Reset client", "Abort the selected client (RST)", self.action_reset),
+            (
+                "Kick all clients",
+                "Kick every client, after asking",
+                self.action_kick_all,
+            ),
+            ("Client details", "The selected client up close", self.action_details),
+            ("Sort by next column", "Cycle the sort column", self.action_cycle_sort),
+            ("Filter clients", "Show clients matching a text", self.action_filter),
+            ("Pause or resume", "Freeze the display", self.action_toggle_pause),
+            ("Help", "Keys and legend", self.action_help),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+        yield from super().get_system_commands(screen)
+
+
+def _hold(held: EventFeed, events: list[Event]) -> None:
+    """Keep events for later, merged as the feed merges them (bounded by clients)."""
+    for event in events:
+        if isinstance(event, ClientData):
+            held.publish_data((event,))
+        else:
+            held.publish(event)
+
+
+def _empty_hint(host: str, port: int) -> str:
+    """What to type to see a client appear."""
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    return f"No clients yet. Try: nc {host} {port}"

@@ -1,0 +1,222 @@
+"""A scripted server and a fixed clock: the app with no sockets and no wall-clock time.
+
+Snapshot tests and the screenshot command (`python -m tui_echo.ui.screenshots`) use
+the same scene, so no real port number or time of day ever reaches a frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+from textual.pilot import Pilot
+
+from tui_echo.events import (
+    ClientClosed,
+    ClientConnected,
+    ClientData,
+    Event,
+    Listening,
+    Rejected,
+)
+from tui_echo.feed import EventFeed
+from tui_echo.ui.app import EchoApp
+from tui_echo.ui.widgets import ClientTable
+
+DEMO_NOW = 1_764_410_400.0
+"""The scene's fixed "now": 2025-11-29 10:00:00 UTC."""
+
+DEMO_SIZE = (120, 36)
+"""Terminal size of snapshots and screenshots."""
+
+KiB = 1024
+MiB = 1024 * 1024
+
+
+class FixedClock:
+    """A clock that says what it is told."""
+
+    def __init__(self, now: float = DEMO_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedServer:
+    """Plays a list of events to the app and records the commands it gets back.
+
+    Kicks and resets are remembered, not carried out, so the scene can show a client
+    in the `closing` state; `settle()` then publishes their closes.
+    """
+
+    def __init__(self, events: list[Event], clock: FixedClock) -> None:
+        self.clock = clock
+        self._feed = EventFeed()
+        for event in events:
+            # publish() keeps data events apart (in order), so a scene can build a
+            # minute of throughput history; a live server's data goes through
+            # publish_data and is merged instead.
+            self._feed.publish(event)
+        self.kicked: list[int] = []
+        self.reset_clients: list[int] = []
+        self.inspected: set[int] = set()
+        self.stopped = False
+        self.recent: dict[int, bytes] = {}
+        """What `recent_bytes` answers for inspected clients."""
+        self.open_clients = {e.client for e in events if isinstance(e, ClientConnected)}
+        self.open_clients -= {e.client for e in events if isinstance(e, ClientClosed)}
+
+    @property
+    def feed(self) -> EventFeed:
+        return self._feed
+
+    def kick(self, client_id: int) -> None:
+        self.kicked.append(client_id)
+
+    def reset(self, client_id: int) -> None:
+        self.reset_clients.append(client_id)
+
+    def kick_all(self) -> None:
+        self.kicked.extend(sorted(self.open_clients))
+
+    def inspect(self, client_id: int, enabled: bool = True) -> None:
+        if enabled:
+            self.inspected.add(client_id)
+        else:
+            self.inspected.discard(client_id)
+
+    def recent_bytes(self, client_id: int) -> bytes | None:
+        if client_id not in self.inspected:
+            return None
+        return self.recent.get(client_id, b"")
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def settle(self) -> None:
+        """Carry out the remembered kicks and resets: publish their closes."""
+        for client_id, reason in [(c, "kicked") for c in self.kicked] + [
+            (c, "reset") for c in self.reset_clients
+        ]:
+            if client_id in self.open_clients:
+                self.open_clients.discard(client_id)
+                self._feed.publish(
+                    ClientClosed(
+                        client=client_id,
+                        reason=reason,
+                        bytes_in=0,
+                        bytes_out=0,
+                        ts=self.clock(),
+                    )
+                )
+        self.kicked.clear()
+        self.reset_clients.clear()
+
+
+def demo_scene(now: float = DEMO_NOW) -> list[Event]:
+    """A lively minute of an echo server: clients in every state, in order."""
+    events: list[Event] = [Listening(host="127.0.0.1", port=9000, ts=now - 187.0)]
+    peers = {
+        1: "127.0.0.1:51234",
+        2: "127.0.0.1:51240",
+        3: "[::1]:40112",
+        4: "127.0.0.1:51262",
+        5: "127.0.0.1:51270",
+        6: "127.0.0.1:51288",
+        7: "127.0.0.1:51302",
+        8: "127.0.0.1:51316",
+    }
+    started = {1: 75.0, 2: 64.0, 3: 58.0, 4: 61.0, 5: 33.0, 6: 20.0, 7: 12.0, 8: 47.0}
+    for client, ago in sorted(started.items(), key=lambda item: -item[1]):
+        events.append(ClientConnected(client=client, peer=peers[client], ts=now - ago))
+    totals = dict.fromkeys(peers, 0)
+    # A minute of traffic, second by second, from the busy clients.
+    for second in range(60, 0, -1):
+        ts = now - second + 0.5
+        for client, scale in ((1, 900 * KiB), (8, 40 * KiB), (5, 12 * KiB)):
+            if now - started[client] > ts:
+                continue
+            step = int(scale * (1.2 + math.sin(second / 6 + client)))
+            totals[client] += step
+            events.append(_data(client, step, totals[client], totals[client], ts))
+    events += [
+        _data(2, 3 * MiB, 3 * MiB, 2 * MiB, now - 30.0, pending=MiB, state="paused"),
+        _data(
+            3,
+            512 * KiB,
+            512 * KiB,
+            256 * KiB,
+            now - 2.0,
+            pending=256 * KiB,
+            state="half-closed",
+        ),
+        _data(4, 1234, 1234, 1234, now - 42.0),
+        _data(6, 64 * KiB, 64 * KiB, 64 * KiB, now - 5.0),
+        ClientClosed(
+            client=6,
+            reason="kicked",
+            bytes_in=80 * KiB,
+            bytes_out=64 * KiB,
+            discarded=16 * KiB,
+            ts=now - 1.5,
+        ),
+        _data(7, 4096, 4096, 4096, now - 3.0),
+        ClientClosed(
+            client=7,
+            reason="reset by peer",
+            bytes_in=4096,
+            bytes_out=4096,
+            ts=now - 1.0,
+        ),
+        Rejected(
+            peer="127.0.0.1:51330", reason="max clients (8) reached", ts=now - 0.8
+        ),
+    ]
+    # A real server publishes in time order; so does the scene (sort is stable).
+    return sorted(events, key=lambda event: event.ts)
+
+
+def _data(
+    client: int,
+    step: int,
+    bytes_in: int,
+    bytes_out: int,
+    ts: float,
+    *,
+    pending: int = 0,
+    state: str = "open",
+) -> ClientData:
+    return ClientData(
+        client=client,
+        bytes=step,
+        bytes_in=bytes_in,
+        bytes_out=bytes_out,
+        pending=pending,
+        state=state,
+        ts=ts,
+    )
+
+
+DEMO_RECENT = (
+    b"GET /status HTTP/1.1\r\nHost: localhost:9000\r\nUser-Agent: probe/1.0\r\n\r\n"
+    b"\x1b[31mred alert\x1b[0m \x00\x01\x02\xff\xfe binary tail\n"
+)
+"""Bytes client 1 "sent", escape sequences included: shown, never obeyed."""
+
+
+def make_demo_app() -> EchoApp:
+    """The app over the demo scene, with a fixed clock and no refresh timer ticks."""
+    clock = FixedClock()
+    server = ScriptedServer(demo_scene(clock.now), clock)
+    server.recent[1] = DEMO_RECENT
+    # One refresh at mount; an hour between ticks keeps every frame still.
+    return EchoApp(server, clock=clock, refresh_interval=3600.0)
+
+
+async def show_closing_client(pilot: Pilot[None]) -> None:
+    """Kick client 5 so the scene has a row in the `closing` state."""
+    await pilot.pause()
+    pilot.app.query_one(ClientTable).select_client(5)
+    await pilot.press("k")
+    pilot.app.query_one(ClientTable).select_client(1)
+    await pilot.pause()
