@@ -85,21 +85,28 @@ class EchoApp(App[None]):
         """Events that arrived while the display was paused, coalesced."""
         self.refresh_costs: deque[float] = deque(maxlen=10_000)
         """Seconds of UI-thread time each refresh took (for the benchmark)."""
+        # The main screen's widgets, kept at hand: they stay the same for the
+        # app's life, and other screens may be on top when the timer fires.
+        self.status_bar = StatusBar(id="status")
+        self.table = ClientTable(self.book, id="clients")
+        self.filter_box = Input(
+            placeholder="filter by peer, state or id (enter keeps it, escape clears)",
+            id="filter",
+        )
+        self.event_log = EventLog(id="log")
+        self._binding_availability: tuple[bool, bool] | None = None
 
     # ---- building -------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
-        yield ClientTable(self.book, id="clients")
-        yield Input(
-            placeholder="filter by peer, state or id (enter keeps it, escape clears)",
-            id="filter",
-        )
-        yield EventLog(id="log")
+        yield self.status_bar
+        yield self.table
+        yield self.filter_box
+        yield self.event_log
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(ClientTable).focus()
+        self.table.focus()
         self.refresh_view()
         self.set_interval(self.refresh_interval, self.refresh_view)
         if self.handle_signals:
@@ -126,21 +133,33 @@ class EchoApp(App[None]):
         book = self.book
         book.apply_all(events)
         book.refresh()
-        table = self.query_one(ClientTable)
+        table = self.table
+        if not table.is_mounted:  # the app is leaving
+            return
         with self.batch_update():
-            self.query_one(StatusBar).show(book)
+            self.status_bar.show(book)
             if book.address is not None and not table.order:
                 table.empty_hint = _empty_hint(*book.address)
             table.update_rows(self.clock())
             table.border_title = self._table_title()
             if events:
-                self.query_one(EventLog).write_events(events, book)
+                self.event_log.write_events(events, book)
             if isinstance(self.screen, ClientDetailScreen):
                 self.screen.show()
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """Redraw the footer only when a key's availability changed: it is costly."""
+        availability = (
+            self.selected_client is not None,
+            bool(self.book.totals.clients_now),
+        )
+        if availability != self._binding_availability:
+            self._binding_availability = availability
+            self.refresh_bindings()
 
     def _table_title(self) -> str:
-        table = self.query_one(ClientTable)
+        table = self.table
         column = next(c for c in COLUMNS if c.key == table.sort_column)
         arrow = "▼" if table.sort_descending else "▲"
         title = f"clients {len(table.order)} · sorted by {column.label} {arrow}"
@@ -153,7 +172,7 @@ class EchoApp(App[None]):
     @property
     def selected_client(self) -> int | None:
         """The id of the client under the cursor, if it is still connected."""
-        client_id = self.query_one(ClientTable).cursor_client
+        client_id = self.table.cursor_client
         if isinstance(self.screen, ClientDetailScreen):
             client_id = self.screen.client_id
         record = self.book.clients.get(client_id) if client_id is not None else None
@@ -170,7 +189,7 @@ class EchoApp(App[None]):
 
     @on(ClientTable.ClientHighlighted)
     def _on_highlight(self) -> None:
-        self.refresh_bindings()
+        self._refresh_bindings_if_changed()
 
     @on(ClientTable.ClientSelected)
     def _on_selected(self, message: ClientTable.ClientSelected) -> None:
@@ -178,7 +197,7 @@ class EchoApp(App[None]):
 
     @on(ClientTable.Sorted)
     def _on_sorted(self) -> None:
-        self.query_one(ClientTable).border_title = self._table_title()
+        self.table.border_title = self._table_title()
 
     # ---- actions --------------------------------------------------------------------
 
@@ -199,8 +218,8 @@ class EchoApp(App[None]):
     def _note_closing(self, client_id: int, verb: str) -> None:
         self.book.mark_closing(client_id)
         peer = self.book.peer_of(client_id) or ""
-        self.query_one(EventLog).note(self.clock(), f"{verb:<11} #{client_id} {peer}")
-        self.query_one(ClientTable).refresh()
+        self.event_log.note(self.clock(), f"{verb:<11} #{client_id} {peer}")
+        self.table.refresh()
         self.refresh_bindings()
 
     def action_kick_all(self) -> None:
@@ -214,9 +233,7 @@ class EchoApp(App[None]):
                 self.server.kick_all()
                 for record in self.book.clients.values():
                     self.book.mark_closing(record.id)
-                self.query_one(EventLog).note(
-                    self.clock(), f"kick all    {count} clients"
-                )
+                self.event_log.note(self.clock(), f"kick all    {count} clients")
 
         question = f"Kick all {count} connected client{'s' * (count != 1)}?"
         self.push_screen(ConfirmScreen(question, yes="Kick all"), answered)
@@ -240,39 +257,39 @@ class EchoApp(App[None]):
 
     def action_cycle_sort(self) -> None:
         """Sort by the next column."""
-        self.query_one(ClientTable).cycle_sort()
+        self.table.cycle_sort()
 
     def action_filter(self) -> None:
         """Show the filter box and type into it."""
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.display = True
         box.focus()
 
     def action_clear_filter(self) -> None:
         """Drop the filter and hide its box."""
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.value = ""
         self._hide_filter()
 
     @on(Input.Changed, "#filter")
     def _on_filter_changed(self, event: Input.Changed) -> None:
-        table = self.query_one(ClientTable)
+        table = self.table
         table.filter_text = event.value.strip()
         table.update_rows(self.clock())
         table.border_title = self._table_title()
 
     @on(Input.Submitted, "#filter")
     def _hide_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.display = False
-        self.query_one(ClientTable).focus()
+        self.table.focus()
 
     def action_toggle_pause(self) -> None:
         """Freeze or thaw the display; the server runs on either way."""
         self.paused = not self.paused
         if not self.paused:
             self._show(self._held.drain())
-        self.query_one(StatusBar).show(self.book, paused=self.paused)
+        self.status_bar.show(self.book, paused=self.paused)
 
     def action_help(self) -> None:
         """Show the keys and a legend of the table."""

@@ -33,7 +33,7 @@ class ClientDetailScreen(Screen[None]):
     """Everything known of one client; refreshed by the app with the main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,backspace", "app.pop_screen", "Back"),
+        Binding("escape,backspace", "dismiss", "Back"),
         Binding("k", "app.kick", "Kick (FIN)"),
         Binding("r", "app.reset", "Reset (RST)"),
     ]
@@ -51,16 +51,20 @@ class ClientDetailScreen(Screen[None]):
         """Asks the server for the client's recent bytes (any thread may call it)."""
         self.recent: bytes | None = None
         """The last bytes the client sent, as the server last told them."""
+        self._title = Static(id="detail-title")
+        self._counters = Static(id="counters")
+        self._timeline = Static(id="timeline")
+        self._bytes = Static(id="bytes")
 
     def compose(self) -> ComposeResult:
-        yield Static(id="detail-title")
+        yield self._title
         with Horizontal(id="detail-body"):
             with Vertical(id="detail-left"):
-                yield Static(id="counters")
+                yield self._counters
                 with VerticalScroll(id="timeline-box"):
-                    yield Static(id="timeline")
+                    yield self._timeline
             with VerticalScroll(id="bytes-box"):
-                yield Static(id="bytes")
+                yield self._bytes
         yield Footer()
 
     def on_mount(self) -> None:
@@ -73,18 +77,19 @@ class ClientDetailScreen(Screen[None]):
         if recent is not None:
             self.recent = recent
         record = book.clients.get(self.client_id)
-        title = self.query_one("#detail-title", Static)
         if record is None:
-            title.update(Text(f" client #{self.client_id} has left", style="bold"))
+            self._title.update(
+                Text(f" client #{self.client_id} has left", style="bold")
+            )
             return
         state = record.close_reason if record.closed else record.state
         heading = Text(f" client #{record.id} ", style="bold reverse")
         heading.append(f"  {record.peer}  ", style="bold")
         heading.append(f"{state}", style="italic")
-        title.update(heading)
-        self.query_one("#counters", Static).update(_counters(record, book.clock()))
-        self.query_one("#timeline", Static).update(_timeline(record))
-        self.query_one("#bytes", Static).update(_bytes_view(self.recent))
+        self._title.update(heading)
+        self._counters.update(_counters(record, book.clock()))
+        self._timeline.update(_timeline(record))
+        self._bytes.update(_bytes_view(self.recent))
 
 
 def _counters(record: ClientRecord, now: float) -> Table:

@@ -4,53 +4,74 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
-from tui_echo.book import ClientBook
+from tui_echo.book import HISTORY_SECONDS, ClientBook
 from tui_echo.text import human_duration, human_rate, human_size
 
 
-class StatusBar(Horizontal):
-    """The line at the top: a summary of the server and a minute of throughput."""
+class StatusBar(Vertical):
+    """Two lines at the top: the server in numbers, then a minute of throughput."""
 
     DEFAULT_CSS = """
     StatusBar {
-        height: 1;
+        height: 2;
         background: $panel;
-        & > #summary { width: 1fr; height: 1; }
-        & > Sparkline { width: 30; height: 1; margin: 0 1; }
+        & Static { height: 1; }
+        & #summary { width: 1fr; }
+        & #traffic { height: 1; }
+        & #history-label { width: auto; color: $text-muted; }
+        & Sparkline { width: 40; height: 1; margin: 0 1; }
+        & #now { width: 1fr; }
         &.-paused { background: $warning-muted; }
     }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._summary: Text | None = None
+        self._now: Text | None = None
+        self._summary_view = Static(id="summary")
+        self._now_view = Static(id="now")
+        self._sparkline = Sparkline([0.0], id="throughput")
+
     def compose(self) -> ComposeResult:
-        yield Static(id="summary")
-        yield Sparkline([0.0], id="throughput")
+        yield self._summary_view
+        with Horizontal(id="traffic"):
+            yield Static(f" throughput, last {HISTORY_SECONDS}s", id="history-label")
+            yield self._sparkline
+            yield self._now_view
 
     def show(self, book: ClientBook, *, paused: bool = False) -> None:
         """Show the book's numbers now."""
+        totals = book.totals
         summary = Text(no_wrap=True, overflow="ellipsis")
         summary.append(" tui-echo ", "bold reverse")
         if book.address is not None:
             host, port = book.address
             host = f"[{host}]" if ":" in host else host
-            summary.append(f" {host}:{port}", "bold")
-        else:
-            summary.append(" starting…")
-        totals = book.totals
+            summary.append(f" listening on {host}:{port}", "bold")
         summary.append(f"  up {human_duration(book.uptime())}")
         summary.append(f"  clients {totals.clients_now}", "bold")
         summary.append(f" ({totals.clients_total} total)")
         summary.append(f"  in {human_size(totals.bytes_in)}")
         summary.append(f"  out {human_size(totals.bytes_out)}")
-        summary.append(f"  ⇅ {human_rate(totals.rate_in + totals.rate_out)}", "bold")
         if totals.rejected:
-            summary.append(f"  rejected {totals.rejected}", "yellow")
+            summary.append(f"  rejected {totals.rejected}", "bold")
         if book.shut_down:
-            summary.append("  SERVER STOPPED", "bold red")
+            summary.append("  SERVER STOPPED", "bold")
+        now = Text(no_wrap=True, overflow="ellipsis")
+        now.append(f"⇅ {human_rate(totals.rate_in + totals.rate_out)}", "bold")
         if paused:
-            summary.append("  ⏸ PAUSED: display frozen, server running (p)", "bold")
-        self.query_one("#summary", Static).update(summary)
-        self.query_one(Sparkline).data = [float(v) for v in book.throughput]
+            now.append("   PAUSED: display frozen, server running", "bold")
+        if summary != self._summary:
+            self._summary = summary
+            self._summary_view.update(summary)
+        if now != self._now:
+            self._now = now
+            self._now_view.update(now)
+        history = [float(v) for v in book.throughput]
+        if history != self._sparkline.data:
+            self._sparkline.data = history
         self.set_class(paused, "-paused")

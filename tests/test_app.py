@@ -1,0 +1,241 @@
+"""The live monitor driven by Textual's pilot, against a real server on port 0."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from conftest import DEADLINE, open_client, recv_exactly
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from tui_echo.config import ServerConfig
+from tui_echo.server import EchoServer
+from tui_echo.ui.app import EchoApp
+from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, HelpScreen
+from tui_echo.ui.widgets import ClientTable
+
+SIZE = (120, 36)
+
+
+class Monitor:
+    """A running app over a real server, with helpers to wait and look."""
+
+    def __init__(self, app: EchoApp, pilot: Pilot[None], server: EchoServer) -> None:
+        self.app = app
+        self.pilot = pilot
+        self.server = server
+        self.table = app.query_one(ClientTable)
+        self.clients: list[socket.socket] = []
+
+    def connect(self) -> socket.socket:
+        client = open_client(self.server.address)
+        self.clients.append(client)
+        return client
+
+    async def until(self, condition: Callable[[], Any], what: str) -> Any:
+        """Let the app run until `condition()` is truthy, or fail after a deadline."""
+        deadline = time.monotonic() + DEADLINE
+        while not (result := condition()):
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out waiting for {what}")
+            await self.pilot.pause(0.02)
+        return result
+
+    def row_text(self, client_id: int) -> str:
+        """The client's row as the screen shows it ('' when it has no row)."""
+        if client_id not in self.table.order:
+            return ""
+        line = self.table.order.index(client_id) + 1 - round(self.table.scroll_y)
+        return self.table.render_line(line).text
+
+    async def row_showing(self, client_id: int, text: str) -> str:
+        return await self.until(
+            lambda: text in self.row_text(client_id) and self.row_text(client_id),
+            f"client {client_id}'s row to show {text!r}",
+        )
+
+
+@pytest.fixture
+async def monitor() -> AsyncIterator[Monitor]:
+    server = EchoServer(ServerConfig(port=0)).start()
+    app = EchoApp(server, refresh_interval=0.05)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            running = Monitor(app, pilot, server)
+            try:
+                yield running
+            finally:
+                for client in running.clients:
+                    client.close()
+    finally:
+        server.stop()
+
+
+async def test_a_client_appears_with_its_port_and_its_byte_counts(
+    monitor: Monitor,
+) -> None:
+    client = monitor.connect()
+    port = client.getsockname()[1]
+    row = await monitor.row_showing(1, f"127.0.0.1:{port}")
+    assert "open" in row
+    client.sendall(b"x" * 777)
+    assert recv_exactly(client, 777) == b"x" * 777
+    row = await monitor.row_showing(1, "777 B")
+    assert row.count("777 B") == 2, row  # in and out
+
+
+async def test_k_kicks_the_selected_client(monitor: Monitor) -> None:
+    client = monitor.connect()
+    await monitor.row_showing(1, "open")
+    await monitor.pilot.press("k")
+    assert client.recv(10) == b""
+    await monitor.row_showing(1, "kicked")
+
+
+async def test_r_resets_the_selected_client(monitor: Monitor) -> None:
+    client = monitor.connect()
+    await monitor.row_showing(1, "open")
+    await monitor.pilot.press("r")
+    with pytest.raises(ConnectionResetError):
+        client.recv(10)
+    await monitor.row_showing(1, "reset")
+
+
+async def test_kick_all_asks_first_then_closes_every_client(monitor: Monitor) -> None:
+    clients = [monitor.connect() for _ in range(3)]
+    await monitor.until(lambda: len(monitor.table.order) == 3, "three rows")
+    await monitor.pilot.press("K")
+    await monitor.until(lambda: isinstance(monitor.app.screen, ConfirmScreen), "dialog")
+    await monitor.pilot.press("n")
+    await monitor.until(
+        lambda: not isinstance(monitor.app.screen, ConfirmScreen), "no dialog"
+    )
+    assert monitor.server.client_count == 3, "cancel must kick nobody"
+    await monitor.pilot.press("K")
+    await monitor.until(lambda: isinstance(monitor.app.screen, ConfirmScreen), "dialog")
+    await monitor.pilot.click("#yes")
+    for client in clients:
+        assert client.recv(10) == b""
+    for client_id in (1, 2, 3):
+        await monitor.row_showing(client_id, "kicked")
+
+
+async def test_the_cursor_stays_on_its_client_as_others_come_and_go(
+    monitor: Monitor,
+) -> None:
+    first, _second, _third = (monitor.connect() for _ in range(3))
+    await monitor.until(lambda: len(monitor.table.order) == 3, "three rows")
+    monitor.table.sort_by("id")  # now newest first: arrivals push rows down
+    assert monitor.table.sort_descending
+    monitor.table.select_client(2)
+    monitor.connect()
+    await monitor.until(lambda: len(monitor.table.order) == 4, "a fourth row")
+    assert monitor.table.order == [4, 3, 2, 1]
+    assert monitor.table.cursor_client == 2
+    first.close()
+    await monitor.row_showing(1, "peer closed")
+    await monitor.until(lambda: 1 not in monitor.table.order, "client 1 to leave")
+    assert monitor.table.cursor_client == 2
+    assert monitor.table.order == [4, 3, 2]
+    await monitor.pilot.press("up")
+    assert monitor.table.cursor_client == 3
+
+
+async def test_filter_narrows_the_rows(monitor: Monitor) -> None:
+    clients = [monitor.connect() for _ in range(3)]
+    await monitor.until(lambda: len(monitor.table.order) == 3, "three rows")
+    port = clients[1].getsockname()[1]
+    await monitor.pilot.press("slash", *str(port))
+    await monitor.until(lambda: monitor.table.order == [2], "only client 2")
+    await monitor.pilot.press("enter")
+    assert monitor.table.has_focus
+    assert monitor.table.order == [2]
+    await monitor.pilot.press("escape")
+    await monitor.until(lambda: len(monitor.table.order) == 3, "all rows back")
+
+
+async def test_pause_freezes_the_table_while_the_echo_goes_on(
+    monitor: Monitor,
+) -> None:
+    client = monitor.connect()
+    await monitor.row_showing(1, "open")
+    await monitor.pilot.press("p")
+    client.sendall(b"y" * 4321)
+    assert recv_exactly(client, 4321) == b"y" * 4321  # the server keeps echoing
+    frozen = monitor.row_text(1)
+    for _ in range(10):  # several refresh periods pass
+        await monitor.pilot.pause(0.05)
+    assert monitor.row_text(1) == frozen
+    assert "4321 B" not in frozen
+    await monitor.pilot.press("p")
+    await monitor.row_showing(1, "4.2 KiB")
+
+
+async def test_the_detail_screen_shows_the_bytes_the_client_sent(
+    monitor: Monitor,
+) -> None:
+    client = monitor.connect()
+    await monitor.row_showing(1, "open")
+    await monitor.pilot.press("enter")
+    screen = await monitor.until(
+        lambda: (
+            isinstance(monitor.app.screen, ClientDetailScreen) and monitor.app.screen
+        ),
+        "the detail screen",
+    )
+    await monitor.until(lambda: monitor.server.recent_bytes(1) == b"", "inspection")
+    client.sendall(b"hello\x1b[2J\x00")
+    recv_exactly(client, 10)
+    shown = await monitor.until(
+        lambda: (
+            "hello\\x1b[2J\\x00" in str(screen.query_one("#bytes", Static).content)
+            and str(screen.query_one("#bytes", Static).content)
+        ),
+        "the bytes in the detail screen",
+    )
+    assert "68 65 6c 6c 6f 1b 5b 32 4a 00" in shown
+    assert "\x1b" not in shown
+    await monitor.pilot.press("escape")
+    await monitor.until(lambda: monitor.server.recent_bytes(1) is None, "inspect off")
+
+
+async def test_help_opens_and_closes(monitor: Monitor) -> None:
+    await monitor.pilot.press("question_mark")
+    await monitor.until(lambda: isinstance(monitor.app.screen, HelpScreen), "help")
+    await monitor.pilot.press("escape")
+    await monitor.until(
+        lambda: not isinstance(monitor.app.screen, HelpScreen), "help to close"
+    )
+
+
+async def test_q_quits_and_frees_the_port() -> None:
+    server = EchoServer(ServerConfig(port=0)).start()
+    port = server.address[1]
+    app = EchoApp(server, refresh_interval=0.05)
+    with open_client(server.address) as client:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("q")
+        assert app.return_code == 0
+        assert not server.running
+        assert client.recv(10) == b""
+    with socket.create_server(("127.0.0.1", port)):
+        pass
+
+
+async def test_actions_are_in_the_command_palette(monitor: Monitor) -> None:
+    titles = [
+        command.title for command in monitor.app.get_system_commands(monitor.app.screen)
+    ]
+    for title in (
+        "Kick client",
+        "Reset client",
+        "Kick all clients",
+        "Client details",
+        "Filter clients",
+        "Help",
+    ):
+        assert title in titles
