@@ -63,16 +63,18 @@ class Monitor:
 async def monitor() -> AsyncIterator[Monitor]:
     server = EchoServer(ServerConfig(port=0)).start()
     app = EchoApp(server, refresh_interval=0.05)
+    clients: list[socket.socket] = []
     try:
         async with app.run_test(size=SIZE) as pilot:
             running = Monitor(app, pilot, server)
-            try:
-                yield running
-            finally:
-                for client in running.clients:
-                    client.close()
+            running.clients = clients
+            yield running
     finally:
+        # Clients close after the app is gone, so no event reaches a widget
+        # that is being torn down.
         server.stop()
+        for client in clients:
+            client.close()
 
 
 async def test_a_client_appears_with_its_port_and_its_byte_counts(

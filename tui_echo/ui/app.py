@@ -19,6 +19,7 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from tui_echo.book import ClientBook
@@ -95,6 +96,7 @@ class EchoApp(App[None]):
         )
         self.event_log = EventLog(id="log")
         self._binding_availability: tuple[bool, bool] | None = None
+        self._refresh_timer: Timer | None = None
 
     # ---- building -------------------------------------------------------------
 
@@ -108,7 +110,9 @@ class EchoApp(App[None]):
     def on_mount(self) -> None:
         self.table.focus()
         self.refresh_view()
-        self.set_interval(self.refresh_interval, self.refresh_view)
+        self._refresh_timer = self.set_interval(
+            self.refresh_interval, self.refresh_view
+        )
         if self.handle_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -313,6 +317,8 @@ class EchoApp(App[None]):
 
     async def action_quit(self) -> None:
         """Stop the server (clients closed, port freed), then leave."""
+        if self._refresh_timer is not None:  # nothing more to show: widgets go away
+            self._refresh_timer.stop()
         self.server.stop()
         self.exit()
 
