@@ -145,7 +145,7 @@ class EchoApp(App[None]):
             if book.address is not None and not table.order:
                 table.empty_hint = _empty_hint(*book.address)
             table.update_rows(self.clock())
-            table.border_title = self._table_title()
+            self._update_table_title()
             if events:
                 self.event_log.write_events(events, book)
             if isinstance(self.screen, ClientDetailScreen):
@@ -161,6 +161,11 @@ class EchoApp(App[None]):
         if availability != self._binding_availability:
             self._binding_availability = availability
             self.refresh_bindings()
+
+    def _update_table_title(self) -> None:
+        title = self._table_title()
+        if title != self.table.border_title:  # a new title costs a layout pass
+            self.table.border_title = title
 
     def _table_title(self) -> str:
         table = self.table
@@ -201,7 +206,7 @@ class EchoApp(App[None]):
 
     @on(ClientTable.Sorted)
     def _on_sorted(self) -> None:
-        self.table.border_title = self._table_title()
+        self._update_table_title()
 
     # ---- actions --------------------------------------------------------------------
 
@@ -280,7 +285,7 @@ class EchoApp(App[None]):
         table = self.table
         table.filter_text = event.value.strip()
         table.update_rows(self.clock())
-        table.border_title = self._table_title()
+        self._update_table_title()
 
     @on(Input.Submitted, "#filter")
     def _hide_filter(self) -> None:

@@ -224,6 +224,23 @@ class ClientTable(ScrollView, can_focus=True):
         self.filter_text = ""
         self.empty_hint = "No clients yet."
         self._now = 0.0
+        self._styles: dict[str, Style] = {}
+        """Component styles, looked up once: a lookup costs more than a row."""
+        self._widths_for: tuple[int, list[int]] = (-1, [])
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()  # the theme or the stylesheet changed
+        super().notify_style_update()
+
+    def _style(self, name: str) -> Style:
+        style = self._styles.get(name)
+        if style is None:
+            if name == "base":
+                style = self.rich_style
+            else:
+                style = self.get_component_rich_style(f"client-table--{name}")
+            self._styles[name] = style
+        return style
 
     # ---- the rows ---------------------------------------------------------------
 
@@ -351,9 +368,14 @@ class ClientTable(ScrollView, can_focus=True):
     # ---- painting -------------------------------------------------------------
 
     def _widths(self) -> list[int]:
-        fixed = sum(c.width + _GAP for c in COLUMNS if c is not _PEER)
-        peer = max(_PEER.width, self.scrollable_content_region.width - fixed - _GAP)
-        return [peer if c is _PEER else c.width for c in COLUMNS]
+        """Each column's width for the current size (the peer column stretches)."""
+        available = self.scrollable_content_region.width
+        if self._widths_for[0] != available:
+            fixed = sum(c.width + _GAP for c in COLUMNS if c is not _PEER)
+            peer = max(_PEER.width, available - fixed - _GAP)
+            widths = [peer if c is _PEER else c.width for c in COLUMNS]
+            self._widths_for = (available, widths)
+        return self._widths_for[1]
 
     def _total_width(self) -> int:
         return sum(self._widths()) + _GAP * len(COLUMNS)
@@ -376,14 +398,13 @@ class ClientTable(ScrollView, can_focus=True):
             if 0 <= index < len(self.order):
                 strip = self._row_strip(self.order[index])
             elif index == 1 and not self.order:
-                style = self.get_component_rich_style("client-table--hint")
-                strip = Strip([Segment(" " + self.empty_hint, style)])
+                strip = Strip([Segment(" " + self.empty_hint, self._style("hint"))])
             else:
-                strip = Strip.blank(width, self.rich_style)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+                strip = Strip.blank(width, self._style("base"))
+        return strip.crop_extend(scroll_x, scroll_x + width, self._style("base"))
 
     def _header_strip(self) -> Strip:
-        style = self.get_component_rich_style("client-table--header")
+        style = self._style("header")
         cells = []
         for column, width in zip(COLUMNS, self._widths(), strict=True):
             label = column.label
@@ -395,17 +416,14 @@ class ClientTable(ScrollView, can_focus=True):
     def _row_strip(self, client_id: int) -> Strip:
         record = self.book.clients.get(client_id)
         if record is None:
-            return Strip.blank(self.scrollable_content_region.width, self.rich_style)
-        now = self._now
-        state_style = self.get_component_rich_style(f"client-table--{record.state}")
-        if record.closed:
-            row_style: Style = state_style
-        else:
-            row_style = self.rich_style
-        if client_id == self.cursor_client:
-            row_style = row_style + self.get_component_rich_style(
-                "client-table--cursor"
+            return Strip.blank(
+                self.scrollable_content_region.width, self._style("base")
             )
+        now = self._now
+        state_style = self._style(record.state)
+        row_style = state_style if record.closed else self._style("base")
+        if client_id == self.cursor_client:
+            row_style = row_style + self._style("cursor")
             state_style = row_style
         segments = []
         for column, width in zip(COLUMNS, self._widths(), strict=True):

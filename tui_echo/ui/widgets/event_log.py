@@ -12,42 +12,74 @@ from tui_echo.text import clock_time, describe, human_size
 
 MAX_LINES = 2000
 DATA_LINES_PER_BATCH = 5
-"""Above this many clients with data in one batch, one summary line stands for all."""
+"""Up to this many clients with data in a batch get a line each; more are summed."""
+SUMMARY_EVERY = 1.0
+"""Seconds between the summed data lines of a busy server."""
+
+
+class DataSummary:
+    """Sums busy data into one line a second, so a busy log stays readable (pure)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.clients: set[int] = set()
+        self.last_ts = 0.0
+        self._next_line_at = 0.0
+
+    def add(self, event: ClientData) -> None:
+        self.received += event.bytes
+        self.clients.add(event.client)
+        self.last_ts = event.ts
+
+    def line(self, *, force: bool = False) -> str | None:
+        """The summary line, if one is due (or forced) and there is anything to say."""
+        if not self.clients or not (force or self.last_ts >= self._next_line_at):
+            return None
+        text = (
+            f"{clock_time(self.last_ts)} data        {len(self.clients)} clients"
+            f" +{human_size(self.received)}"
+        )
+        self._next_line_at = self.last_ts + SUMMARY_EVERY
+        self.received = 0
+        self.clients = set()
+        return text
 
 
 class EventLog(Log):
     """The event log: connect, data (coalesced), close, kick, reset, rejected, error."""
 
     DEFAULT_CSS = """
-    EventLog { height: 10; border-top: solid $primary-muted; }
+    EventLog { height: 10; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(max_lines=MAX_LINES, auto_scroll=True, id=id)
+        self.summary = DataSummary()
 
     def write_events(self, events: Iterable[Event], book: ClientBook) -> None:
-        """Write one line per event, except data, which is summarised when busy."""
-        self.write_lines(event_lines(events, book))
+        """Write the lines for a batch of events (the book names the clients)."""
+        lines = event_lines(list(events), book, self.summary)
+        if lines:
+            self.write_lines(lines)
 
     def note(self, ts: float, text: str) -> None:
         """A line of the operator's own actions (kick, reset requested)."""
         self.write_line(f"{clock_time(ts)} {text}")
 
 
-def event_lines(events: Iterable[Event], book: ClientBook) -> list[str]:
-    """The log lines for a batch of events (the book names the clients)."""
-    batch = list(events)
-    data = [event for event in batch if isinstance(event, ClientData)]
-    busy = len(data) > DATA_LINES_PER_BATCH
+def event_lines(
+    events: list[Event], book: ClientBook, summary: DataSummary
+) -> list[str]:
+    """Log lines for a batch: a line per event, but busy data goes into `summary`."""
+    busy = sum(isinstance(e, ClientData) for e in events) > DATA_LINES_PER_BATCH
     lines: list[str] = []
-    for event in batch:
-        if not (busy and isinstance(event, ClientData)):
+    if not busy and (flushed := summary.line(force=True)):
+        lines.append(flushed)  # the busy spell is over: say what it summed
+    for event in events:
+        if busy and isinstance(event, ClientData):
+            summary.add(event)
+        else:
             lines.append(f"{clock_time(event.ts)} {describe(event, book.peer_of)}")
-        elif event is data[0]:  # the summary stands where the first data was
-            received = sum(d.bytes for d in data)
-            clients = len({d.client for d in data})
-            lines.append(
-                f"{clock_time(data[-1].ts)} data        {clients} clients"
-                f" +{human_size(received)}"
-            )
+    if busy and (due := summary.line()):
+        lines.append(due)
     return lines

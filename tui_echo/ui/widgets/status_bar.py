@@ -67,10 +67,10 @@ class StatusBar(Vertical):
             now.append("   PAUSED: display frozen, server running", "bold")
         if summary != self._summary:
             self._summary = summary
-            self._summary_view.update(summary)
+            self._summary_view.update(summary, layout=False)  # fixed size
         if now != self._now:
             self._now = now
-            self._now_view.update(now)
+            self._now_view.update(now, layout=False)
         history = [float(v) for v in book.throughput]
         if history != self._sparkline.data:
             self._sparkline.data = history
