@@ -203,7 +203,7 @@ def _run_app(server: EchoServer) -> int:
         _fail(f"the live monitor cannot start: {exc}")
         return EXIT_FAILURE
     try:
-        EchoApp(server).run()
+        EchoApp(server, handle_signals=True).run()
     finally:
         server.stop()
     return EXIT_OK

@@ -1,8 +1,9 @@
 /*
  * epoll_echo: a plain C epoll echo server, the ceiling for the benchmarks.
  *
- * Non-blocking sockets, level-triggered epoll, one outbound buffer per client,
- * EPOLLOUT interest only while bytes are pending, and reading paused while a
+ * Non-blocking sockets, level-triggered epoll, eager writes, an outbound buffer
+ * per client only for what the socket did not take, EPOLLOUT interest only
+ * while bytes are pending, and reading paused while a
  * client has more than MAX_PENDING bytes waiting (so a slow reader cannot make
  * the server grow without bound).  Serves until SIGTERM or SIGINT, then exits 0.
  *
@@ -14,6 +15,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { READ_SIZE = 65536, MAX_PENDING = 1 << 20, MAX_EVENTS = 256 };
+enum { READ_SIZE = 262144, MAX_PENDING = 1 << 20, MAX_EVENTS = 256 };
 
 typedef struct {
     int fd;
@@ -53,6 +55,8 @@ static void drop(client_t *c) {
     free(c);
 }
 
+static uint8_t rbuf[READ_SIZE]; /* shared: bytes are read here and sent at once */
+
 /* Write what is pending; returns -1 if the connection failed. */
 static int flush_pending(client_t *c) {
     while (c->start < c->end) {
@@ -60,36 +64,46 @@ static int flush_pending(client_t *c) {
         if (n < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
         c->start += (size_t)n;
     }
-    c->start = c->end = 0;
+    free(c->buf); /* an idle client keeps no buffer */
+    c->buf = NULL;
+    c->start = c->end = c->cap = 0;
     return 0;
 }
 
-/* Make room for READ_SIZE more bytes at the end of the buffer. */
-static int reserve(client_t *c) {
-    if (c->start > 0 && c->cap - c->end < READ_SIZE) {
+/* Keep n bytes the socket did not take; returns -1 if out of memory. */
+static int keep(client_t *c, const uint8_t *data, size_t n) {
+    if (c->start > 0 && c->cap - c->end < n) {
         memmove(c->buf, c->buf + c->start, c->end - c->start);
         c->end -= c->start;
         c->start = 0;
     }
-    if (c->cap - c->end >= READ_SIZE) return 0;
-    size_t cap = c->cap ? c->cap * 2 : READ_SIZE;
-    while (cap - c->end < READ_SIZE) cap *= 2;
-    char *p = realloc(c->buf, cap);
-    if (!p) return -1;
-    c->buf = p;
-    c->cap = cap;
+    if (c->cap - c->end < n) {
+        size_t cap = c->cap ? c->cap : READ_SIZE;
+        while (cap - c->end < n) cap *= 2;
+        char *p = realloc(c->buf, cap);
+        if (!p) return -1;
+        c->buf = p;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->end, data, n);
+    c->end += n;
     return 0;
 }
 
-/* Read once if readable, write what is pending; returns -1 when the client is gone. */
+/* Read once if readable and echo eagerly; returns -1 when the client is gone. */
 static int serve(client_t *c, uint32_t ev) {
     if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-        if (reserve(c) < 0) return -1;
-        ssize_t n = recv(c->fd, c->buf + c->end, READ_SIZE, 0);
+        ssize_t n = recv(c->fd, rbuf, READ_SIZE, 0);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return -1;
-        if (n > 0) c->end += (size_t)n;
+        size_t sent = 0;
+        if (n > 0 && c->start == c->end) { /* nothing queued: write straight away */
+            ssize_t w = send(c->fd, rbuf, (size_t)n, MSG_NOSIGNAL);
+            if (w < 0 && errno != EAGAIN && errno != EINTR) return -1;
+            sent = w > 0 ? (size_t)w : 0;
+        }
+        if (n > 0 && sent < (size_t)n && keep(c, rbuf + sent, (size_t)n - sent) < 0) return -1;
     }
-    return flush_pending(c);
+    return c->start < c->end ? flush_pending(c) : 0;
 }
 
 static void on_client(client_t *c, uint32_t ev) {

@@ -1,10 +1,12 @@
 """The classic ``select.select`` echo server that tui-echo descends from.
 
-Deliberately naive: the write list is rebuilt from scratch every turn and holds
-every client with pending data, reads are 4 KiB, the outbound buffer is a ``bytes`` object that
-is re-sliced on each partial write and never bounded, and closed peers are
-purged at the end of the turn.  ``select`` cannot watch descriptors above
-FD_SETSIZE (1024), so this server cannot hold thousands of clients.
+Deliberately naive: the write list is rebuilt from scratch every turn and
+holds every client with pending data, reads are 4 KiB, the outbound buffer is
+a ``bytes`` object that is re-sliced on each partial write and never bounded,
+and closed peers are purged at the end of the turn.  ``select`` cannot watch
+descriptors above FD_SETSIZE (1024), so this server cannot hold thousands of
+clients.  Like the classic code it leaves Nagle's algorithm on (no TCP_NODELAY),
+which costs it dearly when an echo goes out in several small writes.
 """
 
 from __future__ import annotations

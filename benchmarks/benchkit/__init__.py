@@ -1,0 +1,1 @@
+"""Helpers for benchmarks/run.py: processes, the catalog, runs and the report."""

@@ -1,0 +1,286 @@
+"""Processes, ports and /proc readings for the harness.
+
+Every process the harness starts goes through :class:`ServerProcess` or
+:class:`TmuxServer`, and is stopped by its own PID (SIGTERM, then SIGKILL after
+a deadline).  Nothing here ever signals a process it did not start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+TMUX_SOCKET = "tuiecho-bench"
+TMUX_SESSION = "bench"
+STOP_DEADLINE = 5.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Ask the kernel for a free TCP port on host and release it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_accepts(host: str, port: int) -> bool:
+    """True if a TCP connection to host:port succeeds right now."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def read_status_kib(pid: int, field: str) -> int | None:
+    """A ``kB`` field (VmRSS, VmHWM) of /proc/PID/status, or None if unreadable."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process from /proc/PID/stat."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def pid_running(pid: int) -> bool:
+    """True while pid exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class ServerProcess:
+    """A server started as our own child process."""
+
+    def __init__(
+        self, argv: list[str], cwd: Path, log_path: Path, stdout_devnull: bool
+    ) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL if stdout_devnull else self._log,
+            stderr=self._log,
+            start_new_session=True,  # Ctrl-C reaches the harness, which stops us
+        )
+        self.pid = self.proc.pid
+        self.exit_status: int | None = None
+        self.killed = False
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def pause(self) -> None:
+        """SIGSTOP, so an idle server takes no CPU from the one under test."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGCONT)
+
+    def failure(self) -> str:
+        """Why the process is not serving: its exit status and last stderr line."""
+        rc = self.proc.poll()
+        lines = [
+            ln
+            for ln in self.log_path.read_text(errors="replace").splitlines()
+            if ln.strip()
+        ]
+        last = lines[-1].strip() if lines else "no output"
+        return f"exited with status {rc}: {last}" if rc is not None else last
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after STOP_DEADLINE; records the exit status."""
+        if self.proc.poll() is None:
+            self.resume()  # a stopped process would not act on SIGTERM
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_DEADLINE)
+            except subprocess.TimeoutExpired:
+                self.killed = True
+                self.proc.kill()
+                self.proc.wait()
+        self.exit_status = self.proc.returncode
+        self._log.close()
+
+
+class TmuxServer:
+    """A server running in a detached tmux session on a dedicated tmux socket."""
+
+    def __init__(
+        self, argv: list[str], cwd: Path, log_path: Path, size: tuple[int, int]
+    ) -> None:
+        self.log_path = log_path
+        conf = log_path.with_suffix(".tmux.conf")
+        conf.write_text(
+            "set -g remain-on-exit on\nset -g default-terminal screen-256color\n"
+        )
+        self._tmux("-f", str(conf), "kill-server", check=False)
+        self.argv, self.cwd = argv, cwd
+        command = "exec " + shlex.join(argv)
+        width, height = size
+        self._tmux(
+            "-f", str(conf), "new-session", "-d", "-s", TMUX_SESSION,
+            "-x", str(width), "-y", str(height), "-c", str(cwd), command,
+        )  # fmt: skip
+        try:
+            self.pid = int(self._display("#{pane_pid}"))
+        except (subprocess.SubprocessError, ValueError):
+            self._tmux("kill-server", check=False)
+            raise
+        self.exit_status: int | None = None
+        self.killed = False
+
+    @staticmethod
+    def _tmux(*args: str, check: bool = True) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", TMUX_SOCKET, *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=10,
+        )
+        return result.stdout
+
+    def _display(self, fmt: str) -> str:
+        return self._tmux("display-message", "-p", "-t", TMUX_SESSION, fmt).strip()
+
+    def alive(self) -> bool:
+        try:
+            return self._display("#{pane_dead}") != "1"
+        except subprocess.SubprocessError:
+            return False
+
+    def pause(self) -> None:
+        """SIGSTOP, so an idle server takes no CPU from the one under test."""
+        if pid_running(self.pid):
+            os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if pid_running(self.pid):
+            os.kill(self.pid, signal.SIGCONT)
+
+    def screen(self) -> str:
+        """The pane's current text (what the UI shows, or the error it printed)."""
+        try:
+            return self._tmux("capture-pane", "-p", "-t", TMUX_SESSION)
+        except subprocess.SubprocessError:
+            return ""
+
+    def failure(self) -> str:
+        """Why the pane's process is not serving: its exit status and last words."""
+        status = self._display_safe("#{pane_dead_status}")
+        last = _last_line(self.screen()) or self._diagnose()
+        return f"exited with status {status}: {last}" if status else last
+
+    def _diagnose(self) -> str:
+        """Re-run the command in a pane that outlives it, to see what it printed.
+
+        tmux may lose the last output of a process that exits at once, and with
+        ``exec`` there is nothing left to keep the pane's text; this runs once
+        per broken server, never for a measured run.
+        """
+        script = f"{shlex.join(self.argv)}; sleep 10"
+        text = ""
+        try:
+            self._tmux("new-session", "-d", "-s", "diag", "-x", "160", "-y", "48",
+                       "-c", str(self.cwd), script)  # fmt: skip
+            deadline = time.monotonic() + STOP_DEADLINE
+            while not _last_line(text) and time.monotonic() < deadline:
+                time.sleep(0.25)
+                text = self._tmux("capture-pane", "-p", "-t", "diag")
+            self._tmux("kill-session", "-t", "diag", check=False)
+        except subprocess.SubprocessError:
+            pass
+        return _last_line(text) or "no output"
+
+    def _display_safe(self, fmt: str) -> str:
+        try:
+            return self._display(fmt)
+        except subprocess.SubprocessError:
+            return ""
+
+    def _dead_status(self) -> int | None:
+        """Exit status of the pane's process, -N if signal N killed it.
+
+        tmux marks the pane dead when the terminal closes and learns the status
+        a moment later, so poll briefly.
+        """
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            fields = self._display_safe("#{pane_dead_status}|#{pane_dead_signal}")
+            status, _, signum = fields.partition("|")
+            if signum.isdigit() and int(signum):
+                return -int(signum)  # as subprocess reports signals
+            if status.isdigit():
+                return int(status)
+            time.sleep(0.05)
+        return None
+
+    def stop(self) -> None:
+        """SIGTERM the pane's process by PID, SIGKILL after a deadline; end tmux."""
+        try:
+            self.log_path.write_text(self.screen())
+            # Watch the PID, not the pane: the pane dies when the terminal
+            # closes, which can be before the process has finished exiting.
+            if pid_running(self.pid):
+                self.resume()  # a stopped process would not act on SIGTERM
+                os.kill(self.pid, signal.SIGTERM)
+                deadline = time.monotonic() + STOP_DEADLINE
+                while pid_running(self.pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if pid_running(self.pid):
+                    self.killed = True
+                    os.kill(self.pid, signal.SIGKILL)
+            self.exit_status = self._dead_status()
+        finally:
+            with contextlib.suppress(subprocess.SubprocessError, OSError):
+                self._tmux("kill-server", check=False)
+
+
+def _last_line(screen: str) -> str:
+    """The last non-blank line of a pane, ignoring tmux's own 'Pane is dead'."""
+    lines = [ln.strip() for ln in screen.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith("Pane is dead")]
+    return lines[-1] if lines else ""
+
+
+Server = ServerProcess | TmuxServer
+
+
+def wait_until_serving(
+    server: Server, host: str, port: int, deadline: float
+) -> str | None:
+    """Wait until the port accepts; None on success, else the reason it did not."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if not server.alive():
+            return server.failure()
+        if port_accepts(host, port):
+            return None
+        time.sleep(0.05)
+    return f"port {port} did not accept within {deadline:.0f} s"

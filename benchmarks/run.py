@@ -1,0 +1,378 @@
+"""Benchmark tui-echo against reference echo servers and print a Markdown table.
+
+    python benchmarks/run.py            # full run, 4 rounds, about 7 minutes
+    python benchmarks/run.py --quick    # one short round, about 1 minute
+    python benchmarks/run.py --servers tui-echo-json,asyncio-protocol --scenarios churn
+
+See benchmarks/README.md for the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from benchkit.catalog import (
+    BENCH_DIR,
+    BUILD_DIR,
+    REFERENCE,
+    SCENARIOS,
+    SERVERS,
+    Scenario,
+    ServerSpec,
+)
+from benchkit.procs import (
+    Server,
+    ServerProcess,
+    TmuxServer,
+    free_port,
+    wait_until_serving,
+)
+from benchkit.report import render
+from benchkit.runner import Record, Settings, run_scenario
+
+Named = TypeVar("Named", ServerSpec, Scenario)
+T = TypeVar("T")
+HOST = "127.0.0.1"
+START_DEADLINE = 10.0
+C_PROGRAMS = {
+    "loadgen": BENCH_DIR / "loadgen.c",
+    "epoll_echo": BENCH_DIR / "servers" / "epoll_echo.c",
+}
+
+
+@dataclass
+class Context:
+    """Everything one harness run shares: settings, pinning, results so far."""
+
+    settings: Settings
+    python: str
+    server_prefix: tuple[str, ...]
+    records: list[Record] = field(default_factory=list)
+    # server name -> why it cannot start (it is not tried again)
+    broken: dict[str, str] = field(default_factory=dict)
+    exits: dict[str, list[str]] = field(default_factory=dict)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="1 round, short durations")
+    parser.add_argument("--rounds", type=int, help="rounds (default 4, quick 1)")
+    parser.add_argument(
+        "--servers",
+        help="comma-separated subset of: " + ", ".join(s.name for s in SERVERS),
+    )
+    parser.add_argument(
+        "--scenarios",
+        help="comma-separated subset of: " + ", ".join(s.name for s in SCENARIOS),
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        help="measured seconds per load run (default 2, quick 0.5)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        help="warm-up seconds per load run (default 0.2, quick 0.1)",
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter for the Python servers"
+    )
+    parser.add_argument(
+        "--out",
+        help="output name in benchmarks/results/ (default latest, quick: quick)",
+    )
+    parser.add_argument(
+        "--no-pin", action="store_true", help="do not pin processes to CPUs"
+    )
+    return parser.parse_args(argv)
+
+
+def pick(names: str | None, catalog: tuple[Named, ...], what: str) -> list[Named]:
+    """The catalog entries named in a comma-separated list (all if None)."""
+    if not names:
+        return list(catalog)
+    by_name = {item.name: item for item in catalog}
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in by_name]
+    if unknown:
+        sys.exit(
+            f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(by_name)})"
+        )
+    return [by_name[n] for n in wanted]
+
+
+def build_c_programs() -> None:
+    """Compile the C programs into build/ unless they are up to date."""
+    BUILD_DIR.mkdir(exist_ok=True)
+    for name, source in C_PROGRAMS.items():
+        target = BUILD_DIR / name
+        if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+            continue
+        cmd = ["cc", "-O2", "-Wall", "-Wextra", "-o", str(target), str(source)]
+        print("building:", " ".join(cmd), file=sys.stderr)
+        subprocess.run(cmd, check=True)
+
+
+def pinning(no_pin: bool) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """Prefixes for server and loadgen commands, and a line for the report."""
+    if no_pin:
+        return (), (), "unpinned (--no-pin)"
+    if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
+        return (), (), "unpinned (taskset missing or fewer than 2 CPUs)"
+    os.sched_setaffinity(0, {0})  # the harness itself stays off the server's CPU
+    return (
+        ("taskset", "-c", "1"),
+        ("taskset", "-c", "0"),
+        "server on CPU 1, loadgen (and harness) on CPU 0 via taskset",
+    )
+
+
+def make_settings(
+    args: argparse.Namespace, loadgen_prefix: tuple[str, ...]
+) -> Settings:
+    quick = args.quick
+    return Settings(
+        duration=args.duration
+        if args.duration is not None
+        else (0.5 if quick else 2.0),
+        warmup=args.warmup if args.warmup is not None else (0.1 if quick else 0.2),
+        slow_total_mib=64 if quick else 256,
+        slow_pause=2.0 if quick else 5.0,
+        settle=0.5 if quick else 1.0,
+        loadgen_prefix=loadgen_prefix,
+    )
+
+
+class StartError(Exception):
+    """A server could not be launched at all."""
+
+
+@contextmanager
+def started(spec: ServerSpec, ctx: Context, port: int) -> Iterator[Server]:
+    """Launch a server and always stop it by PID afterwards."""
+    argv = [*ctx.server_prefix, *spec.command(ctx.python, HOST, port)]
+    log = BUILD_DIR / "logs" / f"{spec.name}.log"
+    log.parent.mkdir(exist_ok=True)
+    server: Server
+    try:
+        if spec.in_tmux:
+            server = TmuxServer(argv, spec.cwd, log, (160, 48))
+        else:
+            server = ServerProcess(argv, spec.cwd, log, spec.stdout_devnull)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise StartError(str(exc)) from exc
+    try:
+        yield server
+    finally:
+        server.stop()
+        ctx.exits.setdefault(spec.name, []).append(exit_text(server))
+
+
+def exit_text(server: Server) -> str:
+    """How a server ended when asked to stop, for the report."""
+    if server.killed:
+        return "did not exit within 5 s of SIGTERM (killed)"
+    status = server.exit_status
+    if status is not None and status < 0:
+        return f"killed by signal {-status}"
+    return f"exit {status}"
+
+
+Live = tuple[Server, int] | None  # a serving server and its port, or None
+
+
+@contextmanager
+def serving(spec: ServerSpec, ctx: Context) -> Iterator[Live]:
+    """A started server that accepts connections, or None (reason in ctx.broken)."""
+    reason = ctx.broken.get(spec.name)
+    if reason is None:
+        port = free_port(HOST)
+        try:
+            with started(spec, ctx, port) as server:
+                reason = wait_until_serving(server, HOST, port, START_DEADLINE)
+                if reason is None:
+                    yield server, port
+                    return
+        except StartError as exc:
+            reason = str(exc)
+        ctx.broken[spec.name] = f"did not start: {reason}"
+    yield None
+
+
+def run_turn(
+    spec: ServerSpec, sc: Scenario, live: Live, round_no: int, ctx: Context
+) -> None:
+    """One run of a scenario against a server; appends its record."""
+    base = {"round": round_no, "server": spec.name, "scenario": sc.name}
+    if live is None:
+        error = ctx.broken[spec.name]
+        ctx.records.append({**base, "ok": False, "unavailable": True, "error": error})
+        return
+    server, port = live
+    t0 = time.monotonic()
+    if server.alive():
+        server.resume()
+        try:
+            record = run_scenario(server, sc, ctx.settings, HOST, port)
+        finally:
+            server.pause()
+    else:
+        record = {"ok": False, "error": "server exited: " + server.failure()}
+    record.update(base, pid=server.pid, wall=round(time.monotonic() - t0, 2))
+    ctx.records.append(record)
+    log_progress(record)
+
+
+def log_progress(record: Record) -> None:
+    metrics = record.get("metrics", {})
+    shown = {k: metrics[k] for k in list(metrics)[:4]}
+    status = "ok" if record["ok"] else f"FAIL {record['error']}"
+    where = f"r{record['round'] + 1} {record['server']:<17} {record['scenario']:<11}"
+    print(f"  {where} {status} {shown}", file=sys.stderr)
+
+
+def rotate(items: list[T], n: int) -> list[T]:
+    """items rotated left by n, so each round starts with a different one."""
+    if not items:
+        return []
+    n %= len(items)
+    return items[n:] + items[:n]
+
+
+def run_round(
+    round_no: int, servers: list[ServerSpec], scenarios: list[Scenario], ctx: Context
+) -> None:
+    """One round: the load scenarios, then the memory scenarios.
+
+    Load scenarios: every server is started once for the round and paused;
+    for each scenario the servers take turns, each resumed only for its run.
+    Memory scenarios: a fresh process per run, for a clean RSS baseline.
+    """
+    print(f"round {round_no + 1}", file=sys.stderr)
+    order = rotate(servers, round_no)
+    shared = rotate([sc for sc in scenarios if not sc.fresh_server], round_no)
+    with contextlib.ExitStack() as stack:
+        live: dict[str, Live] = {}
+        for spec in order:
+            if any(sc.runs_on(spec) for sc in shared):
+                live[spec.name] = stack.enter_context(serving(spec, ctx))
+                if (entry := live[spec.name]) is not None:
+                    entry[0].pause()
+        for sc in shared:
+            for spec in order:
+                if sc.runs_on(spec):
+                    run_turn(spec, sc, live[spec.name], round_no, ctx)
+    for sc in scenarios:
+        if not sc.fresh_server or (
+            sc.max_rounds is not None and round_no >= sc.max_rounds
+        ):
+            continue
+        for spec in rotate([s for s in servers if sc.runs_on(s)], round_no):
+            with serving(spec, ctx) as entry:
+                run_turn(spec, sc, entry, round_no, ctx)
+
+
+def machine_lines(
+    pin_note: str, ctx: Context, rounds: int, scenarios: list[Scenario], wall: float
+) -> list[str]:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    version = subprocess.run(
+        [ctx.python, "--version"], capture_output=True, text=True
+    ).stdout.strip()
+    s = ctx.settings
+    per_scenario = [
+        f"{sc.name} {min(rounds, sc.max_rounds)}"
+        for sc in scenarios
+        if sc.max_rounds is not None
+    ]
+    now = datetime.datetime.now(datetime.UTC)
+    fewer = ", ".join(per_scenario) or "none"
+    return [
+        f"- date: {now:%Y-%m-%d %H:%M} UTC; wall time {wall:.0f} s",
+        f"- machine: {os.cpu_count()} CPUs, {cpu}, Linux {platform.release()}, "
+        f"{version}",
+        f"- pinning: {pin_note}",
+        f"- rounds: {rounds} (fewer for {fewer}); each load run: {s.warmup:g} s "
+        f"warm-up + {s.duration:g} s measured; slow reader: {s.slow_total_mib} MiB, "
+        f"{s.slow_pause:g} s without reading",
+        "- load scenarios: one server process per server per round; for each "
+        "scenario the servers take turns, the others paused with SIGSTOP; idle and "
+        "slow-reader scenarios: a fresh process per run; the order of servers and "
+        "scenarios rotates each round",
+    ]
+
+
+def write_outputs(
+    name: str, markdown: str, ctx: Context, meta: dict[str, object]
+) -> None:
+    out = BENCH_DIR / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.md").write_text(markdown + "\n")
+    payload = {
+        "meta": meta,
+        "unavailable": ctx.broken,
+        "exits": ctx.exits,
+        "runs": ctx.records,
+    }
+    (out / f"{name}.json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    print(f"wrote {out / name}.md and .json", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    servers: list[ServerSpec] = pick(args.servers, SERVERS, "servers")
+    scenarios: list[Scenario] = pick(args.scenarios, SCENARIOS, "scenarios")
+    rounds = args.rounds or (1 if args.quick else 4)
+    build_c_programs()
+    server_prefix, loadgen_prefix, pin_note = pinning(args.no_pin)
+    ctx = Context(make_settings(args, loadgen_prefix), args.python, server_prefix)
+    if REFERENCE not in {s.name for s in servers}:
+        print(f"note: {REFERENCE} not selected, so no ratios", file=sys.stderr)
+    t0, status = time.monotonic(), 0
+    try:
+        for round_no in range(rounds):
+            run_round(round_no, servers, scenarios, ctx)
+    except KeyboardInterrupt:
+        print("interrupted: reporting what ran", file=sys.stderr)
+        status = 130
+    wall = time.monotonic() - t0
+    header = machine_lines(pin_note, ctx, rounds, scenarios, wall)
+    if ctx.broken:
+        header += [f"- n/a {name}: {why}" for name, why in ctx.broken.items()]
+    markdown = render(header, ctx.records, servers, scenarios, ctx.exits)
+    print(markdown)
+    meta = {
+        "argv": sys.argv,
+        "rounds": rounds,
+        "wall_seconds": round(wall, 1),
+        "header": header,
+    }
+    write_outputs(
+        args.out or ("quick" if args.quick else "latest"), markdown, ctx, meta
+    )
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
