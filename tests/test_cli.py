@@ -172,7 +172,8 @@ def test_text_lines_are_timestamped_and_name_the_peer() -> None:
     assert kind == "close"
     assert who == "#1"
     assert peer.startswith("127.0.0.1:")
-    assert close.endswith(f"{peer} peer closed  in 6 B  out 6 B")
+    assert f"{peer} peer closed  in 6 B  out 6 B  after " in close
+    assert close.endswith("s")  # how long the client stayed, as 0.1s or 2m05s
     assert "\x1b" not in close
 
 

@@ -58,11 +58,10 @@ class ClientRecord:
     rate_in: float = 0.0
     """Bytes per second received over the last `RATE_WINDOW` seconds."""
     rate_out: float = 0.0
-    samples: deque[tuple[float, int, int]] = field(default_factory=deque)
-    """(ts, bytes_in, bytes_out) behind the rates, oldest first."""
-    timeline: deque[Event] = field(
-        default_factory=lambda: deque(maxlen=TIMELINE_LENGTH)
-    )
+    samples: list[tuple[float, int, int]] = field(default_factory=list)
+    """(ts, bytes_in, bytes_out) behind the rates, oldest first (a few at most)."""
+    timeline: deque[Event] | None = None
+    """The client's recent events, for its detail view (when the book keeps them)."""
 
     @property
     def closed(self) -> bool:
@@ -98,8 +97,11 @@ class ClientBook:
         *,
         linger: float = LINGER,
         rate_window: float = RATE_WINDOW,
+        timelines: bool = True,
     ) -> None:
         self.clock = clock
+        self.timelines = timelines
+        """Keep each client's recent events (the app's detail view wants them)."""
         self.linger = linger
         self.rate_window = rate_window
         self.clients: dict[int, ClientRecord] = {}
@@ -140,7 +142,7 @@ class ClientBook:
             case ServerError():
                 self.totals.errors += 1
                 if event.client in self.clients:
-                    self.clients[event.client].timeline.append(event)
+                    self._remember(self.clients[event.client], event)
                     return event.client
             case ShutdownComplete():
                 self.shut_down = True
@@ -154,7 +156,9 @@ class ClientBook:
             last_active=event.ts,
         )
         record.samples.append((event.ts, 0, 0))
-        record.timeline.append(event)
+        if self.timelines:
+            record.timeline = deque(maxlen=TIMELINE_LENGTH)
+        self._remember(record, event)
         self.clients[event.client] = record
         self.totals.clients_now += 1
         self.totals.clients_total += 1
@@ -171,7 +175,7 @@ class ClientBook:
         if event.bytes:
             record.last_active = event.ts
         record.samples.append((event.ts, event.bytes_in, event.bytes_out))
-        record.timeline.append(event)
+        self._remember(record, event)
         return event.client
 
     def _on_close(self, event: ClientClosed) -> int | None:
@@ -185,7 +189,8 @@ class ClientBook:
         record.closed_at = event.ts
         record.close_reason = event.reason
         record.rate_in = record.rate_out = 0.0
-        record.timeline.append(event)
+        record.samples.clear()
+        self._remember(record, event)
         self.totals.clients_now -= 1
         return event.client
 
@@ -213,6 +218,11 @@ class ClientBook:
             self.throughput.extend([0] * gap)
             self._history_second = second
 
+    @staticmethod
+    def _remember(record: ClientRecord, event: Event) -> None:
+        if record.timeline is not None:
+            record.timeline.append(event)
+
     # ---- asking -----------------------------------------------------------------
 
     def peer_of(self, client_id: int) -> str | None:
@@ -231,19 +241,25 @@ class ClientBook:
         now = self.clock()
         self._roll_history(int(now))
         horizon = now - self.rate_window
-        gone = {
-            cid
-            for cid, record in self.clients.items()
-            if record.closed_at is not None and record.closed_at + self.linger <= now
-        }
-        for cid in gone:
-            del self.clients[cid]
+        gone = self.prune()
         for record in self.clients.values():
             if not record.closed:
                 record.rate_in, record.rate_out = _rates(record, now, horizon)
         open_clients = [r for r in self.clients.values() if not r.closed]
         self.totals.rate_in = sum(r.rate_in for r in open_clients)
         self.totals.rate_out = sum(r.rate_out for r in open_clients)
+        return gone
+
+    def prune(self) -> set[int]:
+        """Forget the closed clients whose linger time is over; return their ids."""
+        expired = self.clock() - self.linger
+        gone = {
+            cid
+            for cid, record in self.clients.items()
+            if record.closed_at is not None and record.closed_at <= expired
+        }
+        for cid in gone:
+            del self.clients[cid]
         return gone
 
     def uptime(self) -> float:
@@ -260,8 +276,10 @@ def _rates(record: ClientRecord, now: float, horizon: float) -> tuple[float, flo
     idle client's rate falls to zero as the window slides past its last data.
     """
     samples = record.samples
-    while len(samples) > 1 and samples[1][0] <= horizon:
-        samples.popleft()
+    drop = 0
+    while drop + 1 < len(samples) and samples[drop + 1][0] <= horizon:
+        drop += 1
+    del samples[:drop]
     since, base_in, base_out = samples[0]
     span = max(now - since, 1e-3)
     return (record.bytes_in - base_in) / span, (record.bytes_out - base_out) / span

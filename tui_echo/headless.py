@@ -7,28 +7,46 @@ import threading
 from typing import TextIO
 
 from tui_echo.book import ClientBook
-from tui_echo.events import Event, ShutdownComplete, to_json
+from tui_echo.events import ClientClosed, Event, ShutdownComplete, to_json
 from tui_echo.server import EchoServer
-from tui_echo.text import describe, timestamp
+from tui_echo.text import describe, human_duration, timestamp
 
 WAIT = 0.5
 """Longest sleep between looks at the server when no event wakes the sink."""
 
+PACE = 0.05
+"""Shortest time between two batches. A busy server's lines go out in batches, and
+the sink wakes at most 20 times a second rather than once per event: each wake-up
+takes the GIL from the echo loop."""
 
-class LineFormatter:
-    """Turns events into output lines; text lines name clients via a `ClientBook`."""
+_encode_json = json.JSONEncoder(separators=(",", ":")).encode
 
-    def __init__(self, log_format: str, book: ClientBook) -> None:
-        if log_format not in ("text", "json"):
-            raise ValueError(f"unknown log format {log_format!r}")
-        self.json = log_format == "json"
-        self.book = book
 
-    def line(self, event: Event) -> str:
-        """The line for `event` (after it was applied to the book)."""
-        if self.json:
-            return json.dumps(to_json(event), separators=(",", ":"))
-        return f"{timestamp(event.ts)} {describe(event, self.book.peer_of)}"
+class JsonLines:
+    """JSON Lines: one object per event, as SPEC gives them."""
+
+    def lines(self, events: list[Event]) -> list[str]:
+        return [_encode_json(to_json(event)) for event in events]
+
+
+class TextLines:
+    """Lines for people; a `ClientBook` names the clients and times their stay."""
+
+    def __init__(self) -> None:
+        self.book = ClientBook(timelines=False)
+
+    def lines(self, events: list[Event]) -> list[str]:
+        book = self.book
+        lines = []
+        for event in events:
+            book.apply(event)
+            line = f"{timestamp(event.ts)} {describe(event, book.peer_of)}"
+            if isinstance(event, ClientClosed) and event.client in book.clients:
+                stay = book.clients[event.client].connected_for(event.ts)
+                line += f"  after {human_duration(stay)}"
+            lines.append(line)
+        book.prune()
+        return lines
 
 
 def run_headless(
@@ -42,8 +60,9 @@ def run_headless(
     `stop_requested` is set by the caller's signal handlers (which also wake the feed);
     the sink then stops the server and prints the remaining events, `shutdown` last.
     """
-    book = ClientBook()
-    formatter = LineFormatter(log_format, book)
+    if log_format not in ("text", "json"):
+        raise ValueError(f"unknown log format {log_format!r}")
+    formatter = JsonLines() if log_format == "json" else TextLines()
     requested = stop_requested if stop_requested is not None else threading.Event()
     feed = server.feed
     done = crashed = False
@@ -53,10 +72,10 @@ def run_headless(
             crashed = not requested.is_set()
             server.stop()
         events = feed.drain()
-        book.apply_all(events)
-        book.refresh()
         if events:
-            out.write("".join(formatter.line(event) + "\n" for event in events))
+            out.write("".join(line + "\n" for line in formatter.lines(events)))
             out.flush()
         done = any(isinstance(event, ShutdownComplete) for event in events)
+        if not done:
+            requested.wait(PACE)
     return 1 if crashed else 0

@@ -116,7 +116,7 @@ def _counters(record: ClientRecord, now: float) -> Table:
 def _timeline(record: ClientRecord) -> Text:
     text = Text()
     text.append("timeline, latest first\n", style="bold underline")
-    for event in list(record.timeline)[: -TIMELINE_SHOWN - 1 : -1]:
+    for event in list(record.timeline or ())[: -TIMELINE_SHOWN - 1 : -1]:
         text.append(f"{clock_time(event.ts)} ", style="dim")
         text.append(_timeline_entry(event) + "\n")
     return text
