@@ -12,11 +12,12 @@ MAX = 1024 * 1024
 
 
 def make() -> Connection:
-    return Connection(socket.socket.__new__(socket.socket), 1, "127.0.0.1:1", 0.0)
+    return Connection(socket.socket.__new__(socket.socket), 1, 0.0)
 
 
 def test_a_fresh_connection_reads_only() -> None:
     conn = make()
+    assert conn.outbuf == b""
     assert conn.state == "open"
     assert conn.interest() == selectors.EVENT_READ
     assert conn.read_size(MAX) == RECV_SIZE
@@ -24,13 +25,13 @@ def test_a_fresh_connection_reads_only() -> None:
 
 def test_pending_bytes_add_write_interest() -> None:
     conn = make()
-    conn.outbuf += b"x" * 10
+    conn.outbuf = bytearray(b"x" * 10)
     assert conn.interest() == selectors.EVENT_READ | selectors.EVENT_WRITE
 
 
 def test_reads_never_overfill_the_buffer() -> None:
     conn = make()
-    conn.outbuf += bytes(MAX - 100)
+    conn.outbuf = bytearray(MAX - 100)
     assert conn.read_size(MAX) == 100
     conn.outbuf += bytes(100)
     assert conn.should_pause(MAX)
@@ -38,7 +39,7 @@ def test_reads_never_overfill_the_buffer() -> None:
 
 def test_pause_and_resume_at_half() -> None:
     conn = make()
-    conn.outbuf += bytes(MAX)
+    conn.outbuf = bytearray(MAX)
     assert conn.should_pause(MAX)
     conn.paused = True
     assert conn.state == "paused"
@@ -51,7 +52,7 @@ def test_pause_and_resume_at_half() -> None:
 
 def test_eof_stops_reading_and_finishes_once_drained() -> None:
     conn = make()
-    conn.outbuf += b"tail"
+    conn.outbuf = bytearray(b"tail")
     conn.eof = True
     assert conn.state == "half-closed"
     assert conn.interest() == selectors.EVENT_WRITE

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tui_echo.events import (
     ClientClosed,
@@ -58,7 +58,7 @@ class ClientRecord:
     rate_in: float = 0.0
     """Bytes per second received over the last `RATE_WINDOW` seconds."""
     rate_out: float = 0.0
-    samples: list[tuple[float, int, int]] = field(default_factory=list)
+    samples: list[tuple[float, int, int]] | None = None
     """(ts, bytes_in, bytes_out) behind the rates, oldest first (a few at most)."""
     timeline: deque[Event] | None = None
     """The client's recent events, for its detail view (when the book keeps them)."""
@@ -97,11 +97,12 @@ class ClientBook:
         *,
         linger: float = LINGER,
         rate_window: float = RATE_WINDOW,
-        timelines: bool = True,
+        detail: bool = True,
     ) -> None:
         self.clock = clock
-        self.timelines = timelines
-        """Keep each client's recent events (the app's detail view wants them)."""
+        self.detail = detail
+        """Keep what rates and the detail view need: each client's samples and
+        recent events. The headless logger needs neither and saves the memory."""
         self.linger = linger
         self.rate_window = rate_window
         self.clients: dict[int, ClientRecord] = {}
@@ -155,8 +156,8 @@ class ClientBook:
             connected_at=event.ts,
             last_active=event.ts,
         )
-        record.samples.append((event.ts, 0, 0))
-        if self.timelines:
+        if self.detail:
+            record.samples = [(event.ts, 0, 0)]
             record.timeline = deque(maxlen=TIMELINE_LENGTH)
         self._remember(record, event)
         self.clients[event.client] = record
@@ -174,7 +175,8 @@ class ClientBook:
             record.state = event.state
         if event.bytes:
             record.last_active = event.ts
-        record.samples.append((event.ts, event.bytes_in, event.bytes_out))
+        if record.samples is not None:
+            record.samples.append((event.ts, event.bytes_in, event.bytes_out))
         self._remember(record, event)
         return event.client
 
@@ -189,7 +191,7 @@ class ClientBook:
         record.closed_at = event.ts
         record.close_reason = event.reason
         record.rate_in = record.rate_out = 0.0
-        record.samples.clear()
+        record.samples = None
         self._remember(record, event)
         self.totals.clients_now -= 1
         return event.client
@@ -243,8 +245,8 @@ class ClientBook:
         horizon = now - self.rate_window
         gone = self.prune()
         for record in self.clients.values():
-            if not record.closed:
-                record.rate_in, record.rate_out = _rates(record, now, horizon)
+            if record.samples:
+                record.rate_in, record.rate_out = _rates(record.samples, now, horizon)
         open_clients = [r for r in self.clients.values() if not r.closed]
         self.totals.rate_in = sum(r.rate_in for r in open_clients)
         self.totals.rate_out = sum(r.rate_out for r in open_clients)
@@ -269,17 +271,19 @@ class ClientBook:
         return max(0.0, self.clock() - self.started_at)
 
 
-def _rates(record: ClientRecord, now: float, horizon: float) -> tuple[float, float]:
+def _rates(
+    samples: list[tuple[float, int, int]], now: float, horizon: float
+) -> tuple[float, float]:
     """Bytes per second in and out over the window ending at `now`.
 
     The oldest sample kept is the last one at or before the window's start, so an
     idle client's rate falls to zero as the window slides past its last data.
     """
-    samples = record.samples
     drop = 0
     while drop + 1 < len(samples) and samples[drop + 1][0] <= horizon:
         drop += 1
     del samples[:drop]
     since, base_in, base_out = samples[0]
+    _, total_in, total_out = samples[-1]
     span = max(now - since, 1e-3)
-    return (record.bytes_in - base_in) / span, (record.bytes_out - base_out) / span
+    return (total_in - base_in) / span, (total_out - base_out) / span

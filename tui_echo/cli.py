@@ -30,6 +30,8 @@ from tui_echo.text import human_size
 
 PROG = "tui-echo"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+SWITCH_INTERVAL = 0.001
+"""Seconds a busy thread may hold the GIL (CPython's default is 0.005)."""
 
 
 def _port(text: str) -> int:
@@ -158,6 +160,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status."""
     args = build_parser().parse_args(argv)
     config = config_from(args)
+    # The echo loop shares the GIL with the UI or the logger. A shorter switch
+    # interval hands it back sooner when they are busy: in benchmarks p99 latency
+    # and churn improved at 1 ms, with no loss of throughput.
+    sys.setswitchinterval(SWITCH_INTERVAL)
     if not args.no_ui and not (sys.stdin.isatty() and sys.stdout.isatty()):
         _fail("the live monitor needs a terminal; use --no-ui to run headless")
         return EXIT_FAILURE

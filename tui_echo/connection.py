@@ -25,6 +25,9 @@ RING_SIZE = 4096
 
 OPEN, PAUSED, HALF_CLOSED = "open", "paused", "half-closed"
 
+NOTHING_PENDING = b""
+"""The outbound buffer of every client with nothing pending (saves memory when idle)."""
+
 _REASONS = {
     errno.ECONNRESET: "reset by peer",
     errno.EPIPE: "broken pipe",
@@ -40,26 +43,22 @@ class Connection:
     __slots__ = (
         "bytes_in",
         "bytes_out",
-        "connected_at",
         "eof",
         "id",
         "last_received",
         "outbuf",
         "paused",
-        "peer",
         "recent",
         "reported_in",
         "sock",
     )
 
-    def __init__(
-        self, sock: socket.socket, client_id: int, peer: str, now: float
-    ) -> None:
+    def __init__(self, sock: socket.socket, client_id: int, now: float) -> None:
         self.sock = sock
         self.id = client_id
-        self.peer = peer
-        self.outbuf = bytearray()
-        """Bytes received but not yet sent back, oldest first."""
+        self.outbuf: bytes | bytearray = NOTHING_PENDING
+        """Bytes received but not yet sent back, oldest first. An idle client shares
+        one empty `bytes`; a `bytearray` is made only when something waits."""
         self.bytes_in = 0
         self.bytes_out = 0
         self.reported_in = 0
@@ -68,7 +67,6 @@ class Connection:
         """Reading stopped because `outbuf` is full."""
         self.eof = False
         """The peer shut down its sending side."""
-        self.connected_at = now
         self.last_received = now
         """Monotonic time of the last byte received, for `--idle-timeout`."""
         self.recent: bytes | None = None
@@ -76,7 +74,7 @@ class Connection:
 
     def __repr__(self) -> str:
         return (
-            f"<Connection #{self.id} {self.peer} {self.state}"
+            f"<Connection #{self.id} {self.state}"
             f" in={self.bytes_in} out={self.bytes_out} pending={len(self.outbuf)}>"
         )
 

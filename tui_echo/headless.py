@@ -33,7 +33,7 @@ class TextLines:
     """Lines for people; a `ClientBook` names the clients and times their stay."""
 
     def __init__(self) -> None:
-        self.book = ClientBook(timelines=False)
+        self.book = ClientBook(detail=False)
 
     def lines(self, events: list[Event]) -> list[str]:
         book = self.book

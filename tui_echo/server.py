@@ -27,7 +27,13 @@ from collections.abc import Callable
 from types import TracebackType
 
 from tui_echo.config import ServerConfig
-from tui_echo.connection import RECV_SIZE, Connection, close_reason, format_peer
+from tui_echo.connection import (
+    NOTHING_PENDING,
+    RECV_SIZE,
+    Connection,
+    close_reason,
+    format_peer,
+)
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
@@ -93,6 +99,9 @@ class EchoServer:
         self._accept_paused_until = 0.0
         self._accept_error_reported = False
         self._address: tuple[str, int] | None = None
+        self._listen_family = socket.AF_INET
+        self._track_idle = config.idle_timeout is not None
+        """Only `--idle-timeout` needs the time of each read: skip the clock else."""
 
     # ---- any thread -------------------------------------------------------------
 
@@ -116,6 +125,7 @@ class EchoServer:
         except ServerStartError:
             self._selector.close()
             raise
+        self._listen_family = self._listener.family
         host, port = self._listener.getsockname()[:2]
         self._address = (host, port)
         self._wake_r, self._wake_w = socket.socketpair()
@@ -248,9 +258,12 @@ class EchoServer:
     def _accept(self) -> None:
         listener = self._listener
         assert listener is not None
+        family, kind = self._listen_family, socket.SOCK_STREAM
         for _ in range(ACCEPT_BATCH):
             try:
-                sock, address = listener.accept()
+                # socket.accept() minus its enum conversions, which cost as much
+                # as the rest of an accept under connection churn.
+                fd, address = listener._accept()  # type: ignore[attr-defined]
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -258,6 +271,7 @@ class EchoServer:
                     self._pause_accepting(exc)
                 # ECONNABORTED and the like: that client gave up; go on serving
                 return
+            sock = socket.socket(family, kind, 0, fileno=fd)
             self._accept_error_reported = False
             peer = format_peer(address)
             limit = self.config.max_clients
@@ -275,15 +289,16 @@ class EchoServer:
     def _add_connection(self, sock: socket.socket, peer: str) -> None:
         try:
             sock.setblocking(False)
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # Small echoes must not wait for Nagle's algorithm (asyncio does the same).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:  # the peer is already gone; nothing to report yet
             sock.close()
             return
-        conn = Connection(sock, next(self._ids), peer, time.monotonic())
+        now = time.monotonic() if self._track_idle else 0.0
+        conn = Connection(sock, next(self._ids), now)
         self._connections[conn.id] = conn
         self._selector.register(sock, _READ, conn)
-        self.feed.publish(ClientConnected(client=conn.id, peer=peer))
+        self.feed.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
 
     def _pause_accepting(self, exc: OSError) -> None:
         """Out of descriptors or memory: stop accepting a moment rather than spin."""
@@ -317,7 +332,8 @@ class EchoServer:
             self._on_eof(conn)
             return
         conn.bytes_in += len(data)
-        conn.last_received = time.monotonic()
+        if self._track_idle:
+            conn.last_received = time.monotonic()
         self._dirty.add(conn)
         if conn.recent is not None:
             conn.remember(data)
@@ -336,7 +352,7 @@ class EchoServer:
             conn.bytes_out += sent
             if sent == len(data):
                 return  # the fast path: no buffering, no selector change
-            outbuf += memoryview(data)[sent:]
+            conn.outbuf = bytearray(memoryview(data)[sent:])
             became_pending = True
         if conn.should_pause(max_buffer):
             conn.paused = True
@@ -353,12 +369,14 @@ class EchoServer:
         except OSError as exc:
             self._close(conn, close_reason(exc))
             return
-        del outbuf[:sent]
+        del outbuf[:sent]  # type: ignore[union-attr] # pending data is a bytearray
         conn.bytes_out += sent
         self._dirty.add(conn)
         if conn.finished:
             self._close(conn, "peer closed")
             return
+        if not outbuf:
+            conn.outbuf = NOTHING_PENDING  # let a big buffer's memory go
         if not outbuf or conn.should_resume(self.config.max_buffer):
             conn.paused = False
             self._update_interest(conn)
@@ -402,43 +420,46 @@ class EchoServer:
 
     def _publish_data(self, conns: set[Connection]) -> None:
         now = time.time()
-        events = []
-        for conn in conns:
-            events.append(
-                ClientData(
-                    client=conn.id,
-                    bytes=conn.bytes_in - conn.reported_in,
-                    bytes_in=conn.bytes_in,
-                    bytes_out=conn.bytes_out,
-                    pending=len(conn.outbuf),
-                    state=conn.state,
-                    ts=now,
-                )
-            )
-            conn.reported_in = conn.bytes_in
-        self.feed.publish_data(events)
+        self.feed.publish_data([self._data_event(conn, now) for conn in conns])
+
+    @staticmethod
+    def _data_event(conn: Connection, now: float) -> ClientData:
+        """A data event with what arrived since the last one; marks it reported."""
+        event = ClientData(
+            client=conn.id,
+            bytes=conn.bytes_in - conn.reported_in,
+            bytes_in=conn.bytes_in,
+            bytes_out=conn.bytes_out,
+            pending=len(conn.outbuf),
+            state=conn.state,
+            ts=now,
+        )
+        conn.reported_in = conn.bytes_in
+        return event
 
     def _close(self, conn: Connection, reason: str, *, abort: bool = False) -> None:
         """Forget a connection and close its socket, publishing its last events."""
         del self._connections[conn.id]
         self._dirty.discard(conn)
+        now = time.time()
+        last_data = None
         if conn.bytes_in != conn.reported_in:  # so the data bytes add up
-            self._publish_data({conn})
+            last_data = self._data_event(conn, now)
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(conn.sock)
         if abort:
             _abort(conn.sock)
         else:
             conn.sock.close()
-        self.feed.publish(
-            ClientClosed(
-                client=conn.id,
-                reason=reason,
-                bytes_in=conn.bytes_in,
-                bytes_out=conn.bytes_out,
-                discarded=len(conn.outbuf),
-            )
+        closed = ClientClosed(
+            client=conn.id,
+            reason=reason,
+            bytes_in=conn.bytes_in,
+            bytes_out=conn.bytes_out,
+            discarded=len(conn.outbuf),
+            ts=now,
         )
+        self.feed.publish_close(closed, last_data)
 
     def _kick(self, client_id: int) -> None:
         conn = self._connections.get(client_id)
