@@ -17,6 +17,7 @@ from tui_echo.server import EchoServer
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, HelpScreen
 from tui_echo.ui.widgets import ClientTable
+from tui_echo.ui.widgets.client_table import COLUMNS
 
 SIZE = (120, 36)
 
@@ -241,3 +242,26 @@ async def test_actions_are_in_the_command_palette(monitor: Monitor) -> None:
         "Help",
     ):
         assert title in titles
+
+
+async def test_clicking_a_header_sorts_by_it_and_again_reverses(
+    monitor: Monitor,
+) -> None:
+    small, big = monitor.connect(), monitor.connect()
+    big.sendall(b"b" * 5000)
+    recv_exactly(big, 5000)
+    small.sendall(b"s")
+    recv_exactly(small, 1)
+    await monitor.row_showing(2, "4.9 KiB")
+    await monitor.row_showing(1, "1 B")
+    widths = monitor.table._widths()
+    in_column = [c.key for c in COLUMNS].index("in")
+    x = sum(w + 1 for w in widths[:in_column]) + 1
+    region = monitor.table.content_region
+    offset = (region.x - monitor.table.region.x + x, region.y - monitor.table.region.y)
+    await monitor.pilot.click(ClientTable, offset=offset)
+    assert (monitor.table.sort_column, monitor.table.sort_descending) == ("in", True)
+    await monitor.until(lambda: monitor.table.order == [2, 1], "biggest first")
+    await monitor.pilot.click(ClientTable, offset=offset)
+    assert monitor.table.sort_descending is False
+    await monitor.until(lambda: monitor.table.order == [1, 2], "smallest first")

@@ -142,3 +142,15 @@ def test_events_for_unknown_clients_are_ignored_and_shutdown_is_noted() -> None:
     book.apply(ShutdownComplete())
     assert book.shut_down
     assert book.peer_of(9) is None
+
+
+def test_a_book_without_detail_keeps_no_samples_or_timeline() -> None:
+    book = ClientBook(Clock(), detail=False)
+    book.apply(ClientConnected(client=1, peer="p", ts=1000.0))
+    book.apply(data(1, 10, 10, 1000.5, step=10))
+    record = book.clients[1]
+    assert record.samples is None
+    assert record.timeline is None
+    assert record.bytes_in == 10
+    book.refresh()  # no rates to compute, and no error
+    assert record.rate_in == 0.0

@@ -15,6 +15,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from tui_echo import __version__
 from tui_echo.config import (
@@ -27,6 +28,9 @@ from tui_echo.config import (
 )
 from tui_echo.server import EchoServer, ServerStartError
 from tui_echo.text import human_size
+
+if TYPE_CHECKING:
+    from tui_echo.ui.app import EchoApp
 
 PROG = "tui-echo"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -202,16 +206,31 @@ def _run_headless(server: EchoServer, log_format: str) -> int:
 
 
 def _run_app(server: EchoServer) -> int:
-    try:
-        from tui_echo.ui.app import EchoApp
-    except ImportError as exc:  # a broken install; say what is missing
-        server.stop()
-        _fail(f"the live monitor cannot start: {exc}")
-        return EXIT_FAILURE
-    try:
-        EchoApp(server, handle_signals=True).run()
-    finally:
-        server.stop()
+    # Signals are routed before the (slow) import of the UI: the port is open
+    # already, and a SIGTERM must stop the server gracefully however early.
+    signalled = threading.Event()
+    apps: list[EchoApp] = []
+
+    def request_quit(signum: int, frame: FrameType | None) -> None:
+        signalled.set()
+        for app in apps:
+            app.request_quit()
+
+    with _signal_handlers(request_quit):
+        try:
+            from tui_echo.ui.app import EchoApp
+        except ImportError as exc:  # a broken install; say what is missing
+            server.stop()
+            _fail(f"the live monitor cannot start: {exc}")
+            return EXIT_FAILURE
+        try:
+            if not signalled.is_set():
+                apps.append(EchoApp(server))
+                if signalled.is_set():
+                    apps[0].request_quit()
+                apps[0].run()
+        finally:
+            server.stop()
     return EXIT_OK
 
 

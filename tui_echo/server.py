@@ -227,24 +227,28 @@ class EchoServer:
                 if conn is None:
                     self._on_special(key.fileobj)
                     continue
+                # A command or an earlier event of this batch may have closed it:
+                # then its socket errors, and _close() does nothing twice.
                 try:
                     if mask & _READ:
                         on_readable(conn)
                     if mask & _WRITE and conn.sock.fileno() != -1:
                         on_writable(conn)
                 except Exception as exc:  # a bug must cost one client, not the loop
-                    if conn.id in self._connections:
-                        self._close(conn, f"internal error: {exc!r}")
+                    self._close(conn, f"internal error: {exc!r}")
             now = monotonic()
             if now >= next_tick:
                 self._tick(now)
                 next_tick = now + TICK
 
     def _on_special(self, fileobj: object) -> None:
-        if fileobj is self._wake_r:
-            self._run_commands()
-        else:
-            self._accept()
+        try:
+            if fileobj is self._wake_r:
+                self._run_commands()
+            else:
+                self._accept()
+        except Exception as exc:  # a bug: report it and keep serving
+            self.feed.publish(ServerError(message=f"internal error: {exc!r}"))
 
     def _run_commands(self) -> None:
         assert self._wake_r is not None
@@ -438,8 +442,12 @@ class EchoServer:
         return event
 
     def _close(self, conn: Connection, reason: str, *, abort: bool = False) -> None:
-        """Forget a connection and close its socket, publishing its last events."""
-        del self._connections[conn.id]
+        """Forget a connection and close its socket, publishing its last events.
+
+        Closing a connection that is already closed does nothing.
+        """
+        if self._connections.pop(conn.id, None) is None:
+            return
         self._dirty.discard(conn)
         now = time.time()
         last_data = None

@@ -8,7 +8,6 @@ for the UI; the UI never touches a socket, only calls `kick`, `reset` and friend
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -73,14 +72,14 @@ class EchoApp(App[None]):
         *,
         clock: Callable[[], float] = time.time,
         refresh_interval: float = REFRESH_INTERVAL,
-        handle_signals: bool = False,
     ) -> None:
         super().__init__()
         self.server = server
         self.clock = clock
         self.book = ClientBook(clock)
         self.refresh_interval = refresh_interval
-        self.handle_signals = handle_signals
+        self._quit_requested = False
+        self._event_loop: asyncio.AbstractEventLoop | None = None
         self.paused = False
         self._held = EventFeed()
         """Events that arrived while the display was paused, coalesced."""
@@ -113,13 +112,19 @@ class EchoApp(App[None]):
         self._refresh_timer = self.set_interval(
             self.refresh_interval, self.refresh_view
         )
-        if self.handle_signals:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, self._on_stop_signal)
+        self._event_loop = asyncio.get_running_loop()
+        if self._quit_requested:  # a signal came before the app was up
+            self.request_quit()
 
-    def _on_stop_signal(self) -> None:
-        self.run_worker(self.action_quit(), exclusive=True)
+    def request_quit(self) -> None:
+        """Quit as `q` does. Safe from signal handlers and other threads."""
+        self._quit_requested = True
+        loop = self._event_loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._quit_soon)
+
+    def _quit_soon(self) -> None:
+        self.run_worker(self.action_quit(), exclusive=True, group="quit")
 
     # ---- the refresh -------------------------------------------------------------
 
