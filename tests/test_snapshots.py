@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from textual.pilot import Pilot
 
+from tui_echo.text import _second
 from tui_echo.ui.demo import DEMO_SIZE, make_demo_app, show_closing_client
 
 
@@ -23,12 +24,14 @@ def utc() -> Iterator[None]:
     before = os.environ.get("TZ")
     os.environ["TZ"] = "UTC"
     time.tzset()
+    _second.cache_clear()  # seconds formatted before the zone changed
     yield
     if before is None:
         del os.environ["TZ"]
     else:
         os.environ["TZ"] = before
     time.tzset()
+    _second.cache_clear()
 
 
 def test_main_screen_with_clients_in_every_state(snap_compare) -> None:

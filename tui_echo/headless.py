@@ -33,7 +33,8 @@ class TextLines:
     """Lines for people; a `ClientBook` names the clients and times their stay."""
 
     def __init__(self) -> None:
-        self.book = ClientBook(detail=False)
+        # A client is forgotten as soon as its close line is written.
+        self.book = ClientBook(detail=False, linger=0.0)
 
     def lines(self, events: list[Event]) -> list[str]:
         book = self.book

@@ -6,6 +6,7 @@ escape sequences, and `hexdump` shows everything as hex plus a sanitised column.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -54,18 +55,22 @@ def human_duration(seconds: float) -> str:
     return f"{days}d{hours:02d}h"
 
 
+@functools.lru_cache(maxsize=4)
+def _second(whole: int, fmt: str) -> str:
+    """One second of local time, formatted; cached, as a busy log asks a lot."""
+    return time.strftime(fmt, time.localtime(whole))
+
+
 def clock_time(ts: float) -> str:
     """Local wall-clock time with milliseconds, `14:03:07.250`."""
     whole = int(ts)
-    return (
-        time.strftime("%H:%M:%S", time.localtime(whole))
-        + f".{int((ts - whole) * 1000):03d}"
-    )
+    return f"{_second(whole, '%H:%M:%S')}.{int((ts - whole) * 1000):03d}"
 
 
 def timestamp(ts: float) -> str:
     """Local date and time with milliseconds, for log lines that outlive the day."""
-    return time.strftime("%Y-%m-%d ", time.localtime(ts)) + clock_time(ts)
+    whole = int(ts)
+    return f"{_second(whole, '%Y-%m-%d %H:%M:%S')}.{int((ts - whole) * 1000):03d}"
 
 
 def describe(event: Event, peer_of: Callable[[int], str | None] | None = None) -> str:
