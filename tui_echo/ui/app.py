@@ -153,6 +153,7 @@ class EchoApp(App[None]):
             self._update_table_title()
             if events:
                 self.event_log.write_events(events, book)
+            self.event_log.flush()
             if isinstance(self.screen, ClientDetailScreen):
                 self.screen.show()
         self._refresh_bindings_if_changed()
