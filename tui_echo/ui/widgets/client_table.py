@@ -56,6 +56,27 @@ def _idle_for(record: ClientRecord, now: float) -> float:
     return max(0.0, (record.closed_at or now) - record.last_active)
 
 
+def _measure(
+    key: str,
+    label: str,
+    width: int,
+    value: Callable[[ClientRecord, float], float],
+    show: Callable[[float], str],
+    *,
+    descending_first: bool = True,
+) -> Column:
+    """A right-aligned column of a number: sorted by the value, shown by `show`."""
+    return Column(
+        key,
+        label,
+        width,
+        True,
+        lambda r, now: show(value(r, now)),
+        value,
+        descending_first,
+    )
+
+
 COLUMNS: tuple[Column, ...] = (
     Column("id", "ID", 5, True, lambda r, now: str(r.id), lambda r, now: r.id),
     Column("peer", "PEER", 21, False, lambda r, now: r.peer, lambda r, now: r.peer),
@@ -67,68 +88,13 @@ COLUMNS: tuple[Column, ...] = (
         _state_text,
         lambda r, now: STATE_ORDER.get(r.state, 9),
     ),
-    Column(
-        "age",
-        "AGE",
-        6,
-        True,
-        lambda r, now: human_duration(r.connected_for(now)),
-        lambda r, now: r.connected_for(now),
-        descending_first=True,
-    ),
-    Column(
-        "in",
-        "IN",
-        9,
-        True,
-        lambda r, now: human_size(r.bytes_in),
-        lambda r, now: r.bytes_in,
-        descending_first=True,
-    ),
-    Column(
-        "out",
-        "OUT",
-        9,
-        True,
-        lambda r, now: human_size(r.bytes_out),
-        lambda r, now: r.bytes_out,
-        descending_first=True,
-    ),
-    Column(
-        "pending",
-        "PENDING",
-        9,
-        True,
-        lambda r, now: human_size(r.pending),
-        lambda r, now: r.pending,
-        descending_first=True,
-    ),
-    Column(
-        "rate_in",
-        "IN/s",
-        11,
-        True,
-        lambda r, now: human_rate(r.rate_in),
-        lambda r, now: r.rate_in,
-        descending_first=True,
-    ),
-    Column(
-        "rate_out",
-        "OUT/s",
-        11,
-        True,
-        lambda r, now: human_rate(r.rate_out),
-        lambda r, now: r.rate_out,
-        descending_first=True,
-    ),
-    Column(
-        "idle",
-        "IDLE",
-        6,
-        True,
-        lambda r, now: human_duration(_idle_for(r, now)),
-        _idle_for,
-    ),
+    _measure("age", "AGE", 6, lambda r, now: r.connected_for(now), human_duration),
+    _measure("in", "IN", 9, lambda r, now: r.bytes_in, human_size),
+    _measure("out", "OUT", 9, lambda r, now: r.bytes_out, human_size),
+    _measure("pending", "PENDING", 9, lambda r, now: r.pending, human_size),
+    _measure("rate_in", "IN/s", 11, lambda r, now: r.rate_in, human_rate),
+    _measure("rate_out", "OUT/s", 11, lambda r, now: r.rate_out, human_rate),
+    _measure("idle", "IDLE", 6, _idle_for, human_duration, descending_first=False),
 )
 COLUMN_KEYS = tuple(column.key for column in COLUMNS)
 _BY_KEY = {column.key: column for column in COLUMNS}
