@@ -231,6 +231,8 @@ def _run_app(server: EchoServer) -> int:
                 apps[0].run()
         finally:
             server.stop()
+    if apps and apps[0].return_code:  # the app failed (Textual printed why)
+        return EXIT_FAILURE
     return EXIT_OK
 
 

@@ -286,8 +286,8 @@ class EchoServer:
                 self.feed.publish(
                     Rejected(peer=peer, reason=f"max clients ({limit}) reached")
                 )
-                continue
-            self._add_connection(sock, peer)
+            else:
+                self._add_connection(sock, peer)
             if self.feed.backlogged:
                 self._set_accepting(False)
                 return
@@ -328,6 +328,8 @@ class EchoServer:
     def _on_readable(self, conn: Connection) -> None:
         max_buffer = self.config.max_buffer
         size = max_buffer - len(conn.outbuf)  # Connection.read_size(), inlined
+        if size <= 0:  # full: an error or hang-up event can still report readable
+            return
         try:
             # Into the one preallocated buffer: recv(256 KiB) would allocate
             # and shrink 256 KiB per call, which costs more than the syscall.
@@ -477,16 +479,19 @@ class EchoServer:
 
     def _kick(self, client_id: int) -> None:
         conn = self._connections.get(client_id)
-        if conn is None:
-            return
-        # FIN first, then throw away what the client sent meanwhile: closing a socket
-        # with unread bytes would make the kernel answer with an RST instead.
+        if conn is not None:
+            self._send_fin(conn)
+            self._close(conn, "kicked")
+
+    def _send_fin(self, conn: Connection) -> None:
+        """FIN first, then throw away what the client sent meanwhile: closing a
+        socket with unread bytes would make the kernel answer with an RST, which
+        also drops what the kernel still had to deliver."""
         with contextlib.suppress(OSError):
             conn.sock.shutdown(socket.SHUT_WR)
             for _ in range(KICK_DRAIN_READS):
-                if not conn.sock.recv(RECV_SIZE):
+                if not conn.sock.recv_into(self._recv_buffer):
                     break
-        self._close(conn, "kicked")
 
     def _kick_all(self) -> None:
         for client_id in list(self._connections):
@@ -513,6 +518,7 @@ class EchoServer:
                 self._selector.unregister(self._listener)
             self._listener.close()
         for conn in list(self._connections.values()):
+            self._send_fin(conn)
             self._close(conn, "shutdown")
         self._selector.close()
         self._close_wake_pair()

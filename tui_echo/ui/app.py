@@ -17,13 +17,13 @@ from typing import ClassVar
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from tui_echo.book import ClientBook
-from tui_echo.events import ClientData, Event
-from tui_echo.feed import EventFeed
+from tui_echo.events import Event
 from tui_echo.ui.control import ServerControl
 from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, HelpScreen
 from tui_echo.ui.widgets import ClientTable, EventLog, StatusBar
@@ -81,8 +81,6 @@ class EchoApp(App[None]):
         self._quit_requested = False
         self._event_loop: asyncio.AbstractEventLoop | None = None
         self.paused = False
-        self._held = EventFeed()
-        """Events that arrived while the display was paused, coalesced."""
         self.refresh_costs: deque[float] = deque(maxlen=10_000)
         """Seconds of UI-thread time each refresh took (for the benchmark)."""
         # The main screen's widgets, kept at hand: they stay the same for the
@@ -96,6 +94,7 @@ class EchoApp(App[None]):
         self.event_log = EventLog(id="log")
         self._binding_availability: tuple[bool, bool] | None = None
         self._refresh_timer: Timer | None = None
+        self._shown_title = ""
 
     # ---- building -------------------------------------------------------------
 
@@ -131,11 +130,10 @@ class EchoApp(App[None]):
     def refresh_view(self) -> None:
         """Drain the feed, fold the events, repaint what changed: one batch."""
         started = time.perf_counter()
-        events = self.server.feed.drain(MAX_EVENTS_PER_REFRESH)
-        if self.paused:
-            _hold(self._held, events)
-        else:
-            self._show(events)
+        # While paused the events wait in the server's feed, which merges data
+        # and bounds the rest (see feed.py), and are shown in batches on resume.
+        if not self.paused:
+            self._show(self.server.feed.drain(MAX_EVENTS_PER_REFRESH))
         self.refresh_costs.append(time.perf_counter() - started)
 
     def _show(self, events: list[Event]) -> None:
@@ -147,7 +145,9 @@ class EchoApp(App[None]):
             return
         with self.batch_update():
             self.status_bar.show(book)
-            if book.address is not None and not table.order:
+            if table.filter_text:
+                table.empty_hint = "No client matches the filter."
+            elif book.address is not None:
                 table.empty_hint = _empty_hint(*book.address)
             table.update_rows(self.clock())
             self._update_table_title()
@@ -170,8 +170,10 @@ class EchoApp(App[None]):
 
     def _update_table_title(self) -> None:
         title = self._table_title()
-        if title != self.table.border_title:  # a new title costs a layout pass
-            self.table.border_title = title
+        if title != self._shown_title:  # a new title costs a layout pass
+            self._shown_title = title
+            # Content, not a str: the filter is the user's text, never markup.
+            self.table.border_title = Content(title)
 
     def _table_title(self) -> str:
         table = self.table
@@ -303,7 +305,7 @@ class EchoApp(App[None]):
         """Freeze or thaw the display; the server runs on either way."""
         self.paused = not self.paused
         if not self.paused:
-            self._show(self._held.drain())
+            self.refresh_view()
         self.status_bar.show(self.book, paused=self.paused)
 
     def action_help(self) -> None:
@@ -352,15 +354,6 @@ class EchoApp(App[None]):
         for title, help_text, callback in commands:
             yield SystemCommand(title, help_text, callback)
         yield from super().get_system_commands(screen)
-
-
-def _hold(held: EventFeed, events: list[Event]) -> None:
-    """Keep events for later, merged as the feed merges them (bounded by clients)."""
-    for event in events:
-        if isinstance(event, ClientData):
-            held.publish_data((event,))
-        else:
-            held.publish(event)
 
 
 def _empty_hint(host: str, port: int) -> str:
