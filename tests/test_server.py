@@ -159,8 +159,10 @@ def test_ipv6_loopback_peer_is_bracketed(
 def test_half_close_sends_everything_pending_then_closes(
     start_server: Callable[..., RunningServer],
 ) -> None:
-    running = start_server(max_buffer=16 * MiB)
-    payload = random.Random(2).randbytes(8 * MiB)
+    # Far more than any kernel's socket buffers hold, so that at least 1 MiB is
+    # still in the server's own buffer when the EOF arrives.
+    running = start_server(max_buffer=32 * MiB)
+    payload = random.Random(2).randbytes(24 * MiB)
     # A small receive window keeps most of the echo in the server's own buffer.
     with running.connect(rcvbuf=64 * 1024) as client:
         client.sendall(payload)
