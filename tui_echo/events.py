@@ -121,9 +121,6 @@ Event = (
     | ServerError
     | ShutdownComplete
 )
-LIFECYCLE_KINDS = frozenset(
-    {"listening", "connect", "close", "rejected", "error", "shutdown"}
-)
 
 
 def to_json(event: Event) -> JsonObject:
