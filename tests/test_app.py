@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-from conftest import DEADLINE, open_client, recv_exactly
+from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from tests.helpers import DEADLINE, open_client, recv_exactly
 from tui_echo.config import ServerConfig
 from tui_echo.server import EchoServer
 from tui_echo.ui.app import EchoApp
@@ -242,19 +243,21 @@ async def test_q_quits_and_frees_the_port() -> None:
         pass
 
 
-async def test_actions_are_in_the_command_palette(monitor: Monitor) -> None:
-    titles = [
-        command.title for command in monitor.app.get_system_commands(monitor.app.screen)
-    ]
-    for title in (
-        "Kick client",
-        "Reset client",
-        "Kick all clients",
-        "Client details",
-        "Filter clients",
-        "Help",
-    ):
-        assert title in titles
+async def test_every_key_is_in_the_command_palette_and_the_help(
+    monitor: Monitor,
+) -> None:
+    app = monitor.app
+    commands = {c.title: c for c in app.get_system_commands(app.screen)}
+    shown = [b for b in app.BINDINGS if isinstance(b, Binding) and b.show]
+    for binding in shown:
+        assert commands[binding.description].help == binding.tooltip
+    help_keys = {key for _, rows in app.key_help() for key, _ in rows}
+    for key in ("k", "r", "K", "/", "?", "q ^c", "↑", "home", "end", "^p"):
+        assert key in help_keys, (key, help_keys)
+    client = monitor.connect()
+    await monitor.row_showing(1, "open")
+    await commands["Kick"].callback()  # the palette runs what the key runs
+    assert client.recv(10) == b""
 
 
 async def test_clicking_a_header_sorts_by_it_and_again_reverses(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from tests.helpers import data_event
 from tui_echo.book import ClientBook
+from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
-    ClientData,
     Listening,
     Rejected,
     ServerError,
@@ -22,37 +23,18 @@ class Clock:
         return self.now
 
 
-def data(
-    client: int,
-    total_in: int,
-    total_out: int,
-    ts: float,
-    *,
-    step: int = 0,
-    pending: int = 0,
-    state: str = "open",
-) -> ClientData:
-    return ClientData(
-        client=client,
-        bytes=step,
-        bytes_in=total_in,
-        bytes_out=total_out,
-        pending=pending,
-        state=state,
-        ts=ts,
-    )
-
-
 def test_a_client_is_followed_from_connect_to_close() -> None:
     clock = Clock()
     book = ClientBook(clock)
     book.apply(Listening(host="127.0.0.1", port=9000, ts=990.0))
     assert book.apply(ClientConnected(client=1, peer="127.0.0.1:5", ts=1000.0)) == 1
-    book.apply(data(1, 100, 60, 1000.5, step=100, pending=40))
+    book.apply(data_event(1, 100, 60, ts=1000.5, step=100, pending=40))
     record = book.clients[1]
     assert (record.bytes_in, record.bytes_out, record.pending) == (100, 60, 40)
     assert record.last_active == 1000.5
-    book.apply(data(1, 100, 100, 1000.6, pending=0, state="half-closed"))
+    book.apply(
+        data_event(1, 100, 100, ts=1000.6, step=0, state=ClientState.HALF_CLOSED)
+    )
     assert record.state == "half-closed"
     assert record.last_active == 1000.5, "no new bytes in: not activity"
     book.apply(
@@ -95,7 +77,9 @@ def test_rates_follow_the_window_and_fall_to_zero_when_idle() -> None:
     book = ClientBook(clock, rate_window=2.0)
     book.apply(ClientConnected(client=1, peer="p", ts=1000.0))
     for second in range(1, 5):
-        book.apply(data(1, second * 1000, second * 1000, 1000.0 + second, step=1000))
+        book.apply(
+            data_event(1, second * 1000, second * 1000, ts=1000.0 + second, step=1000)
+        )
     clock.now = 1004.0
     book.refresh()
     assert book.clients[1].rate_in == 1000.0
@@ -111,8 +95,8 @@ def test_totals_count_rejections_errors_and_throughput_history() -> None:
     book.apply(Rejected(peer="p", reason="full", ts=1000.0))
     book.apply(ServerError(message="accept failed", ts=1000.0))
     book.apply(ClientConnected(client=1, peer="p", ts=1000.0))
-    book.apply(data(1, 500, 500, 1000.2, step=500))
-    book.apply(data(1, 800, 700, 1001.5, step=300))
+    book.apply(data_event(1, 500, 500, ts=1000.2, step=500))
+    book.apply(data_event(1, 800, 700, ts=1001.5, step=300))
     clock.now = 1002.0
     book.refresh()
     assert book.totals.rejected == 1
@@ -125,7 +109,7 @@ def test_closing_is_shown_until_the_close_arrives() -> None:
     book = ClientBook(Clock())
     book.apply(ClientConnected(client=1, peer="p", ts=1000.0))
     book.mark_closing(1)
-    book.apply(data(1, 1, 1, 1000.1, step=1))
+    book.apply(data_event(1, 1, 1, ts=1000.1, step=1))
     assert book.clients[1].state == "closing"
     book.apply(
         ClientClosed(client=1, reason="kicked", bytes_in=1, bytes_out=1, ts=1000.2)
@@ -135,7 +119,7 @@ def test_closing_is_shown_until_the_close_arrives() -> None:
 
 def test_events_for_unknown_clients_are_ignored_and_shutdown_is_noted() -> None:
     book = ClientBook(Clock())
-    assert book.apply(data(9, 1, 1, 1.0)) is None
+    assert book.apply(data_event(9, 1, 1, ts=1.0, step=0)) is None
     assert (
         book.apply(ClientClosed(client=9, reason="x", bytes_in=0, bytes_out=0)) is None
     )
@@ -147,7 +131,7 @@ def test_events_for_unknown_clients_are_ignored_and_shutdown_is_noted() -> None:
 def test_a_book_without_detail_keeps_no_samples_or_timeline() -> None:
     book = ClientBook(Clock(), detail=False)
     book.apply(ClientConnected(client=1, peer="p", ts=1000.0))
-    book.apply(data(1, 10, 10, 1000.5, step=10))
+    book.apply(data_event(1, 10, 10, ts=1000.5, step=10))
     record = book.clients[1]
     assert record.samples is None
     assert record.timeline is None

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from queue import Empty, Queue
 
 import pytest
-from conftest import DEADLINE, recv_exactly
+
+from tests.helpers import DEADLINE, recv_exactly
 
 COMMAND = [sys.executable, "-m", "tui_echo"]
 DROP_BIND_RIGHT = ["setpriv", "--bounding-set", "-net_bind_service"]
@@ -239,12 +240,17 @@ def test_permission_denied_exits_1() -> None:
 @pytest.mark.parametrize(
     ("args", "complaint"),
     [
-        (["--port", "70000"], "port must be 0..65535"),
-        (["--port", "http"], "not a port number"),
-        (["--max-buffer", "lots"], "not a size"),
-        (["--max-buffer", "100"], "must be at least 1.0 KiB"),
-        (["--max-clients", "0"], "must be at least 1"),
-        (["--idle-timeout", "-1"], "must be a positive number"),
+        (["--port", "70000"], "argument --port: must be in 0..65535, not 70000"),
+        (["--port", "http"], "argument --port: not a port number: 'http'"),
+        (["--max-buffer", "lots"], "argument --max-buffer: not a size"),
+        (["--max-buffer", "100"], "--max-buffer: must be at least 1.0 KiB, not 100 B"),
+        (["--max-buffer", "9" * 400], "argument --max-buffer: not a size"),
+        (["--max-buffer", "2000T"], "--max-buffer: is too large to mean anything"),
+        (["--max-clients", "0"], "argument --max-clients: must be at least 1"),
+        (["--idle-timeout", "-1"], "argument --idle-timeout: not a duration"),
+        (["--idle-timeout", "0"], "argument --idle-timeout: must be positive"),
+        (["--idle-timeout", "1e999"], "argument --idle-timeout: not a duration"),
+        (["--idle-timeout", "99999h"], "--idle-timeout: is too long to mean anything"),
         (["--log-format", "xml"], "invalid choice"),
         (["--frobnicate"], "unrecognized arguments"),
     ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui_echo.config import ServerConfig, parse_size
+from tui_echo.config import ConfigError, ServerConfig, parse_duration, parse_size
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,9 @@ def test_parse_size_understands_binary_units(text: str, size: int) -> None:
     assert parse_size(text) == size
 
 
-@pytest.mark.parametrize("text", ["", "K", "-1K", "1T", "lots", "1 M B", "0x10"])
+@pytest.mark.parametrize(
+    "text", ["", "K", "-1K", "1P", "lots", "1 M B", "0x10", "9" * 30]
+)
 def test_parse_size_rejects_what_is_not_a_size(text: str) -> None:
     with pytest.raises(ValueError, match="not a size"):
         parse_size(text)
@@ -52,3 +54,24 @@ def test_defaults_match_the_spec() -> None:
 def test_config_refuses_impossible_limits(changes: dict[str, int]) -> None:
     with pytest.raises(ValueError, match="must"):
         ServerConfig(**changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("250ms", 0.25), ("1.5s", 1.5), ("2m", 120.0), ("3", 3.0), ("1h", 3600.0)],
+)
+def test_parse_duration_reads_the_usual_units(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "ms", "-1s", "1d", "fast", "1e999", "9" * 30])
+def test_parse_duration_rejects_what_is_not_a_duration(text: str) -> None:
+    with pytest.raises(ValueError, match="not a duration"):
+        parse_duration(text)
+
+
+def test_config_errors_name_the_setting() -> None:
+    with pytest.raises(ConfigError) as caught:
+        ServerConfig(max_buffer=1 << 60)
+    assert caught.value.setting == "max_buffer"
+    assert "too large" in str(caught.value)

@@ -1,74 +1,179 @@
-"""The per-client rules, checked without sockets (the socket is never touched)."""
+"""One client's rules, as the loop calls them, without sockets."""
 
 from __future__ import annotations
 
 import errno
-import selectors
-import socket
 
-from tui_echo.connection import RECV_SIZE, Connection, close_reason, format_peer
+from tui_echo.common import ClientState, format_address, format_peer
+from tui_echo.connection import (
+    CLOSE,
+    ECHO,
+    INTEREST,
+    READ,
+    RECV_SIZE,
+    WRITE,
+    CloseHow,
+    Connection,
+    Limits,
+    close_reason,
+)
 
-MAX = 1024 * 1024
+MAX = 64 * 1024
 
 
-def make() -> Connection:
-    return Connection(socket.socket.__new__(socket.socket), 1, 0.0)
+def make(max_buffer: int = MAX) -> Connection:
+    return Connection(1, "127.0.0.1:5000", Limits(max_buffer=max_buffer), now=0.0)
 
 
-def test_a_fresh_connection_reads_only() -> None:
+def view(size: int, fill: bytes = b"x") -> memoryview:
+    return memoryview(fill * size)
+
+
+def test_a_fresh_connection_reads_up_to_its_room() -> None:
     conn = make()
-    assert conn.outbuf == b""
-    assert conn.state == "open"
-    assert conn.interest() == selectors.EVENT_READ
-    assert conn.read_size(MAX) == RECV_SIZE
+    assert conn.interest == READ
+    assert conn.room == min(RECV_SIZE, MAX)
+    assert conn.state is ClientState.OPEN
 
 
-def test_pending_bytes_add_write_interest() -> None:
+def test_with_nothing_pending_what_arrives_is_echoed_at_once() -> None:
     conn = make()
-    conn.outbuf = bytearray(b"x" * 10)
-    assert conn.interest() == selectors.EVENT_READ | selectors.EVENT_WRITE
+    data = view(100)
+    assert conn.received(data, now=1.0) == ECHO
+    assert conn.echoed(data, 100) == 0  # all went: nothing to change
+    assert (conn.bytes_in, conn.bytes_out, conn.pending) == (100, 100, 0)
+    assert conn.last_received == 1.0
 
 
-def test_reads_never_overfill_the_buffer() -> None:
+def test_a_partial_write_keeps_the_rest_and_watches_writability() -> None:
     conn = make()
-    conn.outbuf = bytearray(MAX - 100)
-    assert conn.read_size(MAX) == 100
-    conn.outbuf += bytes(100)
-    assert conn.should_pause(MAX)
+    data = memoryview(b"abcdef")
+    conn.received(data, now=0.0)
+    assert conn.echoed(data, 2) == INTEREST
+    assert conn.interest == READ | WRITE
+    assert bytes(conn.outgoing()) == b"cdef"
+    assert conn.room == MAX - 4
 
 
-def test_pause_and_resume_at_half() -> None:
+def test_bytes_arriving_while_others_wait_queue_behind_them() -> None:
     conn = make()
-    conn.outbuf = bytearray(MAX)
-    assert conn.should_pause(MAX)
-    conn.paused = True
-    assert conn.state == "paused"
-    assert conn.interest() == selectors.EVENT_WRITE
-    del conn.outbuf[: MAX // 2 - 1]
-    assert not conn.should_resume(MAX)
-    del conn.outbuf[:1]
-    assert conn.should_resume(MAX)
+    first = memoryview(b"abc")
+    conn.received(first, now=0.0)
+    conn.echoed(first, 0)
+    assert conn.received(memoryview(b"def"), now=0.0) == 0  # no echo: they wait
+    assert bytes(conn.outgoing()) == b"abcdef"
+    assert conn.flushed(6) == INTEREST  # drained: back to reading only
+    assert conn.interest == READ
+    assert conn.pending == 0
+    assert conn.bytes_out == 6
 
 
-def test_eof_stops_reading_and_finishes_once_drained() -> None:
+def test_reading_pauses_at_max_buffer_and_resumes_at_half() -> None:
     conn = make()
-    conn.outbuf = bytearray(b"tail")
-    conn.eof = True
-    assert conn.state == "half-closed"
-    assert conn.interest() == selectors.EVENT_WRITE
-    assert not conn.finished
-    conn.outbuf.clear()
-    assert conn.finished
+    data = view(MAX)
+    conn.received(data, now=0.0)
+    assert conn.echoed(data, 0) == INTEREST
+    assert conn.state is ClientState.PAUSED
+    assert conn.interest == WRITE
+    assert conn.room == 0
+    assert conn.flushed(MAX // 2 - 1) == 0  # still above half: still paused
+    assert conn.state is ClientState.PAUSED
+    assert conn.flushed(1) == INTEREST
+    assert conn.state is ClientState.OPEN
+    assert conn.interest == READ | WRITE
 
 
-def test_inspection_ring_keeps_the_last_bytes_only_when_asked() -> None:
+def test_the_room_never_lets_pending_bytes_exceed_max_buffer() -> None:
     conn = make()
-    conn.remember(b"ignored")
+    first = view(MAX - 100)
+    conn.received(first, now=0.0)
+    conn.echoed(first, 0)
+    assert conn.room == 100
+    conn.received(view(conn.room), now=0.0)
+    assert conn.pending == MAX
+    assert conn.interest & READ == 0
+
+
+def test_eof_with_nothing_pending_closes_as_peer_closed() -> None:
+    conn = make()
+    assert conn.eof() == CLOSE
+    assert conn.close_reason == "peer closed"
+    assert conn.close_how is CloseHow.AS_IS
+
+
+def test_eof_with_bytes_pending_echoes_them_first() -> None:
+    conn = make()
+    data = memoryview(b"tail")
+    conn.received(data, now=0.0)
+    conn.echoed(data, 0)
+    assert conn.eof() == INTEREST
+    assert conn.state is ClientState.HALF_CLOSED
+    assert conn.interest == WRITE  # nothing more is read
+    assert conn.flushed(2) == 0
+    assert conn.flushed(2) == CLOSE
+    assert conn.close_reason == "peer closed"
+
+
+def test_kick_closes_with_a_fin_and_counts_what_it_discards() -> None:
+    conn = make()
+    data = view(10)
+    conn.received(data, now=0.0)
+    conn.echoed(data, 4)
+    assert conn.kick() == CLOSE
+    assert conn.close_how is CloseHow.FIN
+    closed = conn.closed_event(ts=5.0)
+    assert (closed.reason, closed.discarded, closed.bytes_in, closed.bytes_out) == (
+        "kicked",
+        6,
+        10,
+        4,
+    )
+
+
+def test_reset_closes_with_an_rst_and_shutdown_with_a_fin() -> None:
+    conn = make()
+    assert conn.reset() == CLOSE
+    assert (conn.close_reason, conn.close_how) == ("reset", CloseHow.RST)
+    other = make()
+    assert other.shut_down() == CLOSE
+    assert (other.close_reason, other.close_how) == ("shutdown", CloseHow.FIN)
+
+
+def test_a_socket_error_closes_with_its_reason() -> None:
+    conn = make()
+    assert conn.failed(ConnectionResetError(errno.ECONNRESET, "x")) == CLOSE
+    assert (conn.close_reason, conn.close_how) == ("reset by peer", CloseHow.AS_IS)
+
+
+def test_idle_timeout_counts_from_the_last_read() -> None:
+    conn = make()
+    conn.received(view(1), now=10.0)
+    assert conn.check_idle(now=14.9, idle_timeout=5.0) == 0
+    assert conn.check_idle(now=15.0, idle_timeout=5.0) == CLOSE
+    assert (conn.close_reason, conn.close_how) == ("idle timeout", CloseHow.FIN)
+
+
+def test_data_events_carry_what_arrived_since_the_last_one() -> None:
+    conn = make()
+    conn.received(view(30), now=0.0)
+    first = conn.take_data_event(ts=1.0)
+    assert (first.bytes, first.bytes_in, first.state) == (30, 30, ClientState.OPEN)
+    assert not conn.has_unreported_bytes
+    conn.received(view(12), now=0.0)
+    assert conn.has_unreported_bytes
+    assert conn.take_data_event(ts=2.0).bytes == 12
+
+
+def test_inspection_keeps_the_last_bytes_only_while_asked() -> None:
+    conn = make()
+    conn.received(view(10, b"i"), now=0.0)
     assert conn.recent is None
-    conn.recent = b""
-    conn.remember(b"a" * 4000)
-    conn.remember(b"b" * 200)
+    conn.inspect(True)
+    conn.received(view(4000, b"a"), now=0.0)
+    conn.received(view(200, b"b"), now=0.0)
     assert conn.recent == b"a" * 3896 + b"b" * 200
+    conn.inspect(False)
+    assert conn.recent is None
 
 
 def test_close_reasons_are_short_and_stable() -> None:
@@ -80,6 +185,8 @@ def test_close_reasons_are_short_and_stable() -> None:
     )
 
 
-def test_peers_are_formatted_as_the_spec_shows() -> None:
+def test_addresses_are_formatted_as_the_spec_shows() -> None:
     assert format_peer(("127.0.0.1", 5000)) == "127.0.0.1:5000"
     assert format_peer(("::1", 5000, 0, 0)) == "[::1]:5000"
+    assert format_address("::", 9000) == "[::]:9000"
+    assert format_address("localhost", 9000) == "localhost:9000"

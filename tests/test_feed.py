@@ -4,26 +4,16 @@ from __future__ import annotations
 
 import threading
 
+from tests.helpers import data_event
 from tui_echo.events import ClientClosed, ClientConnected, ClientData, Rejected
 from tui_echo.feed import EventFeed
-
-
-def data(client: int, total: int, step: int) -> ClientData:
-    return ClientData(
-        client=client,
-        bytes=step,
-        bytes_in=total,
-        bytes_out=total,
-        pending=0,
-        state="open",
-    )
 
 
 def test_data_is_merged_per_client_while_it_waits() -> None:
     feed = EventFeed()
     feed.publish(ClientConnected(client=1, peer="a:1"))
     for total in range(10, 110, 10):
-        feed.publish_data([data(1, total, 10)])
+        feed.publish_data([data_event(1, total, step=10)])
     events = feed.drain()
     assert [e.kind for e in events] == ["connect", "data"]
     merged = events[1]
@@ -34,7 +24,7 @@ def test_data_is_merged_per_client_while_it_waits() -> None:
 def test_waiting_data_goes_out_before_the_close() -> None:
     feed = EventFeed()
     feed.publish(ClientConnected(client=1, peer="a:1"))
-    feed.publish_data([data(1, 5, 5)])
+    feed.publish_data([data_event(1, 5, step=5)])
     feed.publish(ClientClosed(client=1, reason="peer closed", bytes_in=5, bytes_out=5))
     assert [e.kind for e in feed.drain()] == ["connect", "data", "close"]
     assert feed.drain() == []
@@ -44,7 +34,7 @@ def test_data_never_overtakes_a_connect_left_behind_by_a_drain_limit() -> None:
     feed = EventFeed()
     for client in (1, 2, 3):
         feed.publish(ClientConnected(client=client, peer="a:1"))
-        feed.publish_data([data(client, 1, 1)])
+        feed.publish_data([data_event(client, 1, step=1)])
     first = feed.drain(max_events=2)
     assert [e.kind for e in first] == ["connect", "connect"]
     second = feed.drain(max_events=2)

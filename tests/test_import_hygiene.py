@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 
-from conftest import DEADLINE
+from tests.helpers import DEADLINE
 
 CORE_PROBE = """
 import sys

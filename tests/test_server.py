@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable, Iterator
 
 import pytest
-from conftest import (
+
+from tests.helpers import (
     RunningServer,
     echo_many,
     open_client,
@@ -19,7 +20,6 @@ from conftest import (
     recv_until_eof,
     wait_until,
 )
-
 from tui_echo.config import ServerConfig
 from tui_echo.events import (
     ClientClosed,

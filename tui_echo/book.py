@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
@@ -37,8 +38,6 @@ HISTORY_SECONDS = 60
 TIMELINE_LENGTH = 200
 """Events kept per client for its detail view."""
 
-CLOSING, CLOSED = "closing", "closed"
-
 
 @dataclass(slots=True)
 class ClientRecord:
@@ -47,7 +46,7 @@ class ClientRecord:
     id: int
     peer: str
     connected_at: float
-    state: str = "open"
+    state: ClientState = ClientState.OPEN
     bytes_in: int = 0
     bytes_out: int = 0
     pending: int = 0
@@ -171,7 +170,7 @@ class ClientBook:
             return None
         self._count(record, event.bytes_in, event.bytes_out, event.ts)
         record.pending = event.pending
-        if record.state != CLOSING:
+        if record.state is not ClientState.CLOSING:
             record.state = event.state
         if event.bytes:
             record.last_active = event.ts
@@ -187,7 +186,7 @@ class ClientBook:
         self._count(record, event.bytes_in, event.bytes_out, event.ts)
         record.pending = 0
         record.discarded = event.discarded
-        record.state = CLOSED
+        record.state = ClientState.CLOSED
         record.closed_at = event.ts
         record.close_reason = event.reason
         record.rate_in = record.rate_out = 0.0
@@ -236,7 +235,7 @@ class ClientBook:
         """The operator asked to close this client; show it until the close comes."""
         record = self.clients.get(client_id)
         if record is not None and not record.closed:
-            record.state = CLOSING
+            record.state = ClientState.CLOSING
 
     def refresh(self) -> set[int]:
         """Bring rates up to `clock()`, drop expired closed rows; return their ids."""

@@ -15,69 +15,58 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from tui_echo import __version__
 from tui_echo.config import (
     DEFAULT_HOST,
     DEFAULT_MAX_BUFFER,
     DEFAULT_PORT,
-    MIN_MAX_BUFFER,
+    ConfigError,
     ServerConfig,
+    parse_duration,
     parse_size,
 )
 from tui_echo.server import EchoServer, ServerStartError
-from tui_echo.text import human_size
 
 if TYPE_CHECKING:
     from tui_echo.ui.app import EchoApp
 
+T = TypeVar("T")
 PROG = "tui-echo"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 SWITCH_INTERVAL = 0.001
 """Seconds a busy thread may hold the GIL (CPython's default is 0.005)."""
 
 
-def _port(text: str) -> int:
+def _parsed_by(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """An argparse type from a parser: its ValueError becomes a usage error.
+
+    Whether a value makes sense is `ServerConfig`'s to say (see `config_from`).
+    """
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = parse.__name__  # argparse names the type in some messages
+    return convert
+
+
+def _whole_number(text: str) -> int:
     try:
-        port = int(text)
+        return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 0..65535, not {port}")
-    return port
+        raise ValueError(f"not a whole number: {text!r}") from None
 
 
-def _positive_int(text: str) -> int:
+def _port_number(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
-def _buffer_size(text: str) -> int:
-    try:
-        size = parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    if size < MIN_MAX_BUFFER:
-        raise argparse.ArgumentTypeError(
-            f"must be at least {human_size(MIN_MAX_BUFFER)}, not {text!r}"
-        )
-    return size
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
-    return value
+        raise ValueError(f"not a port number: {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port",
-        type=_port,
+        type=_parsed_by(_port_number),
         default=DEFAULT_PORT,
         help=f"TCP port; 0 picks a free one (default: {DEFAULT_PORT})",
     )
@@ -125,13 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--max-clients",
-        type=_positive_int,
+        type=_parsed_by(_whole_number),
         metavar="N",
         help="accept and close at once connections beyond N (default: no limit)",
     )
     parser.add_argument(
         "--max-buffer",
-        type=_buffer_size,
+        type=_parsed_by(parse_size),
         default=DEFAULT_MAX_BUFFER,
         metavar="SIZE",
         help="cap on one client's pending outbound bytes; reading from it pauses"
@@ -139,9 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--idle-timeout",
-        type=_seconds,
-        metavar="SECONDS",
-        help="close a client that sent nothing for this long (default: off)",
+        type=_parsed_by(parse_duration),
+        metavar="DURATION",
+        help="close a client that sent nothing for this long: 30, 2.5s, 500ms"
+        " (default: off)",
     )
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
@@ -149,21 +139,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from(args: argparse.Namespace) -> ServerConfig:
-    """The server settings the parsed arguments ask for."""
-    return ServerConfig(
-        host=args.host,
-        port=args.port,
-        max_clients=args.max_clients,
-        max_buffer=args.max_buffer,
-        idle_timeout=args.idle_timeout,
-    )
+def config_from(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> ServerConfig:
+    """The server settings the parsed arguments ask for; a usage error if they make
+    no sense (exits 2, as argparse does)."""
+    try:
+        return ServerConfig(
+            host=args.host,
+            port=args.port,
+            max_clients=args.max_clients,
+            max_buffer=args.max_buffer,
+            idle_timeout=args.idle_timeout,
+        )
+    except ConfigError as exc:
+        option = "--" + exc.setting.replace("_", "-")
+        parser.error(f"argument {option}: {exc}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status."""
-    args = build_parser().parse_args(argv)
-    config = config_from(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    config = config_from(args, parser)
     # The echo loop shares the GIL with the UI or the logger. A shorter switch
     # interval hands it back sooner when they are busy: in benchmarks p99 latency
     # and churn improved at 1 ms, with no loss of throughput.

@@ -1,9 +1,15 @@
-"""Server settings, and parsing of the human-friendly sizes the command line takes."""
+"""Server settings, and parsing of the sizes and durations people type.
+
+`ServerConfig` is the one place where a setting is checked: the command line parses
+text into values and lets `ServerConfig` say whether they make sense.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from tui_echo.text import human_size
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
@@ -11,8 +17,27 @@ DEFAULT_MAX_BUFFER = 1024 * 1024
 MIN_MAX_BUFFER = 1024
 """Below this a client could not make progress with a usual TCP segment."""
 
-_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
-_SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMG]?)(?:I?B)?\s*$", re.IGNORECASE)
+MAX_SIZE = 1 << 50
+"""1 PiB: a size beyond this means nothing on any machine, so it is refused."""
+MAX_SECONDS = 30 * 24 * 3600.0
+"""30 days: a longer duration means nothing for a test server, so it is refused."""
+
+_SIZE_UNITS = {"": 1.0, "k": 1024.0, "m": 1024.0**2, "g": 1024.0**3, "t": 1024.0**4}
+_SIZE_PATTERN = re.compile(
+    r"^\s*(\d{1,20}(?:\.\d{1,20})?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE
+)
+_DURATION_UNITS = {"": 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "h": 3600.0}
+_DURATION_PATTERN = re.compile(
+    r"^\s*(\d{1,20}(?:\.\d{1,20})?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE
+)
+
+
+class ConfigError(ValueError):
+    """A setting that makes no sense; `setting` names it as the command line does."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,16 +57,32 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be in 0..65535, not {self.port}")
+            raise ConfigError("port", f"must be in 0..65535, not {self.port}")
         if self.max_clients is not None and self.max_clients < 1:
-            raise ValueError(f"max_clients must be at least 1, not {self.max_clients}")
-        if self.max_buffer < MIN_MAX_BUFFER:
-            raise ValueError(
-                f"max_buffer must be at least {MIN_MAX_BUFFER} bytes,"
-                f" not {self.max_buffer}"
+            raise ConfigError(
+                "max_clients", f"must be at least 1, not {self.max_clients}"
             )
-        if self.idle_timeout is not None and not self.idle_timeout > 0:
-            raise ValueError(f"idle_timeout must be positive, not {self.idle_timeout}")
+        _check_size("max_buffer", self.max_buffer, MIN_MAX_BUFFER)
+        if self.idle_timeout is not None:
+            _check_seconds("idle_timeout", self.idle_timeout)
+
+
+def _check_size(setting: str, size: int, smallest: int) -> None:
+    if size < smallest:
+        raise ConfigError(
+            setting, f"must be at least {human_size(smallest)}, not {human_size(size)}"
+        )
+    if size > MAX_SIZE:
+        raise ConfigError(
+            setting, f"is too large to mean anything (at most {human_size(MAX_SIZE)})"
+        )
+
+
+def _check_seconds(setting: str, seconds: float) -> None:
+    if not seconds > 0:
+        raise ConfigError(setting, f"must be positive, not {seconds:g}")
+    if seconds > MAX_SECONDS:
+        raise ConfigError(setting, "is too long to mean anything (at most 30 days)")
 
 
 def parse_size(text: str) -> int:
@@ -50,8 +91,26 @@ def parse_size(text: str) -> int:
     Raises:
         ValueError: the text is not a size.
     """
-    match = _SIZE_PATTERN.match(text)
+    return int(_parse_units(text, _SIZE_PATTERN, _SIZE_UNITS, "a size", "64K or 1M"))
+
+
+def parse_duration(text: str) -> float:
+    """Parse a duration such as `250ms`, `1.5s`, `2m` or `3` (seconds).
+
+    Raises:
+        ValueError: the text is not a duration.
+    """
+    return _parse_units(
+        text, _DURATION_PATTERN, _DURATION_UNITS, "a duration", "250ms, 1.5s or 2m"
+    )
+
+
+def _parse_units(
+    text: str, pattern: re.Pattern[str], units: dict[str, float], what: str, tip: str
+) -> float:
+    """A number with an optional unit, as `pattern` reads it, times the unit."""
+    match = pattern.match(text)
     if match is None:
-        raise ValueError(f"not a size: {text!r} (try 65536, 64K or 1M)")
+        raise ValueError(f"not {what}: {text!r} (try {tip})")
     number, unit = match.groups()
-    return int(float(number) * _SIZE_UNITS[unit.upper()])
+    return float(number) * units[(unit or "").lower()]

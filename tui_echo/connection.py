@@ -1,34 +1,60 @@
-"""One client's state: outbound buffer, counters, flow-control flags. No I/O here.
+"""One client's rules, as the loop thread keeps them. No I/O here.
 
-The rules, which `server.py` follows and tests check without sockets:
+The loop (`loop.py`) owns the socket and the selector. It tells a `Connection` what
+happened and gets back what to do, as `Todo` flags (0: nothing):
 
-- Pending outbound bytes never exceed `max_buffer`: a read asks for at most the room
-  left (`read_size`), and reading stops once the buffer is full (`should_pause`).
-- Reading resumes when the buffer has drained to half of `max_buffer` (`should_resume`).
-- After the peer's EOF nothing more is read; once the buffer is empty the connection
-  closes (`finished`).
-- The selector watches readability only while reading is wanted, and writability only
-  while something is pending (`interest`).
+    todo = conn.received(data, now)     # bytes arrived
+    if todo & ECHO:                     # nothing waits: send `data` back at once
+        todo = conn.echoed(data, sent)  # ...and say how much of it went
+    todo = conn.flushed(sent)           # pending bytes (`conn.outgoing()`) went
+    todo = conn.eof()                   # the client shut down its sending side
+
+and acts on the flags: `INTEREST` (register `conn.interest` with the selector),
+`CLOSE` (close the socket the way `conn.close_how` says, for `conn.close_reason`).
+
+The rules, each here and only here:
+
+- Echo eagerly: while nothing is pending, what arrives goes straight back.
+- Pending bytes never exceed `max_buffer`: a read takes at most `room` bytes, and
+  reading stops (state `paused`) once the buffer is full; it resumes at half.
+- After the client's EOF nothing more is read; once everything pending has been
+  echoed the connection closes (`peer closed`).
+- The selector watches readability only while reading is wanted and writability only
+  while something is pending.
+- Kick, shutdown and idle timeout close with a FIN, reset with an RST; an error on
+  the socket closes it as it is. Pending bytes thrown away are counted (`discarded`).
 """
 
 from __future__ import annotations
 
 import errno
-import selectors
-import socket
+import select
+from dataclasses import dataclass
+from enum import Enum
+
+from tui_echo.common import RING_SIZE, ClientState
+from tui_echo.events import ClientClosed, ClientData
+
+READ = select.POLLIN
+"""Interest in readability (the same bit for poll and epoll)."""
+WRITE = select.POLLOUT
+"""Interest in writability."""
 
 RECV_SIZE = 256 * 1024
 """Largest single read. Big reads mean fewer trips through the Python loop per MiB."""
 
-RING_SIZE = 4096
-"""Recent bytes kept for a client under inspection (the detail screen)."""
-
-OPEN, PAUSED, HALF_CLOSED = "open", "paused", "half-closed"
+# Todo flags: what the loop must do after a call.
+ECHO = 1
+"""Send the bytes just received, then report with `echoed`."""
+INTEREST = 2
+"""Register `interest` with the selector."""
+CLOSE = 4
+"""Close now, as `close_how` says."""
 
 NOTHING_PENDING = b""
 """The outbound buffer of every client with nothing pending (saves memory when idle)."""
 
-_REASONS = {
+_ERROR_REASONS = {
     errno.ECONNRESET: "reset by peer",
     errno.EPIPE: "broken pipe",
     errno.ETIMEDOUT: "timed out",
@@ -37,105 +63,240 @@ _REASONS = {
 }
 
 
+class CloseHow(Enum):
+    """How the loop closes a socket."""
+
+    AS_IS = "as is"
+    """Just close: the client is gone or the socket failed."""
+    FIN = "fin"
+    """Shut down the sending side, discard unread input, close: the client sees EOF,
+    never an RST that would wipe what the kernel still had to deliver."""
+    RST = "rst"
+    """Abort (SO_LINGER 0): the client sees ECONNRESET."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits every connection keeps (from `ServerConfig`)."""
+
+    max_buffer: int
+    """Most pending bytes one client may hold; reading pauses there."""
+
+    @property
+    def resume_below(self) -> int:
+        """A paused client reads again once its pending bytes are down to this."""
+        return self.max_buffer // 2
+
+
 class Connection:
-    """A connected client as the loop thread sees it (loop thread only)."""
+    """A connected client's state and rules (loop thread only)."""
 
     __slots__ = (
         "bytes_in",
         "bytes_out",
-        "eof",
+        "close_how",
+        "close_reason",
+        "connected_at",
+        "eof_seen",
         "id",
+        "interest",
         "last_received",
+        "limits",
         "outbuf",
         "paused",
+        "peer",
         "recent",
         "reported_in",
-        "sock",
+        "room",
     )
 
-    def __init__(self, sock: socket.socket, client_id: int, now: float) -> None:
-        self.sock = sock
+    def __init__(self, client_id: int, peer: str, limits: Limits, now: float) -> None:
         self.id = client_id
+        self.peer = peer
+        self.limits = limits
+        self.connected_at = now
         self.outbuf: bytes | bytearray = NOTHING_PENDING
         """Bytes received but not yet sent back, oldest first. An idle client shares
         one empty `bytes`; a `bytearray` is made only when something waits."""
         self.bytes_in = 0
         self.bytes_out = 0
         self.reported_in = 0
-        """`bytes_in` as of the last published data event."""
+        """`bytes_in` as of the last data event."""
         self.paused = False
         """Reading stopped because `outbuf` is full."""
-        self.eof = False
-        """The peer shut down its sending side."""
+        self.eof_seen = False
+        """The client shut down its sending side."""
         self.last_received = now
-        """Monotonic time of the last byte received, for `--idle-timeout`."""
+        """Monotonic time of the last read, for `--idle-timeout`."""
         self.recent: bytes | None = None
         """The last `RING_SIZE` bytes received, while the client is inspected."""
+        self.interest = READ
+        """What the selector should watch: the loop registers it on `INTEREST`."""
+        self.room = min(RECV_SIZE, limits.max_buffer)
+        """The most the next read may take."""
+        self.close_how = CloseHow.AS_IS
+        self.close_reason: str | None = None
+        """Why the connection closes, once a call returned `CLOSE`."""
 
     def __repr__(self) -> str:
         return (
             f"<Connection #{self.id} {self.state}"
-            f" in={self.bytes_in} out={self.bytes_out} pending={len(self.outbuf)}>"
+            f" in={self.bytes_in} out={self.bytes_out} pending={self.pending}>"
         )
 
+    # ---- what the loop and the events read --------------------------------------
+
     @property
-    def state(self) -> str:
-        """`half-closed` after the peer's EOF, `paused` by backpressure, or `open`."""
-        if self.eof:
-            return HALF_CLOSED
-        return PAUSED if self.paused else OPEN
+    def state(self) -> ClientState:
+        """`half-closed` after the client's EOF, `paused` by backpressure, or `open`."""
+        if self.eof_seen:
+            return ClientState.HALF_CLOSED
+        return ClientState.PAUSED if self.paused else ClientState.OPEN
 
     @property
     def pending(self) -> int:
         """Bytes waiting to be sent back."""
         return len(self.outbuf)
 
-    def interest(self) -> int:
-        """The selector events this connection wants now (0 when it wants none)."""
-        events = 0
-        if not (self.paused or self.eof):
-            events |= selectors.EVENT_READ
-        if self.outbuf:
-            events |= selectors.EVENT_WRITE
-        return events
+    def outgoing(self) -> bytes | bytearray:
+        """The pending bytes the loop may send now (when `WRITE` is of interest)."""
+        return self.outbuf
 
-    def read_size(self, max_buffer: int) -> int:
-        """How much one read may take without overfilling the outbound buffer."""
-        room = max_buffer - len(self.outbuf)
-        return RECV_SIZE if room > RECV_SIZE else room
+    # ---- what happened -----------------------------------------------------------
 
-    def should_pause(self, max_buffer: int) -> bool:
-        """True when the buffer is full and reading must stop."""
-        return not self.paused and len(self.outbuf) >= max_buffer
+    def received(self, data: memoryview, now: float) -> int:
+        """`data` arrived from the client (at most `room` bytes).
 
-    def should_resume(self, max_buffer: int) -> bool:
-        """True when a paused connection has drained enough to read again."""
-        return self.paused and len(self.outbuf) <= max_buffer // 2
-
-    @property
-    def finished(self) -> bool:
-        """True when the peer sent EOF and everything it sent has been echoed."""
-        return self.eof and not self.outbuf
-
-    def remember(self, data: bytes | memoryview) -> None:
-        """Keep `data` in the inspection ring (only while the client is inspected)."""
+        Returns `ECHO` when nothing is pending, so `data` goes straight back;
+        otherwise `data` joins the pending bytes, after them.
+        """
+        self.bytes_in += len(data)
+        self.last_received = now
         if self.recent is not None:
             self.recent = (self.recent + data)[-RING_SIZE:]
+        if not self.outbuf:
+            return ECHO
+        self.outbuf += data  # pending data is a bytearray: grows in place
+        return self._after_change()
+
+    def echoed(self, data: memoryview, sent: int) -> int:
+        """`sent` bytes of the `data` that `received` let through went out."""
+        self.bytes_out += sent
+        if sent == len(data):
+            return 0  # the fast path: nothing kept, nothing to change
+        self.outbuf = bytearray(data[sent:])
+        return self._after_change()
+
+    def flushed(self, sent: int) -> int:
+        """`sent` bytes of `outgoing()` went out."""
+        self.bytes_out += sent
+        del self.outbuf[:sent]  # type: ignore[union-attr] # pending data is a bytearray
+        if not self.outbuf:
+            self.outbuf = NOTHING_PENDING  # let a big buffer's memory go
+            if self.eof_seen:
+                return self._close("peer closed", CloseHow.AS_IS)
+        return self._after_change()
+
+    def eof(self) -> int:
+        """The client shut down its sending side: echo what is pending, then close."""
+        self.eof_seen = True
+        if not self.outbuf:
+            return self._close("peer closed", CloseHow.AS_IS)
+        return self._after_change()
+
+    def failed(self, error: OSError) -> int:
+        """The socket failed (reset, broken pipe, ...): close it with a reason."""
+        return self._close(close_reason(error), CloseHow.AS_IS)
+
+    def kick(self) -> int:
+        """The operator kicks the client: FIN, pending bytes discarded."""
+        return self._close("kicked", CloseHow.FIN)
+
+    def reset(self) -> int:
+        """The operator resets the client: RST."""
+        return self._close("reset", CloseHow.RST)
+
+    def shut_down(self) -> int:
+        """The server stops: FIN, pending bytes discarded."""
+        return self._close("shutdown", CloseHow.FIN)
+
+    def check_idle(self, now: float, idle_timeout: float) -> int:
+        """Close with a FIN if the client sent nothing for `idle_timeout` seconds."""
+        if now - self.last_received >= idle_timeout:
+            return self._close("idle timeout", CloseHow.FIN)
+        return 0
+
+    def inspect(self, enabled: bool) -> None:
+        """Start (or stop) keeping the last `RING_SIZE` bytes received."""
+        if not enabled:
+            self.recent = None
+        elif self.recent is None:
+            self.recent = b""
+
+    # ---- events ----------------------------------------------------------------
+
+    def take_data_event(self, ts: float) -> ClientData:
+        """A data event with what arrived since the last one; marks it reported."""
+        event = ClientData(
+            client=self.id,
+            bytes=self.bytes_in - self.reported_in,
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
+            pending=self.pending,
+            state=self.state,
+            ts=ts,
+        )
+        self.reported_in = self.bytes_in
+        return event
+
+    @property
+    def has_unreported_bytes(self) -> bool:
+        """True when bytes arrived since the last data event."""
+        return self.bytes_in != self.reported_in
+
+    def closed_event(self, ts: float) -> ClientClosed:
+        """The close event, once a call returned `CLOSE`."""
+        return ClientClosed(
+            client=self.id,
+            reason=self.close_reason or "closed",
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
+            discarded=self.pending,
+            ts=ts,
+        )
+
+    # ---- the rules ----------------------------------------------------------------
+
+    def _after_change(self) -> int:
+        """Pause or resume reading for the pending bytes; say if interest changed."""
+        pending = len(self.outbuf)
+        limits = self.limits
+        if self.paused:
+            self.paused = pending > limits.resume_below
+        else:
+            self.paused = pending >= limits.max_buffer
+        self.room = min(RECV_SIZE, limits.max_buffer - pending)
+        interest = 0
+        if not (self.paused or self.eof_seen):
+            interest = READ
+        if pending:
+            interest |= WRITE
+        if interest == self.interest:
+            return 0
+        self.interest = interest
+        return INTEREST
+
+    def _close(self, reason: str, how: CloseHow) -> int:
+        self.close_reason = reason
+        self.close_how = how
+        return CLOSE
 
 
-def close_reason(exc: OSError) -> str:
+def close_reason(error: OSError) -> str:
     """A short, stable reason for an error on a client's socket."""
-    if exc.errno in _REASONS:
-        return _REASONS[exc.errno]
-    if isinstance(exc, TimeoutError):
+    if error.errno in _ERROR_REASONS:
+        return _ERROR_REASONS[error.errno]
+    if isinstance(error, TimeoutError):
         return "timed out"
-    text = exc.strerror or str(exc) or type(exc).__name__
-    return text[0].lower() + text[1:] if text else text
-
-
-def format_peer(address: tuple[object, ...] | str) -> str:
-    """`host:port` for IPv4 and `[host]:port` for IPv6, as SPEC shows peers."""
-    if isinstance(address, str):  # AF_UNIX and friends: show what we have
-        return address or "?"
-    host, port = str(address[0]), address[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    text = error.strerror or str(error) or type(error).__name__
+    return text[0].lower() + text[1:]

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from tui_echo.common import ClientState
+
 JsonObject = dict[str, Any]
 
 
@@ -53,7 +55,7 @@ class ClientData:
     bytes_in: int
     bytes_out: int
     pending: int
-    state: str
+    state: ClientState
     """`open`, `paused` (reading stopped by backpressure) or `half-closed`."""
     ts: float = field(default_factory=_now)
 

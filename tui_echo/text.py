@@ -10,6 +10,7 @@ import functools
 import time
 from collections.abc import Callable
 
+from tui_echo.common import format_address
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
@@ -82,8 +83,7 @@ def describe(event: Event, peer_of: Callable[[int], str | None] | None = None) -
 
     match event:
         case Listening():
-            host = f"[{event.host}]" if ":" in event.host else event.host
-            return f"listening   on {host}:{event.port}"
+            return f"listening   on {format_address(event.host, event.port)}"
         case ClientConnected():
             return f"connect     #{event.client} {event.peer}"
         case ClientData():

@@ -11,23 +11,22 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input
 
-from tui_echo.book import ClientBook
+from tui_echo.book import LINGER, ClientBook
 from tui_echo.events import Event
 from tui_echo.ui.control import ServerControl
 from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, HelpScreen
 from tui_echo.ui.widgets import ClientTable, EventLog, StatusBar
-from tui_echo.ui.widgets.client_table import COLUMNS
 
 REFRESH_INTERVAL = 0.25
 """Seconds between refreshes: live enough for people, rare enough for the GIL."""
@@ -40,10 +39,9 @@ MAIN_SCREEN_ONLY = frozenset(
 )
 """Actions that make no sense over a client's detail screen (hidden there)."""
 
-TABLE_KEYS = [
-    ("↑ ↓ PgUp PgDn", "move the selection (it stays on its client)"),
+MOUSE_KEYS = [
     ("click a header", "sort by that column; click again to reverse"),
-    ("enter / double-click", "details of the selected client"),
+    ("double-click a row", "details of that client"),
 ]
 
 
@@ -63,7 +61,16 @@ class EchoApp(App[None]):
         Binding("p", "toggle_pause", "Pause", tooltip="Freeze the display"),
         Binding("question_mark", "help", "Help", tooltip="Keys and legend"),
         Binding("q", "quit", "Quit", tooltip="Stop the server and leave"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding(
+            "ctrl+c", "quit", "Quit", tooltip="Stop the server and leave", show=False
+        ),
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            tooltip="Drop the filter",
+            show=False,
+        ),
     ]
 
     def __init__(
@@ -72,11 +79,12 @@ class EchoApp(App[None]):
         *,
         clock: Callable[[], float] = time.time,
         refresh_interval: float = REFRESH_INTERVAL,
+        linger: float = LINGER,
     ) -> None:
         super().__init__()
         self.server = server
         self.clock = clock
-        self.book = ClientBook(clock)
+        self.book = ClientBook(clock, linger=linger)
         self.refresh_interval = refresh_interval
         self._quit_requested = False
         self._event_loop: asyncio.AbstractEventLoop | None = None
@@ -94,7 +102,6 @@ class EchoApp(App[None]):
         self.event_log = EventLog(id="log")
         self._binding_availability: tuple[bool, bool] | None = None
         self._refresh_timer: Timer | None = None
-        self._shown_title = ""
 
     # ---- building -------------------------------------------------------------
 
@@ -145,12 +152,7 @@ class EchoApp(App[None]):
             return
         with self.batch_update():
             self.status_bar.show(book)
-            if table.filter_text:
-                table.empty_hint = "No client matches the filter."
-            elif book.address is not None:
-                table.empty_hint = _empty_hint(*book.address)
             table.update_rows(self.clock())
-            self._update_table_title()
             if events:
                 self.event_log.write_events(events, book)
             self.event_log.flush()
@@ -167,22 +169,6 @@ class EchoApp(App[None]):
         if availability != self._binding_availability:
             self._binding_availability = availability
             self.refresh_bindings()
-
-    def _update_table_title(self) -> None:
-        title = self._table_title()
-        if title != self._shown_title:  # a new title costs a layout pass
-            self._shown_title = title
-            # Content, not a str: the filter is the user's text, never markup.
-            self.table.border_title = Content(title)
-
-    def _table_title(self) -> str:
-        table = self.table
-        column = next(c for c in COLUMNS if c.key == table.sort_column)
-        arrow = "▼" if table.sort_descending else "▲"
-        title = f"clients {len(table.order)} · sorted by {column.label} {arrow}"
-        if table.filter_text:
-            title += f" · filter “{table.filter_text}”"
-        return title
 
     # ---- selection ------------------------------------------------------------------
 
@@ -204,17 +190,13 @@ class EchoApp(App[None]):
             return True if self.book.totals.clients_now else None
         return True
 
-    @on(ClientTable.ClientHighlighted)
+    @on(ClientTable.ClientHighlighted, "#clients")
     def _on_highlight(self) -> None:
         self._refresh_bindings_if_changed()
 
-    @on(ClientTable.ClientSelected)
+    @on(ClientTable.ClientSelected, "#clients")
     def _on_selected(self, message: ClientTable.ClientSelected) -> None:
         self._open_details(message.client_id)
-
-    @on(ClientTable.Sorted)
-    def _on_sorted(self) -> None:
-        self._update_table_title()
 
     # ---- actions --------------------------------------------------------------------
 
@@ -293,7 +275,6 @@ class EchoApp(App[None]):
         table = self.table
         table.filter_text = event.value.strip()
         table.update_rows(self.clock())
-        self._update_table_title()
 
     @on(Input.Submitted, "#filter")
     def _hide_filter(self) -> None:
@@ -310,23 +291,42 @@ class EchoApp(App[None]):
 
     def action_help(self) -> None:
         """Show the keys and a legend of the table."""
-        keys = [
-            (binding.key_display or binding.key, binding.description)
-            for binding in self._bindings_shown_in_help()
-        ]
-        self.push_screen(HelpScreen(keys + TABLE_KEYS))
+        self.push_screen(HelpScreen(self.key_help()))
 
-    def _bindings_shown_in_help(self) -> Iterable[Binding]:
-        for binding in self.BINDINGS:
-            if isinstance(binding, Binding) and binding.show:
-                yield Binding(
-                    binding.key,
-                    binding.action,
-                    binding.tooltip or binding.description,
-                    key_display={"slash": "/", "question_mark": "?"}.get(
-                        binding.key, binding.key
+    def key_help(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Every key in sections, as the bindings say (so help cannot disagree)."""
+        return [
+            ("Clients", self._describe(ClientTable.BINDINGS) + MOUSE_KEYS),
+            ("Actions", self._describe(self.BINDINGS)),
+            (
+                "Anywhere",
+                [
+                    (
+                        self.get_key_display(
+                            Binding(self.COMMAND_PALETTE_BINDING, "command_palette")
+                        ),
+                        "the command palette: every action",
                     ),
+                    ("tab / shift+tab", "move the focus (table, filter, log)"),
+                ],
+            ),
+        ]
+
+    def _describe(self, bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+        """(keys, what they do) for the bindings, keys of one action together."""
+        described: dict[str, tuple[list[str], str]] = {}
+        for binding in bindings:
+            if not isinstance(binding, Binding):
+                continue
+            for key in binding.key.split(","):
+                single = Binding(key.strip(), binding.action, binding.description)
+                keys, _ = described.setdefault(
+                    binding.action, ([], binding.tooltip or binding.description)
                 )
+                display = self.get_key_display(single)
+                if display not in keys:
+                    keys.append(display)
+        return [(" ".join(keys), text) for keys, text in described.values()]
 
     async def action_quit(self) -> None:
         """Stop the server (clients closed, port freed), then leave."""
@@ -336,28 +336,16 @@ class EchoApp(App[None]):
         self.exit()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        """The command palette offers every tui-echo action, then Textual's own."""
-        commands = [
-            ("Kick client", "Close the selected client (FIN)", self.action_kick),
-            ("Reset client", "Abort the selected client (RST)", self.action_reset),
-            (
-                "Kick all clients",
-                "Kick every client, after asking",
-                self.action_kick_all,
-            ),
-            ("Client details", "The selected client up close", self.action_details),
-            ("Sort by next column", "Cycle the sort column", self.action_cycle_sort),
-            ("Filter clients", "Show clients matching a text", self.action_filter),
-            ("Pause or resume", "Freeze the display", self.action_toggle_pause),
-            ("Help", "Keys and legend", self.action_help),
-        ]
-        for title, help_text, callback in commands:
-            yield SystemCommand(title, help_text, callback)
-        yield from super().get_system_commands(screen)
-
-
-def _empty_hint(host: str, port: int) -> str:
-    """What to type to see a client appear."""
-    if host in ("0.0.0.0", "::"):
-        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
-    return f"No clients yet. Try: nc {host} {port}"
+        """The command palette offers every key's action, then Textual's own."""
+        titles = set()
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.show:
+                titles.add(binding.description)
+                yield SystemCommand(
+                    binding.description,
+                    binding.tooltip,
+                    partial(self.run_action, binding.action),
+                )
+        for command in super().get_system_commands(screen):
+            if command.title not in titles:  # "Quit": ours also stops the server
+                yield command

@@ -10,6 +10,7 @@ import math
 
 from textual.pilot import Pilot
 
+from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
@@ -140,7 +141,15 @@ def demo_scene(now: float = DEMO_NOW) -> list[Event]:
             totals[client] += step
             events.append(_data(client, step, totals[client], totals[client], ts))
     events += [
-        _data(2, 3 * MiB, 3 * MiB, 2 * MiB, now - 30.0, pending=MiB, state="paused"),
+        _data(
+            2,
+            3 * MiB,
+            3 * MiB,
+            2 * MiB,
+            now - 30.0,
+            pending=MiB,
+            state=ClientState.PAUSED,
+        ),
         _data(
             3,
             512 * KiB,
@@ -148,7 +157,7 @@ def demo_scene(now: float = DEMO_NOW) -> list[Event]:
             256 * KiB,
             now - 2.0,
             pending=256 * KiB,
-            state="half-closed",
+            state=ClientState.HALF_CLOSED,
         ),
         _data(4, 1234, 1234, 1234, now - 42.0),
         _data(6, 64 * KiB, 64 * KiB, 64 * KiB, now - 5.0),
@@ -184,7 +193,7 @@ def _data(
     ts: float,
     *,
     pending: int = 0,
-    state: str = "open",
+    state: ClientState = ClientState.OPEN,
 ) -> ClientData:
     return ClientData(
         client=client,

@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui_echo.book import ClientBook, ClientRecord
-from tui_echo.connection import RING_SIZE
+from tui_echo.common import RING_SIZE
 from tui_echo.events import ClientClosed, ClientData, Event
 from tui_echo.text import (
     clock_time,

@@ -12,16 +12,22 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-STATES = (
-    ("open", "connected; every byte it sends is echoed at once"),
-    (
-        "paused",
-        "its pending echo reached --max-buffer; reading stops until half drains",
+from tui_echo.common import ClientState
+
+STATE_MEANINGS: dict[ClientState, str] = {
+    ClientState.OPEN: "connected; every byte it sends is echoed at once",
+    ClientState.PAUSED: (
+        "its pending echo reached --max-buffer; reading stops until half drains"
     ),
-    ("half-closed", "it shut down its sending side; the rest is echoed, then closed"),
-    ("closing", "you asked to kick or reset it; the close is on its way"),
-    ("closed", "gone, with the reason; the row stays a few seconds, dimmed"),
-)
+    ClientState.HALF_CLOSED: (
+        "it shut down its sending side; the rest is echoed, then closed"
+    ),
+    ClientState.CLOSING: "you asked to kick or reset it; the close is on its way",
+    ClientState.CLOSED: "gone, with the reason; the row stays a few seconds, dimmed",
+}
+
+KeySections = list[tuple[str, list[tuple[str, str]]]]
+"""(section title, [(keys, what they do)]) as the app describes its bindings."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -31,16 +37,20 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,q", "dismiss", "Close help"),
     ]
 
-    def __init__(self, keys: list[tuple[str, str]]) -> None:
+    def __init__(self, keys: KeySections) -> None:
         super().__init__()
         self.keys = keys
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Static(Text("tui-echo: keys", style="bold"), classes="title")
-            yield Static(self._table(self.keys, "key", "does"))
+            for title, rows in self.keys:
+                yield Static(
+                    Text(f"Keys: {title.lower()}", style="bold"), classes="title"
+                )
+                yield Static(self._table(rows, "key", "does"))
             yield Static(Text("Client states", style="bold"), classes="title")
-            yield Static(self._table(list(STATES), "state", "means"))
+            states = [(str(state), STATE_MEANINGS[state]) for state in ClientState]
+            yield Static(self._table(states, "state", "means"))
             yield Static(
                 Text(
                     "IN and OUT count bytes received and echoed; PENDING is what waits"

@@ -21,15 +21,18 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui_echo.book import CLOSED, CLOSING, ClientBook, ClientRecord
+from tui_echo.book import ClientBook, ClientRecord
+from tui_echo.common import ClientState
 from tui_echo.text import human_duration, human_rate, human_size
 
-STATE_ORDER = {"open": 0, "paused": 1, "half-closed": 2, CLOSING: 3, CLOSED: 4}
+STATE_ORDER = {state: rank for rank, state in enumerate(ClientState)}
+"""Sorting by state goes the way a connection's life does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +52,9 @@ class Column:
 
 
 def _state_text(record: ClientRecord, now: float) -> str:
-    return record.close_reason or CLOSED if record.closed else record.state
+    if record.closed:
+        return record.close_reason or ClientState.CLOSED
+    return record.state
 
 
 def _idle_for(record: ClientRecord, now: float) -> float:
@@ -86,7 +91,7 @@ COLUMNS: tuple[Column, ...] = (
         13,
         False,
         _state_text,
-        lambda r, now: STATE_ORDER.get(r.state, 9),
+        lambda r, now: STATE_ORDER[r.state],
     ),
     _measure("age", "AGE", 6, lambda r, now: r.connected_for(now), human_duration),
     _measure("in", "IN", 9, lambda r, now: r.bytes_in, human_size),
@@ -112,23 +117,23 @@ class ClientTable(ScrollView, can_focus=True):
     """A sortable, filterable table of clients whose cursor follows its client."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
+        Binding(
+            "up", "cursor(-1)", "Up", tooltip="Select the client above", show=False
+        ),
+        Binding(
+            "down", "cursor(1)", "Down", tooltip="Select the client below", show=False
+        ),
+        Binding("pageup", "page(-1)", "Page up", tooltip="A page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", tooltip="A page down", show=False),
+        Binding("home", "jump(0)", "First", tooltip="The first client", show=False),
+        Binding("end", "jump(-1)", "Last", tooltip="The last client", show=False),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "client-table--header",
         "client-table--cursor",
-        "client-table--open",
-        "client-table--paused",
-        "client-table--half-closed",
-        "client-table--closing",
-        "client-table--closed",
         "client-table--hint",
+        *(f"client-table--{state}" for state in ClientState),
     }
 
     DEFAULT_CSS = """
@@ -153,24 +158,28 @@ class ClientTable(ScrollView, can_focus=True):
     class ClientHighlighted(Message):
         """The cursor moved to another client (or to none)."""
 
-        def __init__(self, client_id: int | None) -> None:
+        def __init__(self, table: ClientTable, client_id: int | None) -> None:
             super().__init__()
+            self.table = table
             self.client_id = client_id
+
+        @property
+        def control(self) -> ClientTable:
+            """The table the cursor moved in."""
+            return self.table
 
     class ClientSelected(Message):
         """Enter or a click on the highlighted client: open its details."""
 
-        def __init__(self, client_id: int) -> None:
+        def __init__(self, table: ClientTable, client_id: int) -> None:
             super().__init__()
+            self.table = table
             self.client_id = client_id
 
-    class Sorted(Message):
-        """The sort column or direction changed."""
-
-        def __init__(self, column: str, descending: bool) -> None:
-            super().__init__()
-            self.column = column
-            self.descending = descending
+        @property
+        def control(self) -> ClientTable:
+            """The table the client was chosen in."""
+            return self.table
 
     def __init__(
         self,
@@ -189,10 +198,12 @@ class ClientTable(ScrollView, can_focus=True):
         self.sort_descending = False
         self.filter_text = ""
         self.empty_hint = "No clients yet."
+        """What the table says when it has no row (kept up to date by the table)."""
         self._now = 0.0
         self._styles: dict[str, Style] = {}
         """Component styles, looked up once: a lookup costs more than a row."""
         self._widths_for: tuple[int, list[int]] = (-1, [])
+        self._title = ""
 
     def notify_style_update(self) -> None:
         self._styles.clear()  # the theme or the stylesheet changed
@@ -230,7 +241,34 @@ class ClientTable(ScrollView, can_focus=True):
         self.order = [record.id for record in ordered]
         self._restore_cursor(previous_index)
         self.virtual_size = Size(self._total_width(), len(self.order) + 1)
+        self.empty_hint = self._empty_hint()
+        self._update_title()
         self.refresh()
+
+    def _empty_hint(self) -> str:
+        """Why there is no row: a filter, or no client yet (and how to make one)."""
+        if self.filter_text:
+            return "No client matches the filter."
+        address = self.book.address
+        if address is None:
+            return "No clients yet."
+        host, port = address
+        if host in ("0.0.0.0", "::"):  # bound to every address: suggest loopback
+            host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+        return f"No clients yet. Try: nc {host} {port}"
+
+    def _update_title(self) -> None:
+        """Rows shown, the sort, the filter; set only when it changes (a new title
+        costs a layout pass)."""
+        column = _BY_KEY[self.sort_column]
+        arrow = "▼" if self.sort_descending else "▲"
+        title = f"clients {len(self.order)} · sorted by {column.label} {arrow}"
+        if self.filter_text:
+            title += f" · filter “{self.filter_text}”"
+        if title != self._title:
+            self._title = title
+            # Content, not a str: the filter is the user's text, never markup.
+            self.border_title = Content(title)
 
     @property
     def cursor_index(self) -> int | None:
@@ -253,7 +291,7 @@ class ClientTable(ScrollView, can_focus=True):
     def _move_to(self, client_id: int | None) -> None:
         if client_id != self.cursor_client:
             self.cursor_client = client_id
-            self.post_message(self.ClientHighlighted(client_id))
+            self.post_message(self.ClientHighlighted(self, client_id))
         self._scroll_cursor_into_view()
 
     def select_client(self, client_id: int) -> None:
@@ -282,7 +320,6 @@ class ClientTable(ScrollView, can_focus=True):
         else:
             self.sort_column = column_key
             self.sort_descending = _BY_KEY[column_key].descending_first
-        self.post_message(self.Sorted(self.sort_column, self.sort_descending))
         self.update_rows(self._now)
 
     def cycle_sort(self) -> None:
@@ -323,13 +360,13 @@ class ClientTable(ScrollView, can_focus=True):
         if 0 <= index < len(self.order):
             client_id = self.order[index]
             if client_id == self.cursor_client and event.chain > 1:
-                self.post_message(self.ClientSelected(client_id))
+                self.post_message(self.ClientSelected(self, client_id))
             self._move_to(client_id)
             self.refresh()
 
     def key_enter(self) -> None:
         if self.cursor_client is not None:
-            self.post_message(self.ClientSelected(self.cursor_client))
+            self.post_message(self.ClientSelected(self, self.cursor_client))
 
     # ---- painting -------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
 from tui_echo.book import HISTORY_SECONDS, ClientBook
+from tui_echo.common import format_address
 from tui_echo.text import human_duration, human_rate, human_size
 
 
@@ -49,9 +50,7 @@ class StatusBar(Vertical):
         summary = Text(no_wrap=True, overflow="ellipsis")
         summary.append(" tui-echo ", "bold reverse")
         if book.address is not None:
-            host, port = book.address
-            host = f"[{host}]" if ":" in host else host
-            summary.append(f" listening on {host}:{port}", "bold")
+            summary.append(f" listening on {format_address(*book.address)}", "bold")
         summary.append(f"  up {human_duration(book.uptime())}")
         summary.append(f"  clients {totals.clients_now}", "bold")
         summary.append(f" ({totals.clients_total} total)")

@@ -1,0 +1,185 @@
+"""Helpers the tests share: waiting with deadlines, clients, recorders, factories."""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pytest
+
+from tui_echo.common import ClientState
+from tui_echo.events import ClientData, Event
+from tui_echo.feed import EventFeed
+from tui_echo.server import EchoServer
+
+DEADLINE = 15.0
+"""Seconds any single wait may take before the test fails (slow CI machines)."""
+
+E = TypeVar("E")
+
+
+def wait_until(
+    condition: Callable[[], Any], timeout: float = DEADLINE, message: str = ""
+) -> Any:
+    """Poll `condition` until it returns something truthy; fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"timed out after {timeout}s waiting for {message or condition}"
+            )
+        time.sleep(0.005)
+
+
+class EventRecorder:
+    """Collects a server's events and waits for the ones a test expects."""
+
+    def __init__(self, feed: EventFeed) -> None:
+        self.feed = feed
+        self.events: list[Event] = []
+
+    def poll(self) -> list[Event]:
+        self.events.extend(self.feed.drain())
+        return self.events
+
+    def of(self, kind: type[E], **fields: Any) -> list[E]:
+        """Events seen so far of one type whose fields match `fields`."""
+        self.poll()
+        return [
+            e
+            for e in self.events
+            if isinstance(e, kind)
+            and all(getattr(e, name) == value for name, value in fields.items())
+        ]
+
+    def wait_for(
+        self,
+        kind: type[E],
+        where: Callable[[E], bool] = lambda e: True,
+        timeout: float = DEADLINE,
+        **fields: Any,
+    ) -> E:
+        """The first event of `kind` matching `fields` and `where`, waiting for it."""
+
+        def found() -> E | None:
+            self.feed.wait(0.05)
+            return next((e for e in self.of(kind, **fields) if where(e)), None)
+
+        return wait_until(found, timeout, f"a {kind.__name__} event {fields}")
+
+
+class RunningServer:
+    """A started `EchoServer` plus its recorder, as tests use them."""
+
+    def __init__(self, server: EchoServer) -> None:
+        self.server = server
+        self.events = EventRecorder(server.feed)
+        self.address = server.address
+
+    def connect(self, **options: Any) -> socket.socket:
+        return open_client(self.address, **options)
+
+
+def open_client(
+    address: tuple[str, int], *, rcvbuf: int | None = None, timeout: float = DEADLINE
+) -> socket.socket:
+    """A blocking client socket with a timeout, so a broken server fails, not hangs."""
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(timeout)
+    sock.connect(address)
+    return sock
+
+
+def recv_exactly(sock: socket.socket, count: int) -> bytes:
+    """Read exactly `count` bytes, failing on an early EOF."""
+    chunks = bytearray()
+    while len(chunks) < count:
+        chunk = sock.recv(min(count - len(chunks), 1 << 20))
+        if not chunk:
+            pytest.fail(f"EOF after {len(chunks)} of {count} bytes")
+        chunks += chunk
+    return bytes(chunks)
+
+
+def recv_until_eof(sock: socket.socket) -> bytes:
+    data = bytearray()
+    while chunk := sock.recv(1 << 20):
+        data += chunk
+    return bytes(data)
+
+
+def echo_many(
+    address: tuple[str, int], payloads: list[bytes], timeout: float = 60.0
+) -> list[bytes]:
+    """Open one connection per payload at once, send each, read each echo back.
+
+    A single-threaded client loop over non-blocking sockets, so hundreds or
+    thousands of concurrent clients cost the test no threads.
+    """
+    selector = selectors.DefaultSelector()
+    sockets: list[socket.socket] = []
+    received = [bytearray() for _ in payloads]
+    try:
+        for index, payload in enumerate(payloads):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setblocking(False)
+            sock.connect_ex(address)
+            selector.register(
+                sock, selectors.EVENT_WRITE, [index, memoryview(payload), False]
+            )
+        remaining = len(payloads)
+        deadline = time.monotonic() + timeout
+        while remaining:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{remaining} of {len(payloads)} clients unfinished")
+            for key, mask in selector.select(0.5):
+                sock, state = key.fileobj, key.data
+                assert isinstance(sock, socket.socket)
+                index, to_send, _ = state
+                if mask & selectors.EVENT_WRITE and to_send:
+                    state[1] = to_send = to_send[sock.send(to_send) :]
+                    if not to_send:
+                        selector.modify(sock, selectors.EVENT_READ, state)
+                if mask & selectors.EVENT_READ:
+                    chunk = sock.recv(65536)
+                    received[index] += chunk
+                    if not chunk or len(received[index]) >= len(payloads[index]):
+                        selector.unregister(sock)
+                        remaining -= 1
+        return [bytes(r) for r in received]
+    finally:
+        selector.close()
+        for sock in sockets:
+            sock.close()
+
+
+def data_event(
+    client: int,
+    bytes_in: int,
+    bytes_out: int | None = None,
+    *,
+    step: int | None = None,
+    pending: int = 0,
+    state: ClientState = ClientState.OPEN,
+    ts: float = 0.0,
+) -> ClientData:
+    """A data event; `bytes_out` defaults to `bytes_in`, `step` (new bytes) too."""
+    return ClientData(
+        client=client,
+        bytes=bytes_in if step is None else step,
+        bytes_in=bytes_in,
+        bytes_out=bytes_in if bytes_out is None else bytes_out,
+        pending=pending,
+        state=state,
+        ts=ts,
+    )
