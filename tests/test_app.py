@@ -64,7 +64,7 @@ class Monitor:
 @pytest.fixture
 async def monitor() -> AsyncIterator[Monitor]:
     server = EchoServer(ServerConfig(port=0)).start()
-    app = EchoApp(server, refresh_interval=0.05)
+    app = EchoApp(server, refresh_interval=0.05, linger=0.5)
     clients: list[socket.socket] = []
     try:
         async with app.run_test(size=SIZE) as pilot:
@@ -232,7 +232,7 @@ async def test_help_opens_and_closes(monitor: Monitor) -> None:
 async def test_q_quits_and_frees_the_port() -> None:
     server = EchoServer(ServerConfig(port=0)).start()
     port = server.address[1]
-    app = EchoApp(server, refresh_interval=0.05)
+    app = EchoApp(server, refresh_interval=0.05, linger=0.5)
     with open_client(server.address) as client:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press("q")
