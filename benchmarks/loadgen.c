@@ -33,42 +33,59 @@ static const char USAGE[] =
     "  pingpong    --conns C --size S: each connection sends S bytes and waits for\n"
     "              the whole echo before sending again; messages/s, MB/s, p50/p99 RTT\n"
     "  stream      --conns C --inflight B --chunk K: send and read at once, at most\n"
-    "              B bytes unechoed per connection; MB/s echoed\n"
+    "              B bytes unechoed per connection; MB/s (10^6) and MiB/s (2^20) echoed\n"
     "  churn       --concurrency K: connect, send 16 bytes, read them back, close;\n"
     "              K connections in flight; connections/s\n"
+    "              (pingpong, stream and churn take --idle N: N more connections, each\n"
+    "              echoes one 16-byte ping, opened before warm-up and held to the end)\n"
     "  idle        --conns N [--check]: open N connections (each echoes one 16-byte\n"
     "              ping), print 'ready N' on stderr, hold them until stdin closes or\n"
     "              --duration passes; --check then asks a fresh connection for an echo\n"
     "  slowreader  --total T --pause P: one connection sends T bytes as fast as the\n"
     "              server takes them, reads nothing for P seconds, then reads all\n"
+    "  flood       --conns N --total T: N connections each send up to T bytes (default\n"
+    "              4 MiB) and never read, while the server takes them, for at most\n"
+    "              --duration s or until nothing was taken for --stall s; then hold\n"
+    "              --hold s, close all, print what each sent\n"
+    "  ticker      --conns N --interval SEC: open N connections (each echoes one 16-byte\n"
+    "              ping), print 'ready N' on stderr, then each sends a 16-byte ping every\n"
+    "              SEC seconds (random phase) and checks its echo, for --duration s;\n"
+    "              'done' on stderr when ticking ends; RTT p50/p99 of the ticks\n"
     "\n"
     "options:\n"
     "  --host ADDR        loopback IPv4 address (default 127.0.0.1)\n"
     "  --port PORT        server port (required)\n"
-    "  --duration SEC     measured time (pingpong, stream, churn), hold time (idle),\n"
-    "                     overall timeout (slowreader); default 3\n"
+    "  --duration SEC     measured time (pingpong, stream, churn, ticker), hold time\n"
+    "                     (idle), overall timeout (slowreader, flood); default 3\n"
     "  --warmup SEC       unmeasured load before measuring (default 0)\n"
     "  --count N          stop after N messages / connections (default: no limit)\n"
     "  --conns N          connections (default 1)\n"
     "  --size BYTES       pingpong message size (default 64)\n"
     "  --inflight BYTES   stream window per connection (default 262144)\n"
-    "  --chunk BYTES      stream/slowreader write size (default 65536)\n"
+    "  --chunk BYTES      stream/slowreader/flood write size (default 65536)\n"
     "  --concurrency K    churn connections in flight (default 8)\n"
-    "  --total BYTES      slowreader bytes (default 268435456)\n"
+    "  --total BYTES      slowreader bytes (default 268435456); flood bytes per\n"
+    "                     connection (default 4194304)\n"
     "  --pause SEC        slowreader time before reading (default 5)\n"
     "  --check            idle: check a fresh connection still gets its echo\n"
-    "  --connect-timeout SEC  idle: time allowed to open all connections (default 60)\n";
+    "  --connect-timeout SEC  idle and --idle: time allowed to open all connections\n"
+    "                     (default 60)\n"
+    "  --idle N           pingpong, stream, churn: hold N idle connections meanwhile\n"
+    "  --interval SEC     ticker: seconds between one connection's pings (default 1)\n"
+    "  --hold SEC         flood: hold time before closing (default 1)\n"
+    "  --stall SEC        flood: stop once nothing was sent for this long (default 1)\n";
 
 enum { PATTERN_PERIOD = 256, RBUF_SIZE = 256 * 1024, MAX_EVENTS = 512 };
 enum { PING_SIZE = 16, DRAIN_NS = 2000000000LL, SAMPLE_CAP = 2000000 };
+enum { FLOOD_DEFAULT_TOTAL = 4 << 20 };
 
 typedef struct {
     const char *mode;
     struct sockaddr_in addr;
-    double duration, warmup, pause, connect_timeout;
+    double duration, warmup, pause, connect_timeout, interval, hold, stall;
     long long count, total;
-    long conns, size, inflight, chunk, concurrency;
-    int check;
+    long conns, size, inflight, chunk, concurrency, idle;
+    int check, total_given;
 } options_t;
 
 typedef enum { ST_FREE, ST_CONNECTING, ST_WAIT_ECHO, ST_IDLE, ST_OPEN } conn_state_t;
@@ -81,7 +98,8 @@ typedef struct {
     const uint8_t *pat;     /* pattern for this id, PATTERN_PERIOD + maxchunk bytes */
     uint64_t sent, recvd;   /* stream offsets */
     uint64_t msg_end;       /* pingpong/churn: offset where this message ends */
-    int64_t t_start;        /* pingpong/churn: when this message started */
+    int64_t t_start;        /* pingpong/churn/ticker: when this message started */
+    int64_t due;            /* ticker: when the next ping is due */
 } conn_t;
 
 /* Shared state of one run. */
@@ -216,6 +234,11 @@ static void conn_close(conn_t *c) {
     c->state = ST_FREE;
 }
 
+static void close_all(conn_t *cs, long n) {
+    for (long i = 0; i < n; i++)
+        if (cs[i].state != ST_FREE) conn_close(&cs[i]);
+}
+
 static void conn_init(conn_t *c, int fd, uint32_t id) {
     memset(c, 0, sizeof *c);
     c->fd = fd;
@@ -308,6 +331,110 @@ static void print_common(const window_t *w) {
            (unsigned long long)extra_bytes, (unsigned long long)errors);
 }
 
+/* ---------- connect, ping 16 bytes, wait for the echo (churn, idle, --idle) ---------- */
+
+static uint32_t next_id;
+
+/* Start a new connection in slot c; returns 0 or -1 (counted as an error). */
+static int ping_start(conn_t *c) {
+    int fd = start_connect();
+    if (fd < 0) {
+        errors++;
+        return -1;
+    }
+    conn_init(c, fd, next_id++);
+    c->state = ST_CONNECTING;
+    c->t_start = now_ns();
+    ep_set(c, EPOLLOUT);
+    return 0;
+}
+
+/* Drive one connection through connect -> ping -> echo; returns 1 when echoed, -1 on failure. */
+static int ping_event(conn_t *c, uint32_t ev) {
+    if (c->state == ST_CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err || (ev & EPOLLERR)) return -1;
+        c->msg_end = PING_SIZE;
+        if (send_until(c, c->msg_end) < 0 || c->sent != c->msg_end) return -1;
+        c->state = ST_WAIT_ECHO;
+        ep_set(c, EPOLLIN);
+        return 0;
+    }
+    if (c->state == ST_WAIT_ECHO) {
+        if (read_verify(c) < 0) return -1;
+        return c->recvd == c->msg_end ? 1 : 0;
+    }
+    /* ST_IDLE: any event means the server closed or sent something unexpected. */
+    return read_verify(c) < 0 ? -1 : 0;
+}
+
+/* Open n connections into cs, at most 64 connecting at once, each echoing one ping;
+ * those that echoed are left in ST_IDLE.  Counts go to *established and *failed. */
+static void open_pinged(conn_t *cs, long n, long *established, long *failed) {
+    long window = 64, started = 0;
+    struct epoll_event evs[MAX_EVENTS];
+    int64_t deadline = now_ns() + (int64_t)(opt.connect_timeout * 1e9);
+    *established = *failed = 0;
+    while (*established + *failed < n && now_ns() < deadline) {
+        while (started < n && started - *established - *failed < window)
+            if (ping_start(&cs[started++]) < 0) (*failed)++;
+        int k = wait_events(evs, deadline);
+        for (int i = 0; i < k; i++) {
+            conn_t *c = evs[i].data.ptr;
+            int r = ping_event(c, evs[i].events);
+            if (r > 0) {
+                (*established)++;
+                c->state = ST_IDLE;
+            } else if (r < 0) {
+                (*failed)++;
+                conn_close(c);
+            }
+        }
+    }
+    for (long i = 0; i < started; i++) /* give up on connections still in progress */
+        if (cs[i].state == ST_CONNECTING || cs[i].state == ST_WAIT_ECHO) {
+            (*failed)++;
+            conn_close(&cs[i]);
+        }
+}
+
+/* ---------- --idle N: idle connections held through a timed load ---------- */
+
+static conn_t *held;
+static long held_connected, held_failed, held_dropped;
+
+/* Open the --idle connections (before warm-up, so their setup is not measured). */
+static void held_open(void) {
+    if (opt.idle <= 0) return;
+    held = calloc((size_t)opt.idle, sizeof *held);
+    if (!held) die("out of memory");
+    open_pinged(held, opt.idle, &held_connected, &held_failed);
+    fprintf(stderr, "holding %ld idle connections\n", held_connected);
+}
+
+/* An event on a held connection: the server closed it or sent something unasked. */
+static int held_event(conn_t *c, uint32_t ev) {
+    if (c->state != ST_IDLE) return 0;
+    if (ping_event(c, ev) < 0) {
+        held_dropped++;
+        conn_close(c);
+    }
+    return 1;
+}
+
+/* Close the held connections and print their JSON fields (nothing without --idle). */
+static void held_close_print(void) {
+    if (opt.idle <= 0) return;
+    long still_open = 0;
+    for (long i = 0; i < opt.idle; i++) still_open += held[i].state == ST_IDLE;
+    close_all(held, opt.idle);
+    printf("\"idle\": %ld, \"idle_connected\": %ld, \"idle_dropped\": %ld, "
+           "\"idle_still_open\": %ld, ",
+           opt.idle, held_connected, held_dropped, still_open);
+}
+
 /* ---------- pingpong ---------- */
 
 static void pp_begin(conn_t *c, const window_t *w) {
@@ -369,7 +496,8 @@ static void run_fixed(conn_t *cs, long n, window_t *w, void (*on_event)(conn_t *
             break;
         }
         int k = wait_events(evs, w->stopping ? drain_deadline : w->measure_end);
-        for (int i = 0; i < k; i++) on_event(evs[i].data.ptr, evs[i].events, w);
+        for (int i = 0; i < k; i++)
+            if (!held_event(evs[i].data.ptr, evs[i].events)) on_event(evs[i].data.ptr, evs[i].events, w);
     }
 }
 
@@ -383,15 +511,11 @@ static conn_t *open_fixed(long n) {
     return cs;
 }
 
-static void close_all(conn_t *cs, long n) {
-    for (long i = 0; i < n; i++)
-        if (cs[i].state != ST_FREE) conn_close(&cs[i]);
-}
-
 static int mode_pingpong(void) {
     maxchunk = (size_t)opt.size;
     samples = malloc(sizeof *samples * SAMPLE_CAP);
     if (!samples) die("out of memory");
+    held_open();
     conn_t *cs = open_fixed(opt.conns);
     window_t w;
     window_init(&w);
@@ -407,6 +531,7 @@ static int mode_pingpong(void) {
            opt.conns, opt.size, (unsigned long long)w.ops, w.ops / secs, w.bytes / secs / 1e6,
            percentile_us(50), percentile_us(99), percentile_us(100), (unsigned long long)nsamples,
            unfinished);
+    held_close_print();
     print_common(&w);
     printf("}\n");
     return 0;
@@ -439,6 +564,7 @@ static void stream_event(conn_t *c, uint32_t ev, window_t *w) {
 
 static int mode_stream(void) {
     maxchunk = (size_t)opt.chunk;
+    held_open();
     conn_t *cs = open_fixed(opt.conns);
     window_t w;
     window_init(&w);
@@ -448,51 +574,16 @@ static int mode_stream(void) {
     close_all(cs, opt.conns);
     double secs = (w.measure_end - w.measure_start) / 1e9;
     printf("{\"mode\": \"stream\", \"conns\": %ld, \"inflight\": %ld, \"bytes\": %llu, "
-           "\"mb_per_s\": %.3f, \"unfinished\": %d, ",
-           opt.conns, opt.inflight, (unsigned long long)w.bytes, w.bytes / secs / 1e6, unfinished);
+           "\"mb_per_s\": %.3f, \"mib_per_s\": %.4f, \"unfinished\": %d, ",
+           opt.conns, opt.inflight, (unsigned long long)w.bytes, w.bytes / secs / 1e6,
+           w.bytes / secs / 1048576.0, unfinished);
+    held_close_print();
     print_common(&w);
     printf("}\n");
     return 0;
 }
 
-/* ---------- churn and idle: connect, ping 16 bytes, wait for the echo ---------- */
-
-static uint32_t next_id;
-
-/* Start a new connection in slot c; returns 0 or -1 (counted as an error). */
-static int ping_start(conn_t *c) {
-    int fd = start_connect();
-    if (fd < 0) {
-        errors++;
-        return -1;
-    }
-    conn_init(c, fd, next_id++);
-    c->state = ST_CONNECTING;
-    c->t_start = now_ns();
-    ep_set(c, EPOLLOUT);
-    return 0;
-}
-
-/* Drive one connection through connect -> ping -> echo; returns 1 when echoed, -1 on failure. */
-static int ping_event(conn_t *c, uint32_t ev) {
-    if (c->state == ST_CONNECTING) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err || (ev & EPOLLERR)) return -1;
-        c->msg_end = PING_SIZE;
-        if (send_until(c, c->msg_end) < 0 || c->sent != c->msg_end) return -1;
-        c->state = ST_WAIT_ECHO;
-        ep_set(c, EPOLLIN);
-        return 0;
-    }
-    if (c->state == ST_WAIT_ECHO) {
-        if (read_verify(c) < 0) return -1;
-        return c->recvd == c->msg_end ? 1 : 0;
-    }
-    /* ST_IDLE: any event means the server closed or sent something unexpected. */
-    return read_verify(c) < 0 ? -1 : 0;
-}
+/* ---------- churn ---------- */
 
 static int mode_churn(void) {
     samples = malloc(sizeof *samples * SAMPLE_CAP);
@@ -500,6 +591,7 @@ static int mode_churn(void) {
     long k = opt.concurrency;
     conn_t *cs = calloc((size_t)k, sizeof *cs);
     if (!cs) die("out of memory");
+    held_open();
     window_t w;
     window_init(&w);
     for (long i = 0; i < k; i++) ping_start(&cs[i]);
@@ -515,6 +607,7 @@ static int mode_churn(void) {
         int n = wait_events(evs, w.stopping ? drain_deadline : w.measure_end);
         for (int i = 0; i < n; i++) {
             conn_t *c = evs[i].data.ptr;
+            if (held_event(c, evs[i].events)) continue;
             int r = ping_event(c, evs[i].events);
             if (r == 0) continue;
             if (r < 0) errors++;
@@ -535,6 +628,7 @@ static int mode_churn(void) {
            "\"conns_per_s\": %.1f, \"p50_us\": %.2f, \"p99_us\": %.2f, \"unfinished\": %d, ",
            k, (unsigned long long)w.ops, w.ops / secs, percentile_us(50), percentile_us(99),
            unfinished);
+    held_close_print();
     print_common(&w);
     printf("}\n");
     return 0;
@@ -562,32 +656,12 @@ static int stdin_closed_or_ready(void) {
 }
 
 static int mode_idle(void) {
-    long n = opt.conns, window = 64, started = 0, established = 0, failed = 0, dropped = 0;
+    long n = opt.conns, established = 0, failed = 0, dropped = 0;
     conn_t *cs = calloc((size_t)n, sizeof *cs);
     if (!cs) die("out of memory");
     struct epoll_event evs[MAX_EVENTS];
-    int64_t t0 = now_ns(), deadline = t0 + (int64_t)(opt.connect_timeout * 1e9);
-    while (established + failed < n && now_ns() < deadline) {
-        while (started < n && started - established - failed < window)
-            if (ping_start(&cs[started++]) < 0) failed++;
-        int k = wait_events(evs, deadline);
-        for (int i = 0; i < k; i++) {
-            conn_t *c = evs[i].data.ptr;
-            int r = ping_event(c, evs[i].events);
-            if (r > 0) {
-                established++;
-                c->state = ST_IDLE;
-            } else if (r < 0) {
-                failed++;
-                conn_close(c);
-            }
-        }
-    }
-    for (long i = 0; i < started; i++) /* give up on connections still in progress */
-        if (cs[i].state == ST_CONNECTING || cs[i].state == ST_WAIT_ECHO) {
-            failed++;
-            conn_close(&cs[i]);
-        }
+    int64_t t0 = now_ns();
+    open_pinged(cs, n, &established, &failed);
     double connect_secs = (now_ns() - t0) / 1e9;
     fprintf(stderr, "ready %ld\n", established);
     fflush(stderr);
@@ -671,6 +745,184 @@ static int mode_slowreader(void) {
     return 0;
 }
 
+/* ---------- flood ---------- */
+
+/* Connect one socket (blocking, then non-blocking); -1 on failure, counted as an error. */
+static int connect_or_count(void) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) die("socket failed");
+    if (connect(fd, (struct sockaddr *)&opt.addr, sizeof opt.addr) < 0) {
+        close(fd);
+        errors++;
+        return -1;
+    }
+    set_nonblocking(fd);
+    return fd;
+}
+
+static int mode_flood(void) {
+    maxchunk = (size_t)opt.chunk;
+    long n = opt.conns, connected = 0, completed = 0;
+    uint64_t total = opt.total_given ? (uint64_t)opt.total : FLOOD_DEFAULT_TOTAL;
+    conn_t *cs = calloc((size_t)n, sizeof *cs);
+    if (!cs) die("out of memory");
+    for (long i = 0; i < n; i++) {
+        int fd = connect_or_count();
+        if (fd < 0) continue;
+        conn_init(&cs[i], fd, (uint32_t)i);
+        cs[i].state = ST_OPEN;
+        ep_set(&cs[i], EPOLLOUT); /* never EPOLLIN: the echo is never read */
+        connected++;
+    }
+    fprintf(stderr, "flooding with %ld connections\n", connected);
+    struct epoll_event evs[MAX_EVENTS];
+    int64_t t0 = now_ns(), deadline = t0 + (int64_t)(opt.duration * 1e9);
+    int64_t stall_ns = (int64_t)(opt.stall * 1e9), last_progress = t0;
+    long active = connected;
+    /* Send while the server takes bytes; it stops taking them when it stops reading. */
+    while (active > 0 && now_ns() < deadline && now_ns() - last_progress < stall_ns) {
+        int64_t until = last_progress + stall_ns < deadline ? last_progress + stall_ns : deadline;
+        int k = wait_events(evs, until);
+        for (int i = 0; i < k; i++) {
+            conn_t *c = evs[i].data.ptr;
+            uint64_t before = c->sent;
+            if ((evs[i].events & (EPOLLERR | EPOLLHUP)) || send_until(c, total) < 0) {
+                errors++;
+                conn_close(c);
+                active--;
+                continue;
+            }
+            if (c->sent > before) last_progress = now_ns();
+            if (c->sent == total) {
+                ep_set(c, 0);
+                completed++;
+                active--;
+            }
+        }
+    }
+    double send_secs = (now_ns() - t0) / 1e9;
+    int stalled = active > 0 && now_ns() < deadline;
+    uint64_t sum = 0, lo = UINT64_MAX, hi = 0;
+    for (long i = 0; i < n; i++) {
+        sum += cs[i].sent;
+        if (cs[i].sent < lo) lo = cs[i].sent;
+        if (cs[i].sent > hi) hi = cs[i].sent;
+    }
+    fprintf(stderr, "holding after %.1f s, %.1f MiB sent\n", send_secs, sum / 1048576.0);
+    struct timespec hold = {(time_t)opt.hold, (long)((opt.hold - (time_t)opt.hold) * 1e9)};
+    nanosleep(&hold, NULL);
+    for (long i = 0; i < n; i++) /* closed with unread echo: the kernel sends an RST */
+        if (cs[i].state != ST_FREE) conn_close(&cs[i]);
+    printf("{\"mode\": \"flood\", \"requested\": %ld, \"connected\": %ld, \"total_per_conn\": %llu, "
+           "\"sent_bytes\": %llu, \"sent_mib\": %.2f, \"sent_min\": %llu, \"sent_max\": %llu, "
+           "\"completed\": %ld, \"stalled\": %s, \"send_seconds\": %.3f, \"hold_seconds\": %.3f, "
+           "\"errors\": %llu, \"sent_per_conn\": [",
+           n, connected, (unsigned long long)total, (unsigned long long)sum, sum / 1048576.0,
+           (unsigned long long)(n ? lo : 0), (unsigned long long)hi, completed,
+           stalled ? "true" : "false", send_secs, opt.hold, (unsigned long long)errors);
+    for (long i = 0; i < n; i++) printf("%s%llu", i ? ", " : "", (unsigned long long)cs[i].sent);
+    printf("]}\n");
+    return 0;
+}
+
+/* ---------- ticker ---------- */
+
+static void ticker_send(conn_t *c, int64_t t) {
+    c->t_start = t;
+    c->msg_end = c->sent + PING_SIZE;
+    if (send_until(c, c->msg_end) < 0) {
+        errors++;
+        conn_close(c);
+        return;
+    }
+    ep_set(c, EPOLLIN | (c->sent < c->msg_end ? EPOLLOUT : 0));
+}
+
+/* Read (and send the rest of a ping); returns 1 when a ping's echo completed. */
+static int ticker_event(conn_t *c, uint32_t ev) {
+    if ((ev & EPOLLOUT) && send_until(c, c->msg_end) < 0) goto fail;
+    if (c->sent == c->msg_end) ep_set(c, EPOLLIN);
+    if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+        int waiting = c->recvd < c->msg_end;
+        if (read_verify(c) < 0) goto fail;
+        if (waiting && c->recvd == c->msg_end) return 1;
+    }
+    return 0;
+fail:
+    errors++;
+    conn_close(c);
+    return 0;
+}
+
+static int mode_ticker(void) {
+    samples = malloc(sizeof *samples * SAMPLE_CAP);
+    if (!samples) die("out of memory");
+    long n = opt.conns, connected = 0, failed = 0;
+    uint64_t pings = 0, echoes = 0, skipped = 0;
+    conn_t *cs = calloc((size_t)n, sizeof *cs);
+    if (!cs) die("out of memory");
+    /* Every connection echoes a first ping before ticking starts, so the server has
+     * accepted them all and the accept burst is not in the measured window. */
+    open_pinged(cs, n, &connected, &failed);
+    errors += (uint64_t)failed;
+    for (long i = 0; i < n; i++)
+        if (cs[i].state == ST_IDLE) cs[i].state = ST_OPEN;
+    fprintf(stderr, "ready %ld\n", connected);
+    fflush(stderr);
+    int64_t interval = (int64_t)(opt.interval * 1e9), t0 = now_ns();
+    int64_t end = t0 + (int64_t)(opt.duration * 1e9);
+    double cpu0 = cpu_seconds();
+    for (long i = 0; i < n; i++) /* random phase, so the pings do not come in bursts */
+        cs[i].due = t0 + (int64_t)((uint64_t)random() % (uint64_t)(interval > 0 ? interval : 1));
+    struct epoll_event evs[MAX_EVENTS];
+    int64_t drain_deadline = 0;
+    for (;;) {
+        int64_t t = now_ns(), next = end;
+        if (t >= end && !drain_deadline) {
+            drain_deadline = t + DRAIN_NS;
+            fprintf(stderr, "done\n");
+            fflush(stderr);
+        }
+        if (drain_deadline && (!outstanding(cs, n) || t >= drain_deadline)) break;
+        for (long i = 0; i < n && !drain_deadline; i++) {
+            conn_t *c = &cs[i];
+            if (c->state == ST_FREE) continue;
+            if (c->due <= t) {
+                if (c->recvd < c->sent) {
+                    skipped++; /* the last echo is not back yet: skip this tick */
+                } else {
+                    ticker_send(c, t);
+                    pings++;
+                }
+                while (c->due <= t) c->due += interval;
+            }
+            if (c->due < next) next = c->due;
+        }
+        int k = wait_events(evs, drain_deadline ? drain_deadline : next);
+        for (int i = 0; i < k; i++) {
+            conn_t *c = evs[i].data.ptr;
+            if (ticker_event(c, evs[i].events)) {
+                echoes++;
+                record_latency(now_ns() - c->t_start);
+            }
+        }
+    }
+    double secs = (end - t0) / 1e9, cpu = cpu_seconds() - cpu0;
+    int unfinished = outstanding(cs, n);
+    close_all(cs, n);
+    qsort(samples, nsamples, sizeof *samples, cmp_u32);
+    printf("{\"mode\": \"ticker\", \"requested\": %ld, \"connected\": %ld, \"interval\": %.3f, "
+           "\"pings\": %llu, \"echoes\": %llu, \"skipped_ticks\": %llu, \"p50_us\": %.2f, "
+           "\"p99_us\": %.2f, \"max_us\": %.2f, \"unfinished\": %d, \"seconds\": %.4f, "
+           "\"loadgen_cpu_pct\": %.1f, \"mismatches\": %llu, \"extra_bytes\": %llu, "
+           "\"errors\": %llu}\n",
+           n, connected, opt.interval, (unsigned long long)pings, (unsigned long long)echoes,
+           (unsigned long long)skipped, percentile_us(50), percentile_us(99), percentile_us(100),
+           unfinished, secs, secs > 0 ? 100.0 * cpu / secs : 0.0, (unsigned long long)mismatches,
+           (unsigned long long)extra_bytes, (unsigned long long)errors);
+    return 0;
+}
+
 /* ---------- command line ---------- */
 
 static long long parse_num(const char *s, const char *name) {
@@ -699,7 +951,7 @@ static void parse_args(int argc, char **argv) {
     long long port = -1;
     opt = (options_t){.duration = 3, .pause = 5, .connect_timeout = 60, .total = 256LL << 20,
                       .conns = 1, .size = 64, .inflight = 256 * 1024, .chunk = 65536,
-                      .concurrency = 8};
+                      .concurrency = 8, .interval = 1, .hold = 1, .stall = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--check")) {
@@ -723,12 +975,19 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(a, "--pause")) opt.pause = parse_secs(v, a);
         else if (!strcmp(a, "--connect-timeout")) opt.connect_timeout = parse_secs(v, a);
         else if (!strcmp(a, "--count")) opt.count = parse_num(v, a);
-        else if (!strcmp(a, "--total")) opt.total = parse_num(v, a);
+        else if (!strcmp(a, "--total")) {
+            opt.total = parse_num(v, a);
+            opt.total_given = 1;
+        }
         else if (!strcmp(a, "--conns")) opt.conns = (long)parse_num(v, a);
         else if (!strcmp(a, "--size")) opt.size = (long)parse_num(v, a);
         else if (!strcmp(a, "--inflight")) opt.inflight = (long)parse_num(v, a);
         else if (!strcmp(a, "--chunk")) opt.chunk = (long)parse_num(v, a);
         else if (!strcmp(a, "--concurrency")) opt.concurrency = (long)parse_num(v, a);
+        else if (!strcmp(a, "--idle")) opt.idle = (long)parse_num(v, a);
+        else if (!strcmp(a, "--interval")) opt.interval = parse_secs(v, a);
+        else if (!strcmp(a, "--hold")) opt.hold = parse_secs(v, a);
+        else if (!strcmp(a, "--stall")) opt.stall = parse_secs(v, a);
         else {
             fprintf(stderr, "loadgen: unknown option %s\n%s", a, USAGE);
             exit(2);
@@ -740,6 +999,7 @@ static void parse_args(int argc, char **argv) {
     }
     if (opt.conns < 1 || opt.size < 1 || opt.chunk < 1 || opt.inflight < 1 || opt.concurrency < 1)
         die("--conns, --size, --chunk, --inflight and --concurrency must be positive");
+    if (opt.interval <= 0) die("--interval must be positive");
     opt.addr.sin_family = AF_INET;
     opt.addr.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &opt.addr.sin_addr) != 1) die("--host must be an IPv4 address");
@@ -766,6 +1026,8 @@ int main(int argc, char **argv) {
     if (!strcmp(opt.mode, "churn")) return mode_churn();
     if (!strcmp(opt.mode, "idle")) return mode_idle();
     if (!strcmp(opt.mode, "slowreader")) return mode_slowreader();
+    if (!strcmp(opt.mode, "flood")) return mode_flood();
+    if (!strcmp(opt.mode, "ticker")) return mode_ticker();
     fprintf(stderr, "loadgen: unknown mode %s\n%s", opt.mode, USAGE);
     return 2;
 }
