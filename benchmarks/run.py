@@ -1,8 +1,9 @@
 """Benchmark tui-echo against reference echo servers and print a Markdown table.
 
-    python benchmarks/run.py            # full run, 4 rounds, about 7 minutes
-    python benchmarks/run.py --quick    # one short round, about 1 minute
+    python benchmarks/run.py            # full run, 5 rounds, about 15 minutes
+    python benchmarks/run.py --quick    # one short round, about 2 minutes
     python benchmarks/run.py --servers tui-echo-json,asyncio-protocol --scenarios churn
+    python benchmarks/run.py --baseline HEAD~3   # also the tui-echo of HEAD~3
 
 See benchmarks/README.md for the method.
 """
@@ -12,12 +13,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import io
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,19 +33,22 @@ from benchkit.catalog import (
     BENCH_DIR,
     BUILD_DIR,
     REFERENCE,
+    REPO_ROOT,
     SCENARIOS,
     SERVERS,
     Scenario,
     ServerSpec,
+    baseline_twin,
 )
 from benchkit.procs import (
+    TMUX_SOCKET,
     Server,
     ServerProcess,
     TmuxServer,
     free_port,
     wait_until_serving,
 )
-from benchkit.report import render
+from benchkit.report import Baseline, render
 from benchkit.runner import Record, Settings, run_scenario
 
 Named = TypeVar("Named", ServerSpec, Scenario)
@@ -62,7 +69,8 @@ class Context:
     python: str
     server_prefix: tuple[str, ...]
     records: list[Record] = field(default_factory=list)
-    # server name -> why it cannot start (it is not tried again)
+    # launch (server name, plus any extra arguments) -> why it cannot start;
+    # it is not tried again
     broken: dict[str, str] = field(default_factory=dict)
     exits: dict[str, list[str]] = field(default_factory=dict)
 
@@ -72,7 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="1 round, short durations")
-    parser.add_argument("--rounds", type=int, help="rounds (default 4, quick 1)")
+    parser.add_argument("--rounds", type=int, help="rounds (default 5, quick 1)")
     parser.add_argument(
         "--servers",
         help="comma-separated subset of: " + ", ".join(s.name for s in SERVERS),
@@ -100,6 +108,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-pin", action="store_true", help="do not pin processes to CPUs"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run the selected tui-echo servers from this git revision's "
+        "tui_echo/ (as NAME@SHORTREV), and report this build relative to it",
     )
     return parser.parse_args(argv)
 
@@ -130,6 +144,53 @@ def build_c_programs() -> None:
         subprocess.run(cmd, check=True)
 
 
+def git(*args: str) -> bytes:
+    """Output of a git command in the repository; exits with git's message."""
+    done = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True)
+    if done.returncode != 0:
+        sys.exit(f"git {' '.join(args)}: {done.stderr.decode().strip()}")
+    return done.stdout
+
+
+def export_baseline(rev: str, python: str) -> tuple[str, Path]:
+    """Export REV's tui_echo/ into build/baseline-SHORT/; (SHORT, that directory).
+
+    Exits unless the harness's interpreter, run from there as the servers are,
+    really imports the exported package rather than the editable install.
+    """
+    short = git("rev-parse", "--short", "--verify", f"{rev}^{{commit}}").decode()
+    short = short.strip()
+    target = BUILD_DIR / f"baseline-{short}"
+    if target.exists():
+        shutil.rmtree(target)  # re-export: a stale or partial copy must not count
+    target.mkdir(parents=True)
+    archive = git("archive", "--format=tar", short, "tui_echo")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    probe = "import tui_echo; print(tui_echo.__file__)"
+    where = subprocess.run(
+        [python, "-c", probe], cwd=target, env=env, capture_output=True, text=True
+    )
+    found = Path(where.stdout.strip() or "?")
+    if where.returncode != 0 or not found.is_relative_to(target):
+        sys.exit(f"baseline {rev}: tui_echo imports from {found}, not {target}")
+    print(f"baseline {short}: tui_echo from {found}", file=sys.stderr)
+    return short, target
+
+
+def with_twins(
+    servers: list[ServerSpec], short: str, package_dir: Path
+) -> list[ServerSpec]:
+    """The servers, each tui-echo one followed by its baseline twin."""
+    out: list[ServerSpec] = []
+    for spec in servers:
+        out.append(spec)
+        if spec.is_tui:
+            out.append(baseline_twin(spec, short, package_dir))
+    return out
+
+
 def pinning(no_pin: bool) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """Prefixes for server and loadgen commands, and a line for the report."""
     if no_pin:
@@ -157,6 +218,8 @@ def make_settings(
         slow_pause=2.0 if quick else 5.0,
         settle=0.5 if quick else 1.0,
         loadgen_prefix=loadgen_prefix,
+        long_duration=3.0 if quick else 10.0,
+        after_close=3.0 if quick else 10.0,
     )
 
 
@@ -164,18 +227,39 @@ class StartError(Exception):
     """A server could not be launched at all."""
 
 
+def launch_key(spec: ServerSpec, args: tuple[str, ...]) -> str:
+    """How a launch is named in ctx.broken and the report's n/a lines."""
+    return " ".join([spec.name, shlex.join(args)]) if args else spec.name
+
+
 @contextmanager
-def started(spec: ServerSpec, ctx: Context, port: int) -> Iterator[Server]:
+def started(
+    spec: ServerSpec, ctx: Context, port: int, args: tuple[str, ...] = ()
+) -> Iterator[Server]:
     """Launch a server and always stop it by PID afterwards."""
-    argv = [*ctx.server_prefix, *spec.command(ctx.python, HOST, port)]
-    log = BUILD_DIR / "logs" / f"{spec.name}.log"
-    log.parent.mkdir(exist_ok=True)
+    argv = [*ctx.server_prefix, *spec.command(ctx.python, HOST, port), *args]
+    logs = BUILD_DIR / "logs"
+    log = logs / f"{spec.name}.log"
+    logs.mkdir(parents=True, exist_ok=True)
+    env = dict(spec.env)
     server: Server
     try:
         if spec.in_tmux:
-            server = TmuxServer(argv, spec.cwd, log, (160, 48))
+            # the twin of a baseline gets its own tmux socket: tuiecho-bench-SHORT
+            suffix = spec.name.partition("@")[2]
+            socket = f"{TMUX_SOCKET}-{suffix}" if suffix else TMUX_SOCKET
+            server = TmuxServer(argv, spec.cwd, log, (160, 48), env, socket)
         else:
-            server = ServerProcess(argv, spec.cwd, log, spec.stdout_devnull)
+            server = ServerProcess(
+                argv,
+                spec.cwd,
+                log,
+                stdout_devnull=spec.stdout == "devnull",
+                stdout_path=logs / f"{spec.name}.stdout"
+                if spec.stdout == "file"
+                else None,
+                env=env,
+            )
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         raise StartError(str(exc)) from exc
     try:
@@ -199,20 +283,27 @@ Live = tuple[Server, int] | None  # a serving server and its port, or None
 
 
 @contextmanager
-def serving(spec: ServerSpec, ctx: Context) -> Iterator[Live]:
-    """A started server that accepts connections, or None (reason in ctx.broken)."""
-    reason = ctx.broken.get(spec.name)
+def serving(
+    spec: ServerSpec, ctx: Context, args: tuple[str, ...] = ()
+) -> Iterator[Live]:
+    """A started server that accepts connections, or None (reason in ctx.broken).
+
+    A launch with extra arguments is keyed apart: a build that rejects a flag
+    (exit 2) is n/a for the scenarios that pass it, and still runs the others.
+    """
+    key = launch_key(spec, args)
+    reason = ctx.broken.get(key)
     if reason is None:
         port = free_port(HOST)
         try:
-            with started(spec, ctx, port) as server:
+            with started(spec, ctx, port, args) as server:
                 reason = wait_until_serving(server, HOST, port, START_DEADLINE)
                 if reason is None:
                     yield server, port
                     return
         except StartError as exc:
             reason = str(exc)
-        ctx.broken[spec.name] = f"did not start: {reason}"
+        ctx.broken[key] = f"did not start: {reason}"
     yield None
 
 
@@ -221,16 +312,20 @@ def run_turn(
 ) -> None:
     """One run of a scenario against a server; appends its record."""
     base = {"round": round_no, "server": spec.name, "scenario": sc.name}
+    args = sc.args_for(spec)
+    if args:
+        base["server_args"] = list(args)
     if live is None:
-        error = ctx.broken[spec.name]
+        error = ctx.broken[launch_key(spec, args)]
         ctx.records.append({**base, "ok": False, "unavailable": True, "error": error})
+        log_progress(ctx.records[-1])
         return
     server, port = live
     t0 = time.monotonic()
     if server.alive():
         server.resume()
         try:
-            record = run_scenario(server, sc, ctx.settings, HOST, port)
+            record = run_scenario(server, sc, ctx.settings, HOST, port, args)
         finally:
             server.pause()
     else:
@@ -244,7 +339,9 @@ def log_progress(record: Record) -> None:
     metrics = record.get("metrics", {})
     shown = {k: metrics[k] for k in list(metrics)[:4]}
     status = "ok" if record["ok"] else f"FAIL {record['error']}"
-    where = f"r{record['round'] + 1} {record['server']:<17} {record['scenario']:<11}"
+    if record.get("unavailable"):
+        status = f"n/a {record['error']}"
+    where = f"r{record['round'] + 1} {record['server']:<17} {record['scenario']:<17}"
     print(f"  {where} {status} {shown}", file=sys.stderr)
 
 
@@ -285,12 +382,17 @@ def run_round(
         ):
             continue
         for spec in rotate([s for s in servers if sc.runs_on(s)], round_no):
-            with serving(spec, ctx) as entry:
+            with serving(spec, ctx, sc.args_for(spec)) as entry:
                 run_turn(spec, sc, entry, round_no, ctx)
 
 
 def machine_lines(
-    pin_note: str, ctx: Context, rounds: int, scenarios: list[Scenario], wall: float
+    pin_note: str,
+    ctx: Context,
+    rounds: int,
+    scenarios: list[Scenario],
+    wall: float,
+    baseline: Baseline | None,
 ) -> list[str]:
     cpu = "unknown CPU"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -308,7 +410,7 @@ def machine_lines(
     ]
     now = datetime.datetime.now(datetime.UTC)
     fewer = ", ".join(per_scenario) or "none"
-    return [
+    lines = [
         f"- date: {now:%Y-%m-%d %H:%M} UTC; wall time {wall:.0f} s",
         f"- machine: {os.cpu_count()} CPUs, {cpu}, Linux {platform.release()}, "
         f"{version}",
@@ -316,11 +418,24 @@ def machine_lines(
         f"- rounds: {rounds} (fewer for {fewer}); each load run: {s.warmup:g} s "
         f"warm-up + {s.duration:g} s measured; slow reader: {s.slow_total_mib} MiB, "
         f"{s.slow_pause:g} s without reading",
+        f"- flood: at most {s.long_duration:g} s of sending, clients held "
+        f"{s.flood_hold:g} s, RSS after close read {s.after_close:g} s after they "
+        f"closed; fault-jitter and fault-rate: {s.long_duration:g} s measured "
+        "(fault-rate after a 1.5 s warm-up that spends the burst allowance)",
         "- load scenarios: one server process per server per round; for each "
-        "scenario the servers take turns, the others paused with SIGSTOP; idle and "
-        "slow-reader scenarios: a fresh process per run; the order of servers and "
-        "scenarios rotates each round",
+        "scenario the servers take turns, the others paused with SIGSTOP; idle, "
+        "slow-reader, flood and fault scenarios: a fresh process per run; the order "
+        "of servers and scenarios rotates each round",
+        "- tui-echo-json writes its JSON Lines to a file (build/logs/, truncated at "
+        "each start); tui-echo-text to /dev/null; tui-echo-ui renders in tmux",
     ]
+    if baseline is not None:
+        lines.append(
+            f"- baseline: `{baseline.rev}` = {baseline.short}, its tui_echo/ "
+            f"exported to {baseline.path.relative_to(REPO_ROOT)}, run as "
+            f"NAME@{baseline.short}"
+        )
+    return lines
 
 
 def write_outputs(
@@ -343,7 +458,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     servers: list[ServerSpec] = pick(args.servers, SERVERS, "servers")
     scenarios: list[Scenario] = pick(args.scenarios, SCENARIOS, "scenarios")
-    rounds = args.rounds or (1 if args.quick else 4)
+    rounds = args.rounds or (1 if args.quick else 5)
+    baseline = None
+    if args.baseline:
+        short, package_dir = export_baseline(args.baseline, args.python)
+        baseline = Baseline(args.baseline, short, package_dir)
+        servers = with_twins(servers, short, package_dir)
+        if not any(s.base for s in servers):
+            print("note: --baseline, but no tui-echo server selected", file=sys.stderr)
     build_c_programs()
     server_prefix, loadgen_prefix, pin_note = pinning(args.no_pin)
     ctx = Context(make_settings(args, loadgen_prefix), args.python, server_prefix)
@@ -357,13 +479,14 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted: reporting what ran", file=sys.stderr)
         status = 130
     wall = time.monotonic() - t0
-    header = machine_lines(pin_note, ctx, rounds, scenarios, wall)
+    header = machine_lines(pin_note, ctx, rounds, scenarios, wall, baseline)
     if ctx.broken:
-        header += [f"- n/a {name}: {why}" for name, why in ctx.broken.items()]
-    markdown = render(header, ctx.records, servers, scenarios, ctx.exits)
+        header += [f"- n/a `{name}`: {why}" for name, why in ctx.broken.items()]
+    markdown = render(header, ctx.records, servers, scenarios, ctx.exits, baseline)
     print(markdown)
     meta = {
         "argv": sys.argv,
+        "baseline": None if baseline is None else [baseline.rev, baseline.short],
         "rounds": rounds,
         "wall_seconds": round(wall, 1),
         "header": header,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +14,7 @@ SERVERS_DIR = BENCH_DIR / "servers"
 REFERENCE = "asyncio-protocol"
 HEADLESS = "tui-echo-json"
 UI = "tui-echo-ui"
+TUI_SERVERS = ("tui-echo-json", "tui-echo-text", "tui-echo-ui")
 
 
 @dataclass(frozen=True)
@@ -22,8 +25,21 @@ class ServerSpec:
     argv: tuple[str, ...]
     cwd: Path = REPO_ROOT
     in_tmux: bool = False
-    stdout_devnull: bool = False
+    # where stdout goes: "log" (with stderr), "devnull", or "file" (a file of its
+    # own under build/logs/, truncated at each start: a real disk write per line)
+    stdout: str = "log"
     max_clients: int | None = None  # select() cannot go past FD_SETSIZE
+    env: tuple[tuple[str, str], ...] = ()  # added to the harness's environment
+    base: str = ""  # for a baseline twin: the name of the server it mirrors
+
+    @property
+    def base_name(self) -> str:
+        """The catalog name: scenarios and goals select servers by it."""
+        return self.base or self.name
+
+    @property
+    def is_tui(self) -> bool:
+        return self.base_name in TUI_SERVERS
 
     def command(self, python: str, host: str, port: int) -> list[str]:
         values = {
@@ -60,10 +76,9 @@ def _ref(script: str) -> tuple[str, ...]:
 
 
 SERVERS: tuple[ServerSpec, ...] = (
-    ServerSpec(
-        "tui-echo-json", _tui("--no-ui", "--log-format", "json"), stdout_devnull=True
-    ),
-    ServerSpec("tui-echo-text", _tui("--no-ui"), stdout_devnull=True),
+    # goal 3 is "with the logger running (--log-format json to a file)"
+    ServerSpec("tui-echo-json", _tui("--no-ui", "--log-format", "json"), stdout="file"),
+    ServerSpec("tui-echo-text", _tui("--no-ui"), stdout="devnull"),
     ServerSpec("tui-echo-ui", _tui(), in_tmux=True),
     ServerSpec("asyncio-streams", _ref("asyncio_streams.py")),
     ServerSpec("asyncio-protocol", _ref("asyncio_protocol.py")),
@@ -73,6 +88,21 @@ SERVERS: tuple[ServerSpec, ...] = (
         "epoll-c", ("{build}/epoll_echo", "--host", "{host}", "--port", "{port}")
     ),
 )
+
+
+def baseline_twin(spec: ServerSpec, rev: str, package_dir: Path) -> ServerSpec:
+    """The same server run from an exported tui_echo/ of another revision.
+
+    ``python -m`` puts the working directory first on sys.path, ahead of the
+    venv's editable install; PYTHONPATH says the same, in case it ever did not.
+    """
+    return dataclasses.replace(
+        spec,
+        name=f"{spec.name}@{rev}",
+        cwd=package_dir,
+        env=(("PYTHONPATH", str(package_dir)),),
+        base=spec.name,
+    )
 
 
 @dataclass(frozen=True)
@@ -93,22 +123,66 @@ class Metric:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One load shape.  ``kind`` picks how it runs: load, idle or slowreader."""
+    """One load shape.  ``kind`` picks how it runs: load, idle, slowreader, flood
+    or ticker."""
 
     name: str
     title: str
     kind: str
     loadgen: tuple[str, ...]
     metrics: tuple[Metric, ...]
-    clients: int = 0  # idle connections held
-    only: tuple[str, ...] = ()  # if set, only these servers
+    clients: int = 0  # connections open at once
+    only: tuple[str, ...] = ()  # if set, only these servers (catalog names)
     max_rounds: int | None = None  # None: every round
-    fresh_server: bool = False  # own server process (memory scenarios)
+    fresh_server: bool = False  # own server process (memory and fault scenarios)
+    # appended to a tui-echo server's command (never to a reference server's);
+    # needs its own process, so only with fresh_server
+    server_args: tuple[str, ...] = ()
+    warmup: float | None = None  # None: the run's --warmup
+    long: bool = False  # measured for Settings.long_duration, not --duration
+
+    def __post_init__(self) -> None:
+        if self.server_args and not self.fresh_server:
+            raise ValueError(f"{self.name}: server_args need fresh_server")
 
     def runs_on(self, server: ServerSpec) -> bool:
-        if self.only and server.name not in self.only:
+        if self.only and server.base_name not in self.only:
             return False
         return server.max_clients is None or server.max_clients >= self.clients
+
+    def args_for(self, server: ServerSpec) -> tuple[str, ...]:
+        """Extra server arguments for this server (tui-echo only)."""
+        return self.server_args if server.is_tui else ()
+
+
+def fault_items(server_args: tuple[str, ...]) -> dict[str, str]:
+    """The items of a ``--fault SPEC`` among server arguments: delay -> 20ms, ..."""
+    if "--fault" not in server_args:
+        return {}
+    spec = server_args[server_args.index("--fault") + 1]
+    return dict(item.partition("=")[::2] for item in spec.split(","))
+
+
+_DURATION = re.compile(r"^([0-9.]+)(ms|s|m)?$")
+_SIZE = re.compile(r"^([0-9.]+)([KMG]?)$", re.IGNORECASE)
+
+
+def duration_ms(text: str) -> float:
+    """A SPEC.md DURATION (``250ms``, ``1.5s``, ``2m``, seconds) in milliseconds."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"not a duration: {text!r}")
+    scale = {"ms": 1.0, "s": 1000.0, "m": 60000.0, None: 1000.0}[match[2]]
+    return float(match[1]) * scale
+
+
+def size_bytes(text: str) -> float:
+    """A SPEC.md SIZE (bytes, ``64K``, ``1M``: powers of 1024) in bytes."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise ValueError(f"not a size: {text!r}")
+    power = " KMG".index(match[2].upper() or " ")
+    return float(match[1]) * float(1 << (10 * power))
 
 
 P50 = Metric("p50_us", "p50 RTT µs", False)
@@ -121,9 +195,26 @@ CONNECTED = Metric("connected", "connected", None, 0)
 FRESH = Metric("fresh_echo_ok", "new client echoed", None)
 RSS_GROWTH = Metric("rss_growth_mib", "RSS growth MiB", False)
 SECONDS = Metric("seconds", "time s", False, 2)
+CHURN_P99 = Metric("p99_us", "p99 connect+echo µs", False)
+RSS_BEFORE = Metric("rss_before_mib", "RSS before MiB", None)
+RSS_PEAK = Metric("rss_peak_mib", "peak RSS MiB", False)
+RSS_AFTER = Metric("rss_after_mib", "RSS after close MiB", False)
+RSS_KEPT = Metric("rss_kept_mib", "after - before MiB", False)
+FLOOD_SENT = Metric("sent_mib", "clients sent MiB", None)
+P50_EXCESS = Metric("p50_excess_ms", "p50 RTT - delay ms", False, 2)
+P99_EXCESS = Metric("p99_excess_ms", "p99 RTT - delay ms", False, 2)
+SERVER_CPU = Metric("server_cpu_pct", "server CPU %", False)
+ALL_ECHOED = Metric("all_echoed", "every echo back", None)
+P50_MS = Metric("p50_ms", "p50 RTT ms", False, 2)
+P99_MS = Metric("p99_ms", "p99 RTT ms", False, 2)
+RATE_MIB = Metric("mib_per_s", "MiB/s (2^20)", None, 3)
+RATE_DEV = Metric("rate_dev_pct", "deviation from rate %", None, 1)
 
 SLOW_SERVERS = ("tui-echo-json", "tui-echo-text", "tui-echo-ui", REFERENCE)
 IDLE_10K_SERVERS = ("tui-echo-json", "tui-echo-text", REFERENCE, "epoll-c")
+IDLE_LOAD_SERVERS = (*TUI_SERVERS, REFERENCE, "uvloop-protocol", "epoll-c")
+FLOOD_SERVERS = (*TUI_SERVERS, REFERENCE)
+FAULT_SERVERS = (HEADLESS,)
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("pp-1x64", "ping-pong 1 conn x 64 B", "load",
@@ -136,6 +227,14 @@ SCENARIOS: tuple[Scenario, ...] = (
              ("--mode", "stream", "--conns", "4", "--inflight", "262144"), (MBPS,)),
     Scenario("churn", "churn: connect, 16 B echo, close; 8 in flight", "load",
              ("--mode", "churn", "--concurrency", "8"), (CONNS,)),
+    # load while 1,000 other connections sit idle (each echoed one 16 B ping)
+    Scenario("pp-50x1k-idle1000", "ping-pong 50 conns x 1 KiB + 1,000 idle", "load",
+             ("--mode", "pingpong", "--conns", "50", "--size", "1024",
+              "--idle", "1000"), (MSGS, P99),
+             clients=1050, only=IDLE_LOAD_SERVERS),
+    Scenario("churn-idle1000", "churn, 8 in flight + 1,000 idle", "load",
+             ("--mode", "churn", "--concurrency", "8", "--idle", "1000"),
+             (CONNS, CHURN_P99), clients=1008, only=IDLE_LOAD_SERVERS),
     Scenario("idle-2000", "2,000 idle connections", "idle",
              ("--mode", "idle", "--conns", "2000"), (KIB_PER_CONN, CONNECTED),
              clients=2000, max_rounds=2, fresh_server=True),
@@ -146,4 +245,113 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("slowreader", "slow reader: pause reading, then read all", "slowreader",
              ("--mode", "slowreader"), (RSS_GROWTH, SECONDS),
              only=SLOW_SERVERS, max_rounds=1, fresh_server=True),
+    # memory: 1,000 clients that send 4 MiB each and never read (--max-memory)
+    Scenario("flood-1000", "flood: 1,000 conns send 4 MiB each, never read", "flood",
+             ("--mode", "flood", "--conns", "1000", "--total", str(4 << 20)),
+             (RSS_BEFORE, RSS_PEAK, RSS_AFTER, RSS_KEPT, FLOOD_SENT),
+             clients=1000, only=FLOOD_SERVERS, max_rounds=1, fresh_server=True,
+             long=True),
+    # faults (SPEC.md "Faults"); tui-echo only, the reference has no --fault
+    Scenario("fault-delay20", "fault delay=20ms: ping-pong 100 conns x 1 KiB",
+             "load", ("--mode", "pingpong", "--conns", "100", "--size", "1024"),
+             (P50_EXCESS, P99_EXCESS), clients=100, only=FAULT_SERVERS,
+             fresh_server=True, server_args=("--fault", "delay=20ms")),
+    Scenario("fault-jitter-idle1000",
+             "fault delay=100ms,jitter=50ms: 1,000 conns ping once a second",
+             "ticker", ("--mode", "ticker", "--conns", "1000", "--interval", "1"),
+             (SERVER_CPU, ALL_ECHOED, P50_MS, P99_MS), clients=1000,
+             only=FAULT_SERVERS, max_rounds=3, fresh_server=True, long=True,
+             server_args=("--fault", "delay=100ms,jitter=50ms")),
+    # 1.5 s warm-up: the first second's burst allowance is spent before measuring
+    Scenario("fault-rate1m", "fault rate=1M: 1 conn streaming", "load",
+             ("--mode", "stream", "--conns", "1"), (RATE_MIB, RATE_DEV),
+             only=FAULT_SERVERS, max_rounds=3, fresh_server=True, long=True,
+             warmup=1.5, server_args=("--fault", "rate=1M")),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A performance target: a metric of ``server`` in ``scenario``, as a value or
+    as the per-round ratio to ``versus``, compared with ``target``."""
+
+    group: str
+    scenario: str
+    key: str
+    label: str
+    server: str
+    versus: str | None  # None: the value itself
+    op: str  # ">=", "<=", "<", "abs<=" (|value| at most), "all" (true every round)
+    target: float = 0.0
+    unit: str = "x"
+
+    def meets(self, value: float | bool) -> bool:
+        if self.op == "all":
+            return bool(value)
+        number = float(value)
+        return {
+            ">=": number >= self.target,
+            "<=": number <= self.target,
+            "<": number < self.target,
+            "abs<=": abs(number) <= self.target,
+        }[self.op]
+
+    def worst(self, values: list[float | bool]) -> float | bool:
+        """The round that is furthest from meeting the target."""
+        if self.op == "all":
+            return all(values)
+        if self.op == ">=":
+            return min(values)
+        if self.op == "abs<=":
+            return max(values, key=lambda v: abs(float(v)))
+        return max(values)
+
+    @property
+    def target_text(self) -> str:
+        if self.op == "all":
+            return "every round"
+        sign = {">=": "≥", "<=": "≤", "<": "<", "abs<=": "±"}[self.op]
+        unit = self.unit if self.unit in ("x", "%") else " " + self.unit
+        return f"{sign} {self.target:g}{unit}"
+
+
+GOAL_1 = "Goal 1, the monitor's cost: tui-echo-ui relative to tui-echo-json"
+GOAL_3 = "Goal 3, headless vs asyncio: tui-echo-json / asyncio-protocol"
+GOAL_FAULTS = "Faults: tui-echo-json with --fault"
+
+
+def _ui(scenario: str, key: str, label: str, op: str, target: float) -> Goal:
+    return Goal(GOAL_1, scenario, key, label, UI, HEADLESS, op, target)
+
+
+def _vs_asyncio(scenario: str, key: str, label: str, op: str, target: float) -> Goal:
+    return Goal(GOAL_3, scenario, key, label, HEADLESS, REFERENCE, op, target)
+
+
+GOALS: tuple[Goal, ...] = (
+    _ui("pp-50x1k", "msgs_per_s", "messages/s", ">=", 0.95),
+    _ui("pp-50x1k", "p99_us", "p99 RTT", "<=", 1.5),
+    _ui("pp-50x1k-idle1000", "msgs_per_s", "messages/s", ">=", 0.95),
+    _ui("pp-50x1k-idle1000", "p99_us", "p99 RTT", "<=", 1.5),
+    _ui("churn-idle1000", "conns_per_s", "connections/s", ">=", 0.95),
+    _ui("churn-idle1000", "p99_us", "p99 connect+echo", "<=", 1.5),
+    _ui("stream-4", "mb_per_s", "MB/s", ">=", 0.95),
+    Goal(GOAL_1, "idle-2000", "kib_per_conn", "RSS per idle connection, with UI",
+         UI, None, "<=", 4, "KiB"),
+    Goal(GOAL_1, "slowreader", "rss_growth_mib", "slow-reader RSS growth, with UI",
+         UI, None, "<=", 8, "MiB"),
+    _vs_asyncio("pp-50x1k", "msgs_per_s", "messages/s", ">=", 1.2),
+    _vs_asyncio("pp-50x1k", "p99_us", "p99 RTT", "<=", 1.0),
+    _vs_asyncio("pp-10x64k", "mb_per_s", "MB/s", ">=", 1.0),
+    _vs_asyncio("churn", "conns_per_s", "connections/s", ">=", 1.2),
+    Goal(GOAL_FAULTS, "fault-delay20", "p50_excess_ms", "p50 RTT - 20 ms",
+         HEADLESS, None, "<=", 1, "ms"),
+    Goal(GOAL_FAULTS, "fault-delay20", "p99_excess_ms", "p99 RTT - 20 ms",
+         HEADLESS, None, "<=", 5, "ms"),
+    Goal(GOAL_FAULTS, "fault-jitter-idle1000", "server_cpu_pct", "server CPU",
+         HEADLESS, None, "<", 20, "%"),
+    Goal(GOAL_FAULTS, "fault-jitter-idle1000", "all_echoed", "every echo came back",
+         HEADLESS, None, "all"),
+    Goal(GOAL_FAULTS, "fault-rate1m", "rate_dev_pct", "MiB/s vs 1 MiB/s",
+         HEADLESS, None, "abs<=", 5, "%"),
 )  # fmt: skip

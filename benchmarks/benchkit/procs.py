@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import IO
 
 TMUX_SOCKET = "tuiecho-bench"
 TMUX_SESSION = "bench"
@@ -71,18 +72,34 @@ def pid_running(pid: int) -> bool:
 
 
 class ServerProcess:
-    """A server started as our own child process."""
+    """A server started as our own child process.
+
+    stderr goes to ``log_path``; stdout too, unless ``stdout_path`` names a file
+    of its own (truncated here, at each start, so repeated runs do not fill the
+    disk) or ``stdout_devnull`` is set.
+    """
 
     def __init__(
-        self, argv: list[str], cwd: Path, log_path: Path, stdout_devnull: bool
+        self,
+        argv: list[str],
+        cwd: Path,
+        log_path: Path,
+        stdout_devnull: bool = False,
+        stdout_path: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
+        self._out = stdout_path.open("wb") if stdout_path is not None else None
+        stdout: int | IO[bytes] = self._out or self._log
+        if stdout_devnull:
+            stdout = subprocess.DEVNULL
         self.proc = subprocess.Popen(
             argv,
             cwd=cwd,
+            env={**os.environ, **env} if env else None,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL if stdout_devnull else self._log,
+            stdout=stdout,
             stderr=self._log,
             start_new_session=True,  # Ctrl-C reaches the harness, which stops us
         )
@@ -126,22 +143,38 @@ class ServerProcess:
                 self.proc.wait()
         self.exit_status = self.proc.returncode
         self._log.close()
+        if self._out is not None:
+            self._out.close()
 
 
 class TmuxServer:
-    """A server running in a detached tmux session on a dedicated tmux socket."""
+    """A server running in a detached tmux session on a dedicated tmux socket.
+
+    Each UI server has a socket of its own (``socket``): two may run in one
+    round (this build and a baseline twin), and each start ends any tmux server
+    left on its socket.
+    """
 
     def __init__(
-        self, argv: list[str], cwd: Path, log_path: Path, size: tuple[int, int]
+        self,
+        argv: list[str],
+        cwd: Path,
+        log_path: Path,
+        size: tuple[int, int],
+        env: dict[str, str] | None = None,
+        socket: str = TMUX_SOCKET,
     ) -> None:
+        self.socket = socket
         self.log_path = log_path
         conf = log_path.with_suffix(".tmux.conf")
         conf.write_text(
             "set -g remain-on-exit on\nset -g default-terminal screen-256color\n"
         )
         self._tmux("-f", str(conf), "kill-server", check=False)
-        self.argv, self.cwd = argv, cwd
-        command = "exec " + shlex.join(argv)
+        # env(1) execs the command, so the pane's PID is still the server's
+        env_argv = ["env", *(f"{k}={v}" for k, v in env.items())] if env else []
+        self.argv, self.cwd = [*env_argv, *argv], cwd
+        command = "exec " + shlex.join(self.argv)
         width, height = size
         self._tmux(
             "-f", str(conf), "new-session", "-d", "-s", TMUX_SESSION,
@@ -155,10 +188,9 @@ class TmuxServer:
         self.exit_status: int | None = None
         self.killed = False
 
-    @staticmethod
-    def _tmux(*args: str, check: bool = True) -> str:
+    def _tmux(self, *args: str, check: bool = True) -> str:
         result = subprocess.run(
-            ["tmux", "-L", TMUX_SOCKET, *args],
+            ["tmux", "-L", self.socket, *args],
             capture_output=True,
             text=True,
             check=check,

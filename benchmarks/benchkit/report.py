@@ -1,14 +1,39 @@
-"""Markdown tables from the per-run records: medians, ratios, checks."""
+"""Markdown tables from the per-run records: medians, ratios, goals, checks."""
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from .catalog import HEADLESS, REFERENCE, UI, Metric, Scenario, ServerSpec
+from .catalog import (
+    GOALS,
+    HEADLESS,
+    REFERENCE,
+    UI,
+    Goal,
+    Metric,
+    Scenario,
+    ServerSpec,
+)
 
 Record = dict[str, Any]
+DASH = "\u2013"  # en dash: a spread reads 1.15 to 1.31 as "1.15" DASH "1.31"
+MIN_MAX = f"min{DASH}max"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The earlier build run next to this one (``--baseline REV``)."""
+
+    rev: str  # as given on the command line
+    short: str  # git's short hash: the servers' suffix
+    path: Path  # where its tui_echo/ was exported
+
+    def twin(self, name: str) -> str:
+        return f"{name}@{self.short}"
 
 
 def _runs(records: Iterable[Record], server: str, scenario: str) -> list[Record]:
@@ -27,13 +52,20 @@ def per_round(
     return values
 
 
+def round_ratios(
+    records: list[Record], server: str, base: str, scenario: str, key: str
+) -> list[float]:
+    """value(server) / value(base) in each round where both produced the metric."""
+    mine = per_round(records, server, scenario, key)
+    theirs = per_round(records, base, scenario, key)
+    return [value / theirs[r] for r, value in mine.items() if theirs.get(r)]
+
+
 def median_ratio(
     records: list[Record], server: str, base: str, scenario: str, key: str
 ) -> float | None:
     """Median over rounds of value(server) / value(base) in the same round."""
-    mine = per_round(records, server, scenario, key)
-    theirs = per_round(records, base, scenario, key)
-    ratios = [value / theirs[r] for r, value in mine.items() if theirs.get(r)]
+    ratios = round_ratios(records, server, base, scenario, key)
     return statistics.median(ratios) if ratios else None
 
 
@@ -43,16 +75,46 @@ def fmt_number(value: float, digits: int) -> str:
     return f"{value:,.{digits}f}"
 
 
+def fmt_ratios(ratios: list[float]) -> str:
+    """``1.23x (1.15-1.31)``: the median, and the lowest and highest round."""
+    text = f"{statistics.median(ratios):.2f}x"
+    if len(ratios) > 1:
+        text += f" ({min(ratios):.2f}{DASH}{max(ratios):.2f})"
+    return text
+
+
+def fmt_spread(values: list[float], digits: int, unit: str = "") -> str:
+    """``12.3 (11.0-14.1)``: the median, and the lowest and highest round."""
+    text = fmt_number(statistics.median(values), digits) + unit
+    if len(values) > 1:
+        lo, hi = fmt_number(min(values), digits), fmt_number(max(values), digits)
+        text += f" ({lo}{DASH}{hi})"
+    return text
+
+
 def fmt_value(values: list[Any], metric: Metric) -> str:
     if all(isinstance(v, bool) for v in values):
         return "yes" if all(values) else f"no ({values.count(False)}/{len(values)})"
     return fmt_number(statistics.median(values), metric.digits)
 
 
+def short_reason(runs: list[Record], width: int = 90) -> str:
+    """Why runs produced no number: the first error, cut to ``width``."""
+    errors = [run["error"] for run in runs if run.get("error")]
+    if not errors:
+        return "no value"
+    text = str(errors[0]).removeprefix("did not start: ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def cell(
     records: list[Record], spec: ServerSpec, scenario: Scenario, metric: Metric
 ) -> str:
-    """``median (ratiox)``, ``—`` if not run, ``n/a`` if the server never served it."""
+    """``median · ratio (spread)``, ``—`` if not run, ``n/a`` if it never served.
+
+    Without a ratio (the reference itself, a metric without direction) the
+    spread is that of the values.
+    """
     runs = _runs(records, spec.name, scenario.name)
     if not runs:
         return "—"
@@ -60,10 +122,13 @@ def cell(
     if not values:
         return "n/a"
     text = fmt_value(values, metric)
+    ratios: list[float] = []
     if metric.higher_is_better is not None and spec.name != REFERENCE:
-        ratio = median_ratio(records, spec.name, REFERENCE, scenario.name, metric.key)
-        if ratio is not None:
-            text += f" ({ratio:.2f}x)"
+        ratios = round_ratios(records, spec.name, REFERENCE, scenario.name, metric.key)
+    if ratios:
+        text += " · " + fmt_ratios(ratios)
+    elif not any(isinstance(v, bool) for v in values):
+        text = fmt_spread(values, metric.digits)
     if any(not run["ok"] for run in runs):
         text = "✗ " + text
     return text
@@ -77,14 +142,16 @@ def results_table(
     for scenario in scenarios:
         for metric in scenario.metrics:
             cells = [cell(records, spec, scenario, metric) for spec in servers]
+            if all(c == "—" for c in cells):
+                continue
             rows.append([scenario.title, metric.label, metric.direction, *cells])
     return _markdown(rows)
 
 
 def ui_table(records: list[Record], scenarios: list[Scenario]) -> str:
-    """tui-echo-ui against tui-echo-json: medians and the median per-round ratio."""
+    """tui-echo-ui against tui-echo-json: medians and the per-round ratios."""
     rows = [
-        ["scenario", "metric", "better", UI, HEADLESS, "ui / json"],
+        ["scenario", "metric", "better", UI, HEADLESS, f"ui / json ({MIN_MAX})"],
         ["---"] * 3 + ["--:"] * 3,
     ]
     for scenario in scenarios:
@@ -97,17 +164,145 @@ def ui_table(records: list[Record], scenarios: list[Scenario]) -> str:
             )
             if not ui or not json:
                 continue
-            ratio = median_ratio(records, UI, HEADLESS, scenario.name, metric.key)
+            ratios = round_ratios(records, UI, HEADLESS, scenario.name, metric.key)
             rows.append([
                 scenario.title, metric.label, metric.direction,
-                fmt_value(ui, metric), fmt_value(json, metric),
-                "—" if ratio is None else f"{ratio:.2f}x",
+                fmt_spread(ui, metric.digits), fmt_spread(json, metric.digits),
+                fmt_ratios(ratios) if ratios else "—",
             ])  # fmt: skip
     return (
         _markdown(rows)
         if len(rows) > 2
         else "(no runs of both tui-echo-ui and tui-echo-json)"
     )
+
+
+def baseline_table(
+    records: list[Record],
+    servers: list[ServerSpec],
+    scenarios: list[Scenario],
+    baseline: Baseline,
+) -> str:
+    """Each tui-echo server / its baseline twin: median of per-round ratios."""
+    pairs = [(s.base, s.name) for s in servers if s.base]
+    if not pairs:
+        return "(no tui-echo server selected)"
+    head = ["scenario", "metric", "better"]
+    head += [f"{base} / @{baseline.short}" for base, _ in pairs]
+    rows = [head, ["---"] * 3 + ["--:"] * len(pairs)]
+    for scenario in scenarios:
+        for metric in scenario.metrics:
+            if metric.higher_is_better is None:
+                continue
+            cells = []
+            for base, twin in pairs:
+                mine = _runs(records, base, scenario.name)
+                theirs = _runs(records, twin, scenario.name)
+                ratios = round_ratios(records, base, twin, scenario.name, metric.key)
+                if ratios:
+                    cells.append(fmt_ratios(ratios))
+                elif not mine and not theirs:
+                    cells.append("—")
+                elif not per_round(records, base, scenario.name, metric.key):
+                    cells.append(f"n/a: this build: {short_reason(mine, 70)}")
+                else:
+                    cells.append(f"n/a: @{baseline.short}: {short_reason(theirs, 70)}")
+            if any(c != "—" for c in cells):
+                rows.append([scenario.title, metric.label, metric.direction, *cells])
+    return _markdown(rows)
+
+
+def goal_values(
+    records: list[Record], goal: Goal, rename: Callable[[str], str]
+) -> list[Any] | str:
+    """A goal's per-round values (ratios if it has ``versus``), or why none."""
+    server = rename(goal.server)
+    runs = _runs(records, server, goal.scenario)
+    if not runs:
+        return "not run"
+    mine = per_round(records, server, goal.scenario, goal.key)
+    if not mine:
+        return "n/a: " + short_reason(runs)
+    if goal.versus is None:
+        return [mine[r] for r in sorted(mine)]
+    versus = rename(goal.versus)
+    theirs = _runs(records, versus, goal.scenario)
+    if not theirs:
+        return f"{versus} not run"
+    ratios = round_ratios(records, server, versus, goal.scenario, goal.key)
+    return ratios or f"n/a: {versus}: " + short_reason(theirs)
+
+
+def fmt_goal_values(goal: Goal, values: list[Any]) -> str:
+    if goal.op == "all":
+        yes = sum(bool(v) for v in values)
+        return f"{'yes' if yes == len(values) else 'no'} ({yes}/{len(values)})"
+    if goal.unit == "x":
+        return fmt_ratios(values)
+    unit = "" if goal.unit == "%" else " "
+    return fmt_spread(values, 2, unit + goal.unit)
+
+
+def goal_verdicts(goal: Goal, values: list[Any]) -> tuple[bool, bool]:
+    """(the median meets the goal, the worst round meets it)."""
+    # median_low keeps booleans booleans: "every echo back" in most rounds
+    middle = statistics.median_low if goal.op == "all" else statistics.median
+    return goal.meets(middle(values)), goal.meets(goal.worst(values))
+
+
+def goals_section(records: list[Record], baseline: Baseline | None) -> list[str]:
+    """One table per goal group: PASS/FAIL on the median and on the worst round.
+
+    Goals whose scenario or servers were not in this run are named, not tabled.
+    """
+    builds: list[tuple[str, Callable[[str], str]]] = [("this build", lambda n: n)]
+    if baseline is not None:
+        twin = baseline.twin
+        builds.append(
+            (f"@{baseline.short}", lambda n: twin(n) if n != REFERENCE else n)
+        )
+    parts: list[str] = []
+    for group in dict.fromkeys(goal.group for goal in GOALS):
+        head = ["scenario", "metric", "target"]
+        for label, _ in builds:
+            head += [f"{label}: rounds", f"median ({MIN_MAX})", "median", "worst round"]
+        rows = [head, ["---"] * 3 + ["--:", "--:", ":-:", ":-:"] * len(builds)]
+        met = {label: [0, 0, 0] for label, _ in builds}  # median ok, worst ok, counted
+        skipped: list[str] = []
+        for goal in (g for g in GOALS if g.group == group):
+            found = [goal_values(records, goal, rename) for _, rename in builds]
+            if all(isinstance(v, str) and "not run" in v for v in found):
+                skipped.append(f"{goal.scenario} {goal.label}")
+                continue
+            row = [goal.scenario, goal.label, goal.target_text]
+            for (label, _), values in zip(builds, found, strict=True):
+                if isinstance(values, str):
+                    row += ["0", values, "n/a", "n/a"]
+                    continue
+                median_ok, worst_ok = goal_verdicts(goal, values)
+                row += [
+                    str(len(values)),
+                    fmt_goal_values(goal, values),
+                    "**PASS**" if median_ok else "**FAIL**",
+                    "PASS" if worst_ok else "FAIL",
+                ]
+                tally = met[label]
+                tally[0] += median_ok
+                tally[1] += worst_ok
+                tally[2] += 1
+            rows.append(row)
+        parts += [f"### {group}", ""]
+        if len(rows) > 2:
+            summary = "; ".join(
+                f"{label}: {m} of {n} met on the median, {w} of {n} in the worst round"
+                if n
+                else f"{label}: none could be judged"
+                for label, (m, w, n) in met.items()
+            )
+            parts += [_markdown(rows), "", summary + ".", ""]
+        if skipped:
+            parts += ["Not in this run: " + ", ".join(skipped) + ".", ""]
+    return parts
 
 
 def cpu_table(
@@ -132,7 +327,8 @@ def cpu_table(
                 if both
                 else "—"
             )
-        rows.append(line)
+        if any(c != "—" for c in line[1:]):
+            rows.append(line)
     return _markdown(rows)
 
 
@@ -168,21 +364,47 @@ def render(
     servers: list[ServerSpec],
     scenarios: list[Scenario],
     exits: dict[str, list[str]],
+    baseline: Baseline | None = None,
 ) -> str:
     """The whole Markdown report."""
     parts = ["# tui-echo benchmarks", "", *header, ""]
-    parts += [f"## Medians (ratio to {REFERENCE}, median of per-round ratios)", ""]
+    parts += [
+        f"## Medians (ratio to {REFERENCE}: median of per-round ratios, {MIN_MAX})",
+        "",
+    ]
     parts += [results_table(records, servers, scenarios), ""]
     parts += [
-        "Ratio = server / asyncio-protocol in the same round; read it with the "
-        "`better` column (for ↓ metrics a ratio below 1 is better). "
-        "`—` not run for that server, `n/a` did not run (see below), "
+        "A cell is the median over rounds, then the ratio server / asyncio-protocol "
+        f"(median of the per-round ratios, and in brackets their {MIN_MAX} over "
+        "rounds); read it with the `better` column (for ↓ metrics a ratio below 1 "
+        f"is better). Where there is no ratio the brackets give the {MIN_MAX} of the "
+        "values. `—` not run for that server, `n/a` did not run (see above), "
         "`✗` a run failed a check (see below).",
         "",
         "## With the UI: tui-echo-ui relative to tui-echo-json",
         "",
         ui_table(records, scenarios),
         "",
+    ]
+    if baseline is not None:
+        parts += [
+            f"## This build relative to {baseline.rev} ({baseline.short})",
+            "",
+            baseline_table(records, servers, scenarios, baseline),
+            "",
+            f"Ratio = this build / the build of {baseline.short}, same server, same "
+            f"round: median of the per-round ratios ({MIN_MAX}). Read it with "
+            "`better`.",
+            "",
+        ]
+    parts += [
+        "## Goals",
+        "",
+        "A goal is met only if the median over rounds meets it (**PASS** in the "
+        "`median` column); `worst round` says whether the round furthest from the "
+        "target met it too. Ratios are per round, as above.",
+        "",
+        *goals_section(records, baseline),
         "## CPU during load runs: server % / load generator % (median)",
         "",
         cpu_table(records, servers, scenarios),
@@ -195,6 +417,9 @@ def render(
         "",
     ]
     bad = problems(records)
-    parts += bad or ["- every run verified every echoed byte (0 mismatches, 0 errors)"]
+    parts += bad or [
+        "- every run passed its checks: every echoed byte verified (0 mismatches, "
+        "0 errors), every connection made (flood reads nothing back)"
+    ]
     parts += ["", "Exit status after SIGTERM:", "", *exit_lines(exits), ""]
     return "\n".join(parts)

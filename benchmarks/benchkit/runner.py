@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import select
 import subprocess
 import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-from .catalog import BUILD_DIR, Scenario
+from .catalog import BUILD_DIR, Scenario, duration_ms, fault_items, size_bytes
 from .procs import Server, cpu_seconds, read_status_kib
 
 Record = dict[str, Any]
@@ -25,6 +26,16 @@ class Settings:
     slow_pause: float
     settle: float  # seconds to let a server settle before reading RSS
     loadgen_prefix: tuple[str, ...]  # e.g. ("taskset", "-c", "0")
+    long_duration: float = 10.0  # scenarios marked long: faults, flood
+    after_close: float = 10.0  # flood: RSS is read this long after the close
+    flood_hold: float = 1.0  # flood: clients stay connected this long after sending
+
+
+def timing(settings: Settings, scenario: Scenario) -> tuple[float, float]:
+    """(measured seconds, warm-up seconds) of a scenario's run."""
+    duration = settings.long_duration if scenario.long else settings.duration
+    warmup = settings.warmup if scenario.warmup is None else scenario.warmup
+    return duration, warmup
 
 
 def loadgen_argv(
@@ -33,10 +44,16 @@ def loadgen_argv(
     """The full loadgen command line for a scenario."""
     argv = [*settings.loadgen_prefix, str(BUILD_DIR / "loadgen"), *scenario.loadgen]
     argv += ["--host", host, "--port", str(port)]
+    duration, warmup = timing(settings, scenario)
     if scenario.kind == "load":
-        argv += ["--duration", str(settings.duration), "--warmup", str(settings.warmup)]
+        argv += ["--duration", str(duration), "--warmup", str(warmup)]
+        argv += ["--connect-timeout", "30"]  # for --idle: all 1,000 open in time
     elif scenario.kind == "idle":
         argv += ["--duration", "60", "--connect-timeout", "30"]
+    elif scenario.kind == "flood":
+        argv += ["--duration", str(duration), "--hold", str(settings.flood_hold)]
+    elif scenario.kind == "ticker":
+        argv += ["--duration", str(duration), "--connect-timeout", "30"]
     else:
         total = settings.slow_total_mib << 20
         argv += [
@@ -78,23 +95,81 @@ def verification_problem(result: Record) -> str | None:
         problems.append("a new client got no echo")
     if "requested" in result and result.get("connected") != result["requested"]:
         problems.append(f"{result.get('connected')} of {result['requested']} connected")
+    if "idle" in result and result.get("idle_connected") != result["idle"]:
+        problems.append(
+            f"{result.get('idle_connected')} of {result['idle']} idle connected"
+        )
+    if result.get("idle_dropped"):
+        problems.append(f"{result['idle_dropped']} idle connections closed by server")
+    if result.get("mode") == "ticker" and result.get("echoes") != result.get("pings"):
+        problems.append(f"{result.get('echoes')} of {result.get('pings')} pings echoed")
     return "; ".join(problems) or None
+
+
+class PipeLines:
+    """Lines from a child's pipe, waited for with a deadline (raw reads: nothing
+    is left in a Python buffer where select() cannot see it)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.fd = stream.fileno()
+        self.pending = b""
+        self.seen: list[str] = []
+
+    def wait_for(self, prefix: str, timeout: float) -> bool:
+        """True once a line starting with prefix arrives; False at timeout or EOF."""
+        end = time.monotonic() + timeout
+        while True:
+            while b"\n" in self.pending:
+                line, self.pending = self.pending.split(b"\n", 1)
+                self.seen.append(line.decode(errors="replace"))
+                if self.seen[-1].startswith(prefix):
+                    return True
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return False
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                return False
+            self.pending += chunk
+
+
+def _finish(proc: subprocess.Popen[bytes], timeout: float) -> str:
+    """The loadgen's stdout once it exits; kills it if it does not in time."""
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        tail = stderr.decode(errors="replace").strip()[-200:]
+        raise ValueError(f"exit status {proc.returncode}: {tail}")
+    return stdout.decode(errors="replace")
 
 
 def run_load(
     server: Server, scenario: Scenario, settings: Settings, host: str, port: int
 ) -> Record:
-    """A timed load run; metrics come straight from the loadgen."""
+    """A timed load run; metrics come straight from the loadgen.
+
+    Server CPU is counted over the loadgen's run; with ``--idle``, from its
+    'holding' line on, so opening the idle connections is not in it.
+    """
     argv = loadgen_argv(settings, scenario, host, port)
-    cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
-    timeout = settings.duration + settings.warmup + 30
-    done = subprocess.run(
-        argv, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    cpu1, wall = cpu_seconds(server.pid), time.monotonic() - t0
-    if done.returncode != 0:
-        raise ValueError(f"exit status {done.returncode}: {done.stderr.strip()[-200:]}")
-    result = parse_result(done.stdout)
+    timeout = sum(timing(settings, scenario)) + 60  # 60: connecting --idle, drain
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        if "--idle" in scenario.loadgen:
+            assert proc.stderr is not None
+            PipeLines(proc.stderr).wait_for("holding", 60)
+        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        stdout = _finish(proc, timeout)
+        cpu1, wall = cpu_seconds(server.pid), time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    result = parse_result(stdout)
     metrics = {k: v for k, v in result.items() if isinstance(v, (int, float))}
     if cpu0 is not None and cpu1 is not None:
         metrics["server_cpu_pct"] = round(100 * (cpu1 - cpu0) / wall, 1)
@@ -191,17 +266,137 @@ def run_slowreader(
     return {"metrics": metrics, "loadgen": result}
 
 
-def run_scenario(
+def run_ticker(
     server: Server, scenario: Scenario, settings: Settings, host: str, port: int
 ) -> Record:
-    """Run a scenario; the record has metrics, the raw loadgen JSON, and any problem."""
-    runner = {"load": run_load, "idle": run_idle, "slowreader": run_slowreader}[
-        scenario.kind
-    ]
+    """Many slow pingers; server CPU is measured from 'ready' to 'done' only, so
+    the 1,000 connects (and the drain) are not in it."""
+    duration, _ = timing(settings, scenario)
+    argv = loadgen_argv(settings, scenario, host, port)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stderr is not None
+        lines = PipeLines(proc.stderr)
+        if not lines.wait_for("ready", 60):
+            raise ValueError("never ready: " + " | ".join(lines.seen[-2:]))
+        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        if not lines.wait_for("done", duration + 30):
+            raise ValueError("never done: " + " | ".join(lines.seen[-2:]))
+        cpu1, wall = cpu_seconds(server.pid), time.monotonic() - t0
+        stdout = _finish(proc, 30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    result = parse_result(stdout)
+    metrics = {k: v for k, v in result.items() if isinstance(v, (int, float))}
+    if cpu0 is not None and cpu1 is not None:
+        metrics["server_cpu_pct"] = round(100 * (cpu1 - cpu0) / wall, 1)
+    for q in ("p50", "p99"):
+        if result.get(f"{q}_us", -1) >= 0:
+            metrics[f"{q}_ms"] = result[f"{q}_us"] / 1000
+    metrics["all_echoed"] = bool(
+        result.get("connected") == result.get("requested")
+        and result.get("echoes") == result.get("pings")
+        and not result.get("unfinished")
+        and not result.get("errors")
+    )
+    return {"metrics": metrics, "loadgen": result}
+
+
+def run_flood(
+    server: Server, scenario: Scenario, settings: Settings, host: str, port: int
+) -> Record:
+    """Clients that send and never read: RSS before, peak (VmRSS every 50 ms) and
+    ``after_close`` seconds after the clients closed."""
+    before = settled_rss(server.pid, settings.settle)
+    argv = loadgen_argv(settings, scenario, host, port)
+    duration, _ = timing(settings, scenario)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak, peak_at, t0 = before or 0, 0.0, time.monotonic()
+
+    def sample() -> None:
+        nonlocal peak, peak_at
+        rss = read_status_kib(server.pid, "VmRSS") or 0
+        if rss > peak:
+            peak, peak_at = rss, time.monotonic() - t0
+
+    try:
+        end = t0 + duration + settings.flood_hold + 90  # 90: 1,000 blocking connects
+        while proc.poll() is None and time.monotonic() < end:
+            sample()
+            time.sleep(0.05)
+        closed = time.monotonic()  # the loadgen closes every socket, then exits
+        stdout = _finish(proc, 10)
+        while time.monotonic() < closed + settings.after_close:
+            sample()
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    after = read_status_kib(server.pid, "VmRSS")
+    result = parse_result(stdout)
+    metrics: Record = {
+        "rss_peak_mib": peak / 1024,
+        "peak_at_s": round(peak_at, 2),
+        "after_close_s": settings.after_close,
+        "sent_mib": result.get("sent_mib"),
+        "completed": result.get("completed"),
+        "stalled": result.get("stalled"),
+        "send_seconds": result.get("send_seconds"),
+    }
+    hwm = read_status_kib(server.pid, "VmHWM")
+    if hwm is not None:
+        metrics["vmhwm_mib"] = hwm / 1024
+    if before is not None:
+        metrics["rss_before_mib"] = before / 1024
+    if after is not None:
+        metrics["rss_after_mib"] = after / 1024
+    if before is not None and after is not None:
+        metrics["rss_kept_mib"] = (after - before) / 1024
+    return {"metrics": metrics, "loadgen": result}
+
+
+def add_fault_metrics(metrics: Record, server_args: tuple[str, ...]) -> None:
+    """Numbers relative to the fault the server was given: RTT beyond the
+    requested delay (ms), delivered rate against the requested one (%)."""
+    fault = fault_items(server_args)
+    delay = duration_ms(fault["delay"]) if "delay" in fault else 0.0
+    for q in ("p50", "p99"):  # without a delay, the "excess" is the RTT itself
+        if metrics.get(f"{q}_us", -1) >= 0:
+            metrics[f"{q}_excess_ms"] = metrics[f"{q}_us"] / 1000 - delay
+    if "rate" in fault and metrics.get("mib_per_s") is not None:
+        rate_mib = size_bytes(fault["rate"]) / 2**20
+        metrics["rate_dev_pct"] = 100 * (metrics["mib_per_s"] / rate_mib - 1)
+
+
+def run_scenario(
+    server: Server,
+    scenario: Scenario,
+    settings: Settings,
+    host: str,
+    port: int,
+    server_args: tuple[str, ...] = (),
+) -> Record:
+    """Run a scenario; the record has metrics, the raw loadgen JSON, and any problem.
+
+    ``server_args`` are the extra arguments the server was started with (a
+    fault), for the metrics measured against them.
+    """
+    runner = {
+        "load": run_load,
+        "idle": run_idle,
+        "slowreader": run_slowreader,
+        "flood": run_flood,
+        "ticker": run_ticker,
+    }[scenario.kind]
     try:
         record = runner(server, scenario, settings, host, port)
     except (ValueError, OSError, subprocess.SubprocessError) as exc:
         return {"ok": False, "error": f"loadgen failed: {exc}"}
+    if scenario.server_args:
+        add_fault_metrics(record["metrics"], server_args)
     problem = verification_problem(record["loadgen"])
     if not server.alive():
         problem = "; ".join(
