@@ -431,7 +431,7 @@ def machine_lines(
     ]
     if baseline is not None:
         lines.append(
-            f"- baseline: `{baseline.rev}` = {baseline.short}, its tui_echo/ "
+            f"- baseline: {baseline.label}, its tui_echo/ "
             f"exported to {baseline.path.relative_to(REPO_ROOT)}, run as "
             f"NAME@{baseline.short}"
         )

@@ -35,6 +35,11 @@ class Baseline:
     def twin(self, name: str) -> str:
         return f"{name}@{self.short}"
 
+    @property
+    def label(self) -> str:
+        """``HEAD~3 (e80e4f0)``, or just the hash if that is what was given."""
+        return self.short if self.rev == self.short else f"{self.rev} ({self.short})"
+
 
 def _runs(records: Iterable[Record], server: str, scenario: str) -> list[Record]:
     return [r for r in records if r["server"] == server and r["scenario"] == scenario]
@@ -388,7 +393,7 @@ def render(
     ]
     if baseline is not None:
         parts += [
-            f"## This build relative to {baseline.rev} ({baseline.short})",
+            f"## This build relative to {baseline.label}",
             "",
             baseline_table(records, servers, scenarios, baseline),
             "",
