@@ -12,87 +12,16 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import termios
 import threading
 import time
 from collections.abc import Iterator
-from queue import Empty, Queue
 
 import pytest
 
-from tests.helpers import DEADLINE, recv_exactly
+from tests.helpers import COMMAND, DEADLINE, Headless, recv_exactly
 
-COMMAND = [sys.executable, "-m", "tui_echo"]
 DROP_BIND_RIGHT = ["setpriv", "--bounding-set", "-net_bind_service"]
-
-
-class Headless:
-    """A headless `tui-echo` process whose stdout lines are read on a thread."""
-
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [*COMMAND, "--no-ui", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: Queue[str] = Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def next_line(self, timeout: float = DEADLINE) -> str:
-        try:
-            return self.lines.get(timeout=timeout)
-        except Empty:
-            pytest.fail(f"no output line within {timeout}s")
-
-    def read_until(self, text: str, timeout: float = DEADLINE) -> list[str]:
-        """Lines up to and including the first one containing `text`."""
-        deadline = time.monotonic() + timeout
-        lines = []
-        while not lines or text not in lines[-1]:
-            lines.append(self.next_line(max(0.01, deadline - time.monotonic())))
-        return lines
-
-    def line_matching(self, text: str, timeout: float = DEADLINE) -> str:
-        return self.read_until(text, timeout)[-1]
-
-    def finish(self, sig: int | None = signal.SIGTERM) -> tuple[int, str]:
-        """Send `sig`, wait for exit; return the code and stderr."""
-        if sig is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        self.proc.wait(timeout=DEADLINE)
-        self._reader.join(DEADLINE)
-        assert self.proc.stderr is not None
-        return self.proc.returncode, self.proc.stderr.read()
-
-    def close(self) -> None:
-        """Kill the process if it still runs, and close its pipes."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(DEADLINE)
-        self._reader.join(DEADLINE)
-        for pipe in (self.proc.stdout, self.proc.stderr):
-            if pipe is not None:
-                pipe.close()
-
-    def __enter__(self) -> Headless:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def remaining_lines(self) -> list[str]:
-        lines = []
-        while not self.lines.empty():
-            lines.append(self.lines.get())
-        return lines
 
 
 @pytest.fixture

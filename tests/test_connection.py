@@ -6,23 +6,27 @@ import errno
 
 from tui_echo.common import ClientState, format_address, format_peer
 from tui_echo.connection import (
+    BUDGET,
     CLOSE,
     ECHO,
     INTEREST,
+    OVER_BUDGET_READ,
     READ,
     RECV_SIZE,
     WRITE,
     CloseHow,
     Connection,
     Limits,
+    MemoryBudget,
     close_reason,
 )
 
 MAX = 64 * 1024
 
 
-def make(max_buffer: int = MAX) -> Connection:
-    return Connection(1, "127.0.0.1:5000", Limits(max_buffer=max_buffer), now=0.0)
+def make(max_buffer: int = MAX, budget: MemoryBudget | None = None) -> Connection:
+    limits = Limits(max_buffer=max_buffer, budget=budget or MemoryBudget(1 << 30))
+    return Connection(1, "127.0.0.1:5000", limits, now=0.0)
 
 
 def view(size: int, fill: bytes = b"x") -> memoryview:
@@ -190,3 +194,45 @@ def test_addresses_are_formatted_as_the_spec_shows() -> None:
     assert format_peer(("::1", 5000, 0, 0)) == "[::1]:5000"
     assert format_address("::", 9000) == "[::]:9000"
     assert format_address("localhost", 9000) == "localhost:9000"
+
+
+def pend(conn: Connection, size: int) -> int:
+    """Let `size` bytes arrive for a client that reads none of its echo."""
+    data = view(size)
+    todo = conn.received(data, now=0.0)
+    return conn.echoed(data, 0) if todo & ECHO else todo
+
+
+def test_past_max_memory_clients_with_bytes_pending_stop_reading() -> None:
+    budget = MemoryBudget(100 * 1024)
+    first, second, idle = (make(budget=budget) for _ in range(3))
+    assert pend(first, 60 * 1024) == INTEREST  # under the budget: still reading
+    assert first.interest == READ | WRITE
+    assert pend(second, 50 * 1024) == INTEREST | BUDGET  # 110 KiB: over
+    assert budget.over
+    assert second.state is ClientState.PAUSED
+    assert first.budget_changed() == INTEREST
+    assert first.interest == WRITE
+    assert first.state is ClientState.PAUSED
+    # A client with nothing pending is still read, a little at a time.
+    assert idle.budget_changed() == 0
+    assert idle.interest == READ
+    assert idle.room == OVER_BUDGET_READ
+
+
+def test_the_budget_comes_back_when_a_client_drains_or_closes() -> None:
+    budget = MemoryBudget(100 * 1024)
+    first, second = make(budget=budget), make(budget=budget)
+    pend(first, 60 * 1024)
+    pend(second, 50 * 1024)
+    first.budget_changed()
+    assert first.flushed(8 * 1024) == 0  # 102 KiB: still over half of 100
+    assert first.flushed(52 * 1024) == INTEREST | BUDGET  # 50 KiB: under half
+    assert not budget.over
+    assert second.budget_changed() == INTEREST  # its own buffer is not full
+    assert second.state is ClientState.OPEN
+    assert second.room == MAX - 50 * 1024
+    assert second.kick() == CLOSE
+    assert second.closed_event(ts=0.0).discarded == 50 * 1024
+    second.discard()
+    assert budget.pending == 0

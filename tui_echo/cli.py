@@ -21,6 +21,7 @@ from tui_echo import __version__
 from tui_echo.config import (
     DEFAULT_HOST,
     DEFAULT_MAX_BUFFER,
+    DEFAULT_MAX_MEMORY,
     DEFAULT_PORT,
     ConfigError,
     ServerConfig,
@@ -127,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
         " above this and resumes at half; 64K, 1M style sizes (default: 1M)",
     )
     parser.add_argument(
+        "--max-memory",
+        type=_parsed_by(parse_size),
+        default=DEFAULT_MAX_MEMORY,
+        metavar="SIZE",
+        help="cap on all clients' pending bytes together; past it the server stops"
+        " reading from clients with bytes pending until the total is back under"
+        " half; nothing is dropped (default: 256M)",
+    )
+    parser.add_argument(
         "--idle-timeout",
         type=_parsed_by(parse_duration),
         metavar="DURATION",
@@ -150,6 +160,7 @@ def config_from(
             port=args.port,
             max_clients=args.max_clients,
             max_buffer=args.max_buffer,
+            max_memory=args.max_memory,
             idle_timeout=args.idle_timeout,
         )
     except ConfigError as exc:

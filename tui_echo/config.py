@@ -14,6 +14,7 @@ from tui_echo.text import human_size
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
 DEFAULT_MAX_BUFFER = 1024 * 1024
+DEFAULT_MAX_MEMORY = 256 * 1024 * 1024
 MIN_MAX_BUFFER = 1024
 """Below this a client could not make progress with a usual TCP segment."""
 
@@ -52,6 +53,9 @@ class ServerConfig:
     """Connections beyond this many are accepted and closed at once."""
     max_buffer: int = DEFAULT_MAX_BUFFER
     """Cap on one client's pending outbound bytes; reading pauses above it."""
+    max_memory: int = DEFAULT_MAX_MEMORY
+    """Cap on all clients' pending bytes together; past it, clients with bytes
+    pending stop being read until the total is back under half."""
     idle_timeout: float | None = None
     """Close a client that sent nothing for this many seconds."""
 
@@ -63,6 +67,7 @@ class ServerConfig:
                 "max_clients", f"must be at least 1, not {self.max_clients}"
             )
         _check_size("max_buffer", self.max_buffer, MIN_MAX_BUFFER)
+        _check_size("max_memory", self.max_memory, MIN_MAX_BUFFER)
         if self.idle_timeout is not None:
             _check_seconds("idle_timeout", self.idle_timeout)
 

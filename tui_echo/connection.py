@@ -10,13 +10,19 @@ happened and gets back what to do, as `Todo` flags (0: nothing):
     todo = conn.eof()                   # the client shut down its sending side
 
 and acts on the flags: `INTEREST` (register `conn.interest` with the selector),
-`CLOSE` (close the socket the way `conn.close_how` says, for `conn.close_reason`).
+`CLOSE` (close the socket the way `conn.close_how` says, for `conn.close_reason`),
+`BUDGET` (the shared memory budget crossed a line: call `budget_changed` on every
+connection).
 
 The rules, each here and only here:
 
 - Echo eagerly: while nothing is pending, what arrives goes straight back.
 - Pending bytes never exceed `max_buffer`: a read takes at most `room` bytes, and
   reading stops (state `paused`) once the buffer is full; it resumes at half.
+- All clients' pending bytes together are bounded by `max_memory` (`MemoryBudget`):
+  past it every client with bytes pending stops reading, and the others read at most
+  `OVER_BUDGET_READ` at a time (so they are still served, at a bounded cost), until
+  the total is back under half.
 - After the client's EOF nothing more is read; once everything pending has been
   echoed the connection closes (`peer closed`).
 - The selector watches readability only while reading is wanted and writability only
@@ -50,6 +56,17 @@ INTEREST = 2
 """Register `interest` with the selector."""
 CLOSE = 4
 """Close now, as `close_how` says."""
+BUDGET = 8
+"""The memory budget went over or back under: tell every connection."""
+
+TRIM_AFTER = 32 * 1024 * 1024
+"""Freed pending bytes that make it worth giving memory back to the system."""
+TRIM_EVERY = 1.0
+"""Seconds between two such returns at most (each takes milliseconds)."""
+
+OVER_BUDGET_READ = 4096
+"""Most a client with nothing pending may read while all clients together are over
+`max_memory`: what it adds to memory before its echo goes is bounded by this."""
 
 NOTHING_PENDING = b""
 """The outbound buffer of every client with nothing pending (saves memory when idle)."""
@@ -75,12 +92,55 @@ class CloseHow(Enum):
     """Abort (SO_LINGER 0): the client sees ECONNRESET."""
 
 
+class MemoryBudget:
+    """All clients' pending bytes together, against `max_memory` (loop thread only)."""
+
+    __slots__ = ("high_water", "limit", "over", "pending", "trimmed_at")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.pending = 0
+        """Bytes pending over all clients."""
+        self.over = False
+        """Went past `limit` and has not come back under half of it yet."""
+        self.high_water = 0
+        """The most `pending` since memory was last given back."""
+        self.trimmed_at = float("-inf")
+
+    def add(self, change: int) -> int:
+        """Count `change` more (or fewer) pending bytes; `BUDGET` if `over` flipped."""
+        self.pending += change
+        if self.pending > self.high_water:
+            self.high_water = self.pending
+        if self.over:
+            if self.pending > self.limit // 2:
+                return 0
+        elif self.pending <= self.limit:
+            return 0
+        self.over = not self.over
+        return BUDGET
+
+    def trim_due(self, now: float) -> bool:
+        """True (once) when so much was freed that memory should go back to the
+        system: `TRIM_AFTER` bytes below the high-water mark, at most every
+        `TRIM_EVERY` seconds."""
+        if self.high_water - self.pending < TRIM_AFTER:
+            return False
+        if now - self.trimmed_at < TRIM_EVERY:
+            return False
+        self.high_water = self.pending
+        self.trimmed_at = now
+        return True
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     """The limits every connection keeps (from `ServerConfig`)."""
 
     max_buffer: int
     """Most pending bytes one client may hold; reading pauses there."""
+    budget: MemoryBudget
+    """All clients' pending bytes, shared."""
 
     @property
     def resume_below(self) -> int:
@@ -97,7 +157,9 @@ class Connection:
         "close_how",
         "close_reason",
         "connected_at",
+        "counted",
         "eof_seen",
+        "full",
         "id",
         "interest",
         "last_received",
@@ -122,8 +184,10 @@ class Connection:
         self.bytes_out = 0
         self.reported_in = 0
         """`bytes_in` as of the last data event."""
+        self.full = False
+        """`outbuf` reached `max_buffer` and has not drained to half since."""
         self.paused = False
-        """Reading stopped because `outbuf` is full."""
+        """Reading stopped: `full`, or the memory budget is over and bytes wait."""
         self.eof_seen = False
         """The client shut down its sending side."""
         self.last_received = now
@@ -137,6 +201,8 @@ class Connection:
         self.close_how = CloseHow.AS_IS
         self.close_reason: str | None = None
         """Why the connection closes, once a call returned `CLOSE`."""
+        self.counted = 0
+        """Pending bytes as the memory budget has them."""
 
     def __repr__(self) -> str:
         return (
@@ -220,6 +286,19 @@ class Connection:
         """The server stops: FIN, pending bytes discarded."""
         return self._close("shutdown", CloseHow.FIN)
 
+    def budget_changed(self) -> int:
+        """The memory budget went over or back under: read accordingly."""
+        return self._after_change()
+
+    def discard(self) -> int:
+        """The connection is closed: its pending bytes leave the memory budget.
+
+        Call after `closed_event`, which counts them as discarded.
+        """
+        counted, self.counted = self.counted, 0
+        self.outbuf = NOTHING_PENDING
+        return self.limits.budget.add(-counted) if counted else 0
+
     def check_idle(self, now: float, idle_timeout: float) -> int:
         """Close with a FIN if the client sent nothing for `idle_timeout` seconds."""
         if now - self.last_received >= idle_timeout:
@@ -268,23 +347,34 @@ class Connection:
     # ---- the rules ----------------------------------------------------------------
 
     def _after_change(self) -> int:
-        """Pause or resume reading for the pending bytes; say if interest changed."""
+        """Count the pending bytes, pause or resume reading; say what the loop must do.
+
+        Returns `INTEREST` if the selector interest changed, `BUDGET` if the memory
+        budget flipped.
+        """
         pending = len(self.outbuf)
         limits = self.limits
-        if self.paused:
-            self.paused = pending > limits.resume_below
+        budget = limits.budget
+        todo = 0
+        if pending != self.counted:
+            todo = budget.add(pending - self.counted)
+            self.counted = pending
+        if self.full:
+            self.full = pending > limits.resume_below
         else:
-            self.paused = pending >= limits.max_buffer
-        self.room = min(RECV_SIZE, limits.max_buffer - pending)
+            self.full = pending >= limits.max_buffer
+        self.paused = self.full or (budget.over and pending > 0)
+        read_cap = OVER_BUDGET_READ if budget.over else RECV_SIZE
+        self.room = min(read_cap, limits.max_buffer - pending)
         interest = 0
         if not (self.paused or self.eof_seen):
             interest = READ
         if pending:
             interest |= WRITE
-        if interest == self.interest:
-            return 0
-        self.interest = interest
-        return INTEREST
+        if interest != self.interest:
+            self.interest = interest
+            todo |= INTEREST
+        return todo
 
     def _close(self, reason: str, how: CloseHow) -> int:
         self.close_reason = reason

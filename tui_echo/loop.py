@@ -26,6 +26,7 @@ from collections.abc import Callable
 from tui_echo.common import format_peer
 from tui_echo.config import ServerConfig
 from tui_echo.connection import (
+    BUDGET,
     CLOSE,
     ECHO,
     INTEREST,
@@ -35,9 +36,11 @@ from tui_echo.connection import (
     CloseHow,
     Connection,
     Limits,
+    MemoryBudget,
 )
 from tui_echo.events import ClientConnected, Rejected, ServerError, ShutdownComplete
 from tui_echo.feed import EventFeed
+from tui_echo.memory import release_freed_memory
 
 TICK = 0.1
 """Seconds between coalesced data events (and idle-timeout checks)."""
@@ -71,7 +74,9 @@ class EchoLoop:
         self.config = config
         self.feed = feed
         self._listener = listener
-        self._limits = Limits(max_buffer=config.max_buffer)
+        self._limits = Limits(
+            max_buffer=config.max_buffer, budget=MemoryBudget(config.max_memory)
+        )
         self._poller = _Poller()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -234,8 +239,20 @@ class EchoLoop:
         """Do what a connection's answer asks."""
         if todo & CLOSE:
             self._close(sock, conn)
-        elif todo & INTEREST:
+            return
+        if todo & INTEREST:
             self._poller.modify(sock.fileno(), conn.interest)
+        if todo & BUDGET:
+            self._budget_flipped()
+
+    def _budget_flipped(self) -> None:
+        """All clients together went over `max_memory`, or back under half of it:
+        every connection reconsiders its reading (rare: the two lines are far apart).
+        """
+        modify = self._poller.modify
+        for sock, conn in self._by_id.values():
+            if conn.budget_changed() & INTEREST:
+                modify(sock.fileno(), conn.interest)
 
     # ---- accepting ----------------------------------------------------------------
 
@@ -317,6 +334,8 @@ class EchoLoop:
                 todo = conn.check_idle(now, idle_timeout)
                 if todo:
                     self._carry_out(sock, conn, todo)
+        if self._limits.budget.trim_due(now):
+            release_freed_memory()
         if not self._accepting and self._may_accept_again(now):
             self._set_accepting(True)
 
@@ -379,6 +398,8 @@ class EchoLoop:
         ts = time.time()
         last_data = conn.take_data_event(ts) if conn.has_unreported_bytes else None
         self.feed.publish_close(conn.closed_event(ts), last_data)
+        if conn.discard() & BUDGET:
+            self._budget_flipped()
 
     def _send_fin(self, sock: socket.socket) -> None:
         """FIN first, then throw away what the client sent meanwhile: closing a

@@ -1,0 +1,47 @@
+"""Giving memory back to the system after a burst.
+
+glibc keeps the memory of freed buffers for reuse: once it has freed a large block,
+it raises its own threshold for using separate mappings, so later buffers of that
+size come from the heap, and a heap with a few live blocks in it cannot shrink. After
+1,000 clients with full buffers had gone, the server kept 1.2 GiB (272 MiB under the
+memory budget). `malloc_trim(0)` hands every free page back (20 ms for 250 MiB,
+measured); the loop calls it when its `MemoryBudget` says enough was freed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from collections.abc import Callable
+
+_trim: Callable[[int], int] | None = None
+_looked_up = False
+
+
+def release_freed_memory() -> bool:
+    """Return free heap pages to the system; False where the C library can't."""
+    global _trim, _looked_up
+    if not _looked_up:
+        _looked_up = True
+        _trim = _find_malloc_trim()
+    if _trim is None:
+        return False
+    _trim(0)
+    return True
+
+
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, or None (other systems and C libraries lack it)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None)  # the C library this process already uses
+    except OSError:
+        return None
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is None:
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    found: Callable[[int], int] = trim
+    return found
