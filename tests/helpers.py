@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import pty
+import re
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable
@@ -259,3 +266,66 @@ class Headless:
         while not self.lines.empty():
             lines.append(self.lines.get())
         return lines
+
+
+class Terminal:
+    """The command in a real pseudo-terminal (120x40) that is drained as a terminal
+    would be; what it drew collects in `screen`."""
+
+    RESTORED = (b"\x1b[?1049l", b"\x1b[?25h", b"\x1b[?1000l")
+    """Leave the alternate screen, show the cursor, stop mouse reporting."""
+
+    def __init__(self, *args: str) -> None:
+        controller, terminal = pty.openpty()
+        fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        self.controller = controller
+        self.screen = bytearray()
+        self.proc = subprocess.Popen(
+            [*COMMAND, *args],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            env={**os.environ, "TERM": "xterm-256color"},
+        )
+        os.close(terminal)
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := os.read(self.controller, 65536):
+                self.screen.extend(chunk)
+
+    def wait_for(self, text: bytes) -> None:
+        """Until the screen shows `text` (raw bytes, escape sequences included)."""
+        wait_until(lambda: text in self.screen, message=f"{text!r} on the screen")
+
+    def wait_for_port(self) -> int:
+        """The port the monitor's status bar shows it listens on."""
+        pattern = re.compile(rb"listening on 127\.0\.0\.1:(\d+)")
+        found = wait_until(
+            lambda: pattern.search(self.screen), message="the listening address"
+        )
+        return int(found.group(1))
+
+    def assert_restored(self) -> None:
+        self._reader.join(DEADLINE)  # everything it wrote has been read
+        tail = bytes(self.screen[-4096:])
+        for sequence in self.RESTORED:
+            assert sequence in tail, (
+                f"{sequence!r} missing: the terminal is left broken"
+            )
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(OSError):
+            os.close(self.controller)
+        self._reader.join(DEADLINE)
+
+    def __enter__(self) -> Terminal:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -14,8 +14,10 @@ from textual.widgets import Static
 
 from tests.helpers import DEADLINE, open_client, recv_exactly
 from tui_echo.config import ServerConfig
+from tui_echo.events import ClientConnected, Listening
 from tui_echo.server import EchoServer
 from tui_echo.ui.app import EchoApp
+from tui_echo.ui.demo import FixedClock, ScriptedServer
 from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, HelpScreen
 from tui_echo.ui.widgets import ClientTable
 from tui_echo.ui.widgets.client_table import COLUMNS
@@ -40,12 +42,7 @@ class Monitor:
 
     async def until(self, condition: Callable[[], Any], what: str) -> Any:
         """Let the app run until `condition()` is truthy, or fail after a deadline."""
-        deadline = time.monotonic() + DEADLINE
-        while not (result := condition()):
-            if time.monotonic() > deadline:
-                pytest.fail(f"timed out waiting for {what}")
-            await self.pilot.pause(0.02)
-        return result
+        return await until(self.pilot, condition, what)
 
     def row_text(self, client_id: int) -> str:
         """The client's row as the screen shows it ('' when it has no row)."""
@@ -229,13 +226,14 @@ async def test_help_opens_and_closes(monitor: Monitor) -> None:
     )
 
 
-async def test_q_quits_and_frees_the_port() -> None:
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+async def test_q_and_ctrl_c_quit_and_free_the_port(key: str) -> None:
     server = EchoServer(ServerConfig(port=0)).start()
     port = server.address[1]
     app = EchoApp(server, refresh_interval=0.05, linger=0.5)
     with open_client(server.address) as client:
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("q")
+            await pilot.press(key)
         assert app.return_code == 0
         assert not server.running
         assert client.recv(10) == b""
@@ -281,3 +279,44 @@ async def test_clicking_a_header_sorts_by_it_and_again_reverses(
     await monitor.pilot.click(ClientTable, offset=offset)
     assert monitor.table.sort_descending is False
     await monitor.until(lambda: monitor.table.order == [1, 2], "smallest first")
+
+
+async def test_the_status_bar_warns_when_every_address_is_bound() -> None:
+    clock = FixedClock()
+    server = ScriptedServer([Listening(host="0.0.0.0", port=9000, ts=clock())], clock)
+    app = EchoApp(server, clock=clock, refresh_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        summary = str(app.query_one("#summary", Static).render())
+        assert "listening on 0.0.0.0:9000 (not only loopback!)" in summary
+
+
+async def test_the_status_bar_says_when_a_paused_display_holds_up_accepting() -> None:
+    clock = FixedClock()
+    server = ScriptedServer([Listening(host="127.0.0.1", port=9000, ts=clock())], clock)
+    server.feed.backlog_limit = 3
+    app = EchoApp(server, clock=clock, refresh_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        for client in range(1, 5):
+            server.feed.publish(ClientConnected(client=client, peer="127.0.0.1:1"))
+        now_line = app.query_one("#now", Static)
+        await until(
+            pilot,
+            lambda: "not accepting new clients" in str(now_line.render()),
+            "the notice",
+        )
+        await pilot.press("p")
+        await until(
+            pilot, lambda: "not accepting" not in str(now_line.render()), "no notice"
+        )
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], Any], what: str) -> Any:
+    """Let the app run until `condition()` is truthy, or fail after a deadline."""
+    deadline = time.monotonic() + DEADLINE
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await pilot.pause(0.02)
+    return result

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
-import pty
 import shutil
 import signal
 import socket
-import struct
 import subprocess
-import termios
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers import COMMAND, DEADLINE, Headless, recv_exactly
+from tests.helpers import COMMAND, DEADLINE, Headless, Terminal, recv_exactly
 
 DROP_BIND_RIGHT = ["setpriv", "--bounding-set", "-net_bind_service"]
 
@@ -218,47 +212,20 @@ def test_interactive_mode_without_a_terminal_says_to_use_no_ui() -> None:
 
 
 @pytest.mark.slow
-def test_the_live_monitor_echoes_and_stops_on_sigterm_in_a_terminal() -> None:
-    """The default mode in a real pseudo-terminal: it serves, and SIGTERM exits 0."""
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        port = probe.getsockname()[1]
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    screen = bytearray()
-
-    def read_screen() -> None:  # keep the terminal drained, as a terminal would
-        with contextlib.suppress(OSError):
-            while chunk := os.read(controller, 65536):
-                screen.extend(chunk)
-
-    proc = subprocess.Popen(
-        [*COMMAND, "--port", str(port)],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env={**os.environ, "TERM": "xterm-256color"},
-    )
-    os.close(terminal)
-    reader = threading.Thread(target=read_screen, daemon=True)
-    reader.start()
-    try:
-        client = wait_for_listener(port)
-        with client:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_the_live_monitor_echoes_and_stops_on_a_signal_in_a_terminal(sig: int) -> None:
+    """The default mode in a real pseudo-terminal: it serves; SIGTERM or SIGHUP
+    stops it gracefully (exit 0, clients closed with a FIN, the terminal restored)."""
+    with Terminal("--port", "0") as term:
+        port = term.wait_for_port()
+        with wait_for_listener(port) as client:
             client.sendall(b"through the monitor")
             assert recv_exactly(client, 19) == b"through the monitor"
-            deadline = time.monotonic() + DEADLINE
-            while b"listening on 127.0.0.1" not in screen:  # the monitor is up
-                assert time.monotonic() < deadline, "the monitor never drew"
-                time.sleep(0.02)
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(DEADLINE) == 0
+            term.wait_for(b"listening on 127.0.0.1")
+            term.proc.send_signal(sig)
+            assert term.proc.wait(DEADLINE) == 0
             assert client.recv(10) == b""
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(controller)
-        reader.join(DEADLINE)
+        term.assert_restored()
     with socket.create_server(("127.0.0.1", port)):
         pass  # the port is free again
 

@@ -110,6 +110,17 @@ def test_binary_data_with_nul_and_invalid_utf8_is_echoed_untouched(
 
 
 @pytest.mark.slow
+def test_urgent_out_of_band_bytes_are_echoed_inline_in_order(
+    echo_server: RunningServer,
+) -> None:
+    with echo_server.connect() as client:
+        client.sendall(b"abc")
+        assert recv_exactly(client, 3) == b"abc"
+        client.send(b"!", socket.MSG_OOB)
+        client.sendall(b"def")
+        assert recv_exactly(client, 4) == b"!def"
+
+
 def test_16_mib_of_random_bytes_sent_and_read_concurrently(
     echo_server: RunningServer,
 ) -> None:

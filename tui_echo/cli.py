@@ -1,8 +1,9 @@
 """The `tui-echo` command: arguments, wiring, exit codes.
 
-Exit status: 0 after a graceful stop (`q`, SIGINT, SIGTERM); 1 for runtime failures
-(the address is in use, the host does not resolve), said in one line on stderr; 2 for
-usage errors, as argparse reports them.
+Exit status: 0 after a graceful stop (`q`, ctrl+c, SIGINT, SIGTERM, SIGHUP, however
+many arrive); 1 for runtime failures (the address is in use, the host does not
+resolve, stdout is closed), said in one line on stderr; 2 for usage errors, as
+argparse reports them.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from types import FrameType
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from tui_echo import __version__
+from tui_echo.common import format_address, is_loopback
 from tui_echo.config import (
     DEFAULT_HOST,
     DEFAULT_MAX_BUFFER,
@@ -28,10 +27,9 @@ from tui_echo.config import (
     parse_duration,
     parse_size,
 )
+from tui_echo.headless import LineWriter, run_headless, stdout_is_open
 from tui_echo.server import EchoServer, ServerStartError
-
-if TYPE_CHECKING:
-    from tui_echo.ui.app import EchoApp
+from tui_echo.stop_signals import StopSignals
 
 T = TypeVar("T")
 PROG = "tui-echo"
@@ -85,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  tui-echo --no-ui --log-format json  headless, JSON Lines on stdout\n"
             "  tui-echo --host :: --port 0         every address, a free port\n"
             "\n"
-            "Exit status: 0 after q, SIGINT or SIGTERM; 1 when the server cannot run\n"
-            "(address in use, unknown host); 2 for bad arguments."
+            "Exit status: 0 after q, ctrl+c, SIGINT, SIGTERM or SIGHUP; 1 when the\n"
+            "server cannot run (address in use, unknown host); 2 for bad arguments."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -170,6 +168,14 @@ def config_from(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status."""
+    signals = StopSignals().install()  # first: a stop signal is never fatal
+    try:
+        return _main(argv, signals)
+    finally:
+        signals.ignore_from_now()
+
+
+def _main(argv: Sequence[str] | None, signals: StopSignals) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     config = config_from(args, parser)
@@ -177,7 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # interval hands it back sooner when they are busy: in benchmarks p99 latency
     # and churn improved at 1 ms, with no loss of throughput.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    if not args.no_ui and not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if args.no_ui:
+        if not stdout_is_open():
+            _fail("stdout is closed: there is nowhere to write the log")
+            return EXIT_FAILURE
+    elif not (sys.stdin.isatty() and sys.stdout.isatty()):
         _fail("the live monitor needs a terminal; use --no-ui to run headless")
         return EXIT_FAILURE
     server = EchoServer(config)
@@ -186,79 +196,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ServerStartError as exc:
         _fail(str(exc))
         return EXIT_FAILURE
-    if args.no_ui:
-        return _run_headless(server, args.log_format)
-    return _run_app(server)
-
-
-def _run_headless(server: EchoServer, log_format: str) -> int:
-    from tui_echo.headless import run_headless
-
-    stop_requested = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop_requested.set()
-        server.feed.wake()
-
+    if not is_loopback(server.address[0]):
+        _warn(
+            f"listening on {format_address(*server.address)}, not only loopback:"
+            " anyone who can reach this port can use the server"
+        )
     try:
-        with _signal_handlers(request_stop):
-            return run_headless(server, sys.stdout, log_format, stop_requested)
-    except BrokenPipeError:
-        # The reader went away (`| head`): stop quietly, and keep Python from
-        # complaining again when it flushes stdout at exit.
-        server.stop()
-        with contextlib.suppress(OSError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        if args.no_ui:
+            return _run_headless(server, args.log_format, signals)
+        return _run_app(server, signals)
     finally:
         server.stop()
 
 
-def _run_app(server: EchoServer) -> int:
+def _run_headless(server: EchoServer, log_format: str, signals: StopSignals) -> int:
+    signals.on_request(server.feed.wake)
+    writer = LineWriter(sys.stdout.fileno(), _warn)
+    status = run_headless(server, writer, log_format, signals.requested)
+    if writer.reader_gone:
+        # The reader went away (`| head`): keep Python from complaining again
+        # when it flushes stdout at exit.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return status
+
+
+def _run_app(server: EchoServer, signals: StopSignals) -> int:
     # Signals are routed before the (slow) import of the UI: the port is open
     # already, and a SIGTERM must stop the server gracefully however early.
-    signalled = threading.Event()
-    apps: list[EchoApp] = []
-
-    def request_quit(signum: int, frame: FrameType | None) -> None:
-        signalled.set()
-        for app in apps:
-            app.request_quit()
-
-    with _signal_handlers(request_quit):
-        try:
-            from tui_echo.ui.app import EchoApp
-        except ImportError as exc:  # a broken install; say what is missing
-            server.stop()
-            _fail(f"the live monitor cannot start: {exc}")
-            return EXIT_FAILURE
-        try:
-            if not signalled.is_set():
-                apps.append(EchoApp(server))
-                if signalled.is_set():
-                    apps[0].request_quit()
-                apps[0].run()
-        finally:
-            server.stop()
-    if apps and apps[0].return_code:  # the app failed (Textual printed why)
+    try:
+        from tui_echo.ui.app import EchoApp
+    except ImportError as exc:  # a broken install; say what is missing
+        _fail(f"the live monitor cannot start: {exc}")
+        return EXIT_FAILURE
+    if signals.requested.is_set():
+        return EXIT_OK
+    app = EchoApp(server)
+    signals.on_request(app.request_quit)
+    app.run()
+    if app.return_code:  # the app failed (Textual printed why)
         return EXIT_FAILURE
     return EXIT_OK
 
 
-@contextlib.contextmanager
-def _signal_handlers(
-    handler: Callable[[int, FrameType | None], None],
-) -> Iterator[None]:
-    """Route SIGINT and SIGTERM to `handler` for the duration of the block."""
-    previous = {
-        sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def _fail(message: str) -> None:
-    sys.stderr.write(f"{PROG}: error: {message}\n")
+    _say(f"{PROG}: error: {message}")
+
+
+def _warn(message: str) -> None:
+    _say(f"{PROG}: warning: {message}")
+
+
+def _say(line: str) -> None:
+    """One line on stderr; a closed stderr is not worth a traceback."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()

@@ -6,6 +6,7 @@ app may all import it (the app must not import the loop's own modules).
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 
 
@@ -43,3 +44,11 @@ def format_peer(address: tuple[object, ...] | str) -> str:
     if isinstance(address, str):  # AF_UNIX and friends: show what there is
         return address or "?"
     return format_address(str(address[0]), int(str(address[1])))
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8 and ::1: only this machine can reach a server there."""
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False

@@ -1,13 +1,23 @@
-"""The `--no-ui` sink: one line per event on stdout, as text or JSON Lines."""
+"""The `--no-ui` sink: one line per event on stdout, as text or JSON Lines.
+
+Writing fails in three ways, each handled as SPEC says: the reader went away (EPIPE:
+stop the server, exit 0, like any Unix filter); the disk is full or the device
+fails (warn once on stderr, keep serving, count the lines lost, report them at the
+end); a log reader so slow that the server's event backlog fills (the server stops
+accepting: say so once on stderr, and again when it accepts again).
+"""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import threading
-from typing import TextIO
+from collections.abc import Callable
 
 from tui_echo.book import ClientBook
 from tui_echo.events import ClientClosed, Event, ShutdownComplete, to_json
+from tui_echo.feed import EventFeed
 from tui_echo.server import EchoServer
 from tui_echo.text import describe, human_duration, timestamp
 
@@ -20,6 +30,9 @@ the sink wakes at most 20 times a second rather than once per event: each wake-u
 takes the GIL from the echo loop."""
 
 _encode_json = json.JSONEncoder(separators=(",", ":")).encode
+
+Warn = Callable[[str], None]
+"""Says one line to the operator (on stderr)."""
 
 
 class JsonLines:
@@ -50,33 +63,104 @@ class TextLines:
         return lines
 
 
+class LineWriter:
+    """Writes whole batches of lines to a file descriptor, surviving a full disk."""
+
+    def __init__(self, fd: int, warn: Warn) -> None:
+        self.fd = fd
+        self.warn = warn
+        self.lost = 0
+        """Lines that could not be written (disk full, I/O error)."""
+        self.reader_gone = False
+        """The other end of the pipe closed (EPIPE): nobody reads any more."""
+        self._failure: str | None = None
+
+    def write(self, lines: list[str]) -> None:
+        """Write the lines; on failure count them lost (and warn the first time)."""
+        if self.reader_gone or not lines:
+            return
+        data = "".join(line + "\n" for line in lines).encode()
+        written = 0
+        try:
+            while written < len(data):
+                written += os.write(self.fd, data[written:])
+        except BrokenPipeError:
+            self.reader_gone = True
+        except OSError as exc:
+            self.lost += len(lines) - data.count(b"\n", 0, written)
+            if self._failure is None:
+                self._failure = (exc.strerror or str(exc)).lower()
+                self.warn(
+                    f"cannot write the log: {self._failure};"
+                    " the server keeps serving and counts the lines lost"
+                )
+
+    def report(self) -> None:
+        """Say how many lines were lost, if any (at the end)."""
+        if self.lost:
+            self.warn(f"{self.lost} log lines could not be written ({self._failure})")
+
+
+class BacklogNotice:
+    """Says on stderr when the server stops accepting for a slow log, and resumes."""
+
+    def __init__(self, feed: EventFeed, warn: Warn) -> None:
+        self.feed = feed
+        self.warn = warn
+        self.said = False
+
+    def look(self) -> None:
+        """Compare the feed's backlog with what was said (before each drain)."""
+        backlogged = self.feed.backlogged
+        if backlogged and not self.said:
+            self.warn(
+                f"the log is {self.feed.backlog:,} events behind:"
+                " not accepting new clients until it catches up"
+            )
+        elif self.said and not backlogged:
+            self.warn("the log caught up: accepting new clients again")
+        self.said = backlogged
+
+
+def stdout_is_open() -> bool:
+    """False when the process was started with stdout closed (`>&-`)."""
+    try:
+        os.fstat(1)
+    except OSError as exc:
+        return exc.errno != errno.EBADF
+    return True
+
+
 def run_headless(
     server: EchoServer,
-    out: TextIO,
+    writer: LineWriter,
     log_format: str = "text",
     stop_requested: threading.Event | None = None,
 ) -> int:
-    """Print the server's events until it stops or a stop is requested; exit status.
+    """Write the server's events until it stops or a stop is requested; exit status.
 
     `stop_requested` is set by the caller's signal handlers (which also wake the feed);
-    the sink then stops the server and prints the remaining events, `shutdown` last.
+    the sink then stops the server and writes the remaining events, `shutdown` last.
+    If the reader goes away the server is stopped the same way.
     """
     if log_format not in ("text", "json"):
         raise ValueError(f"unknown log format {log_format!r}")
     formatter = JsonLines() if log_format == "json" else TextLines()
     requested = stop_requested if stop_requested is not None else threading.Event()
     feed = server.feed
+    backlog = BacklogNotice(feed, writer.warn)
     done = crashed = False
     while not done:
         feed.wait(WAIT)
-        if requested.is_set() or not server.running:
-            crashed = not requested.is_set()
+        stopping = requested.is_set() or writer.reader_gone
+        if stopping or not server.running:
+            crashed = not stopping
             server.stop()
+        backlog.look()
         events = feed.drain()
-        if events:
-            out.write("".join(line + "\n" for line in formatter.lines(events)))
-            out.flush()
+        writer.write(formatter.lines(events))
         done = any(isinstance(event, ShutdownComplete) for event in events)
-        if not done:
+        if not done and not writer.reader_gone:
             requested.wait(PACE)
+    writer.report()
     return 1 if crashed else 0

@@ -141,6 +141,9 @@ def _listen(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socktype, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Urgent (out-of-band) bytes stay in the stream, so they are echoed where
+        # they were sent; accepted sockets inherit this from the listener.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
         sock.bind(sockaddr)
         sock.listen(socket.SOMAXCONN)
         sock.setblocking(False)

@@ -120,10 +120,13 @@ class EchoApp(App[None]):
         )
         self._event_loop = asyncio.get_running_loop()
         if self._quit_requested:  # a signal came before the app was up
-            self.request_quit()
+            self._quit_soon()
 
     def request_quit(self) -> None:
-        """Quit as `q` does. Safe from signal handlers and other threads."""
+        """Quit as `q` does. Safe from signal handlers and other threads; asking
+        again while quitting changes nothing."""
+        if self._quit_requested:
+            return
         self._quit_requested = True
         loop = self._event_loop
         if loop is not None and not loop.is_closed():
@@ -141,6 +144,10 @@ class EchoApp(App[None]):
         # and bounds the rest (see feed.py), and are shown in batches on resume.
         if not self.paused:
             self._show(self.server.feed.drain(MAX_EVENTS_PER_REFRESH))
+        else:  # still say if the waiting events hold up accepting
+            self.status_bar.show(
+                self.book, paused=True, backlogged=self.server.feed.backlogged
+            )
         self.refresh_costs.append(time.perf_counter() - started)
 
     def _show(self, events: list[Event]) -> None:
@@ -151,7 +158,7 @@ class EchoApp(App[None]):
         if not table.is_mounted:  # the app is leaving
             return
         with self.batch_update():
-            self.status_bar.show(book)
+            self.status_bar.show(book, backlogged=self.server.feed.backlogged)
             table.update_rows(self.clock())
             if events:
                 self.event_log.write_events(events, book)
@@ -287,7 +294,9 @@ class EchoApp(App[None]):
         self.paused = not self.paused
         if not self.paused:
             self.refresh_view()
-        self.status_bar.show(self.book, paused=self.paused)
+        self.status_bar.show(
+            self.book, paused=self.paused, backlogged=self.server.feed.backlogged
+        )
 
     def action_help(self) -> None:
         """Show the keys and a legend of the table."""

@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Sparkline, Static
 
 from tui_echo.book import HISTORY_SECONDS, ClientBook
-from tui_echo.common import format_address
+from tui_echo.common import format_address, is_loopback
 from tui_echo.text import human_duration, human_rate, human_size
 
 
@@ -44,13 +44,17 @@ class StatusBar(Vertical):
             yield self._sparkline
             yield self._now_view
 
-    def show(self, book: ClientBook, *, paused: bool = False) -> None:
+    def show(
+        self, book: ClientBook, *, paused: bool = False, backlogged: bool = False
+    ) -> None:
         """Show the book's numbers now."""
         totals = book.totals
         summary = Text(no_wrap=True, overflow="ellipsis")
         summary.append(" tui-echo ", "bold reverse")
         if book.address is not None:
             summary.append(f" listening on {format_address(*book.address)}", "bold")
+            if not is_loopback(book.address[0]):
+                summary.append(" (not only loopback!)", "bold reverse")
         summary.append(f"  up {human_duration(book.uptime())}")
         summary.append(f"  clients {totals.clients_now}", "bold")
         summary.append(f" ({totals.clients_total} total)")
@@ -64,6 +68,10 @@ class StatusBar(Vertical):
         now.append(f"⇅ {human_rate(totals.rate_in + totals.rate_out)}", "bold")
         if paused:
             now.append("   PAUSED: display frozen, server running", "bold")
+        if backlogged:
+            now.append(
+                "   not accepting new clients until the display catches up", "bold"
+            )
         if summary != self._summary:
             self._summary = summary
             self._summary_view.update(summary, layout=False)  # fixed size
