@@ -18,19 +18,16 @@ import threading
 import time
 from collections.abc import Callable
 from queue import Empty, Queue
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from tui_echo.common import ClientState
-from tui_echo.events import ClientData, Event
-from tui_echo.feed import EventFeed
-from tui_echo.server import EchoServer
+from tui_echo.events import ClientData
+from tui_echo.pytest_plugin import EchoServerFixture
 
 DEADLINE = 15.0
 """Seconds any single wait may take before the test fails (slow CI machines)."""
-
-E = TypeVar("E")
 
 COMMAND = [sys.executable, "-m", "tui_echo"]
 """The `tui-echo` command, run from this interpreter."""
@@ -52,53 +49,13 @@ def wait_until(
         time.sleep(0.005)
 
 
-class EventRecorder:
-    """Collects a server's events and waits for the ones a test expects."""
+class RunningServer(EchoServerFixture):
+    """The plugin's `echo_server`, plus clients with a chosen receive buffer."""
 
-    def __init__(self, feed: EventFeed) -> None:
-        self.feed = feed
-        self.events: list[Event] = []
-
-    def poll(self) -> list[Event]:
-        self.events.extend(self.feed.drain())
-        return self.events
-
-    def of(self, kind: type[E], **fields: Any) -> list[E]:
-        """Events seen so far of one type whose fields match `fields`."""
-        self.poll()
-        return [
-            e
-            for e in self.events
-            if isinstance(e, kind)
-            and all(getattr(e, name) == value for name, value in fields.items())
-        ]
-
-    def wait_for(
-        self,
-        kind: type[E],
-        where: Callable[[E], bool] = lambda e: True,
-        timeout: float = DEADLINE,
-        **fields: Any,
-    ) -> E:
-        """The first event of `kind` matching `fields` and `where`, waiting for it."""
-
-        def found() -> E | None:
-            self.feed.wait(0.05)
-            return next((e for e in self.of(kind, **fields) if where(e)), None)
-
-        return wait_until(found, timeout, f"a {kind.__name__} event {fields}")
-
-
-class RunningServer:
-    """A started `EchoServer` plus its recorder, as tests use them."""
-
-    def __init__(self, server: EchoServer) -> None:
-        self.server = server
-        self.events = EventRecorder(server.feed)
-        self.address = server.address
-
-    def connect(self, **options: Any) -> socket.socket:
-        return open_client(self.address, **options)
+    def connect(  # type: ignore[override]
+        self, *, rcvbuf: int | None = None, timeout: float = DEADLINE
+    ) -> socket.socket:
+        return open_client(self.address, rcvbuf=rcvbuf, timeout=timeout)
 
 
 def open_client(

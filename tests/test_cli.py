@@ -58,6 +58,23 @@ def test_json_lines_tell_a_whole_session(headless_json: Headless) -> None:
         pass  # the port is free again
 
 
+def test_fault_delays_every_new_client_and_is_announced_after_listening() -> None:
+    with Headless(
+        "--log-format", "json", "--fault", "delay=300ms", "--seed", "7"
+    ) as proc:
+        port = json.loads(proc.next_line())["port"]
+        announced = json.loads(proc.next_line())
+        assert (announced["event"], announced["fault"]) == ("fault", "delay=300ms")
+        assert "client" not in announced
+        with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as client:
+            started = time.monotonic()
+            client.sendall(b"slow")
+            assert recv_exactly(client, 4) == b"slow"
+            assert time.monotonic() - started >= 0.3
+        code, _ = proc.finish()
+    assert code == 0
+
+
 def test_data_events_sum_to_the_bytes_in_at_close(headless_json: Headless) -> None:
     port = json.loads(headless_json.next_line())["port"]
     with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as client:
@@ -175,6 +192,9 @@ def test_permission_denied_exits_1() -> None:
         (["--idle-timeout", "1e999"], "argument --idle-timeout: not a duration"),
         (["--idle-timeout", "99999h"], "--idle-timeout: is too long to mean anything"),
         (["--log-format", "xml"], "invalid choice"),
+        (["--fault", "delya=5ms"], "argument --fault: unknown fault item 'delya=5ms'"),
+        (["--fault", "slice=0"], "argument --fault: fault item slice=0: must be at"),
+        (["--seed", "x"], "argument --seed: not a whole number: 'x'"),
         (["--frobnicate"], "unrecognized arguments"),
     ],
 )

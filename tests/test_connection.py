@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import random
 
 from tui_echo.common import ClientState, format_address, format_peer
 from tui_echo.connection import (
@@ -25,7 +26,11 @@ MAX = 64 * 1024
 
 
 def make(max_buffer: int = MAX, budget: MemoryBudget | None = None) -> Connection:
-    limits = Limits(max_buffer=max_buffer, budget=budget or MemoryBudget(1 << 30))
+    limits = Limits(
+        max_buffer=max_buffer,
+        budget=budget or MemoryBudget(1 << 30),
+        rng=random.Random(),
+    )
     return Connection(1, "127.0.0.1:5000", limits, now=0.0)
 
 
@@ -66,7 +71,7 @@ def test_bytes_arriving_while_others_wait_queue_behind_them() -> None:
     conn.echoed(first, 0)
     assert conn.received(memoryview(b"def"), now=0.0) == 0  # no echo: they wait
     assert bytes(conn.outgoing()) == b"abcdef"
-    assert conn.flushed(6) == INTEREST  # drained: back to reading only
+    assert conn.flushed(6, now=0.0) == INTEREST  # drained: back to reading only
     assert conn.interest == READ
     assert conn.pending == 0
     assert conn.bytes_out == 6
@@ -80,9 +85,9 @@ def test_reading_pauses_at_max_buffer_and_resumes_at_half() -> None:
     assert conn.state is ClientState.PAUSED
     assert conn.interest == WRITE
     assert conn.room == 0
-    assert conn.flushed(MAX // 2 - 1) == 0  # still above half: still paused
+    assert conn.flushed(MAX // 2 - 1, now=0.0) == 0  # still above half: still paused
     assert conn.state is ClientState.PAUSED
-    assert conn.flushed(1) == INTEREST
+    assert conn.flushed(1, now=0.0) == INTEREST
     assert conn.state is ClientState.OPEN
     assert conn.interest == READ | WRITE
 
@@ -100,7 +105,7 @@ def test_the_room_never_lets_pending_bytes_exceed_max_buffer() -> None:
 
 def test_eof_with_nothing_pending_closes_as_peer_closed() -> None:
     conn = make()
-    assert conn.eof() == CLOSE
+    assert conn.eof(now=0.0) == CLOSE
     assert conn.close_reason == "peer closed"
     assert conn.close_how is CloseHow.AS_IS
 
@@ -110,11 +115,11 @@ def test_eof_with_bytes_pending_echoes_them_first() -> None:
     data = memoryview(b"tail")
     conn.received(data, now=0.0)
     conn.echoed(data, 0)
-    assert conn.eof() == INTEREST
+    assert conn.eof(now=0.0) == INTEREST
     assert conn.state is ClientState.HALF_CLOSED
     assert conn.interest == WRITE  # nothing more is read
-    assert conn.flushed(2) == 0
-    assert conn.flushed(2) == CLOSE
+    assert conn.flushed(2, now=0.0) == 0
+    assert conn.flushed(2, now=0.0) == CLOSE
     assert conn.close_reason == "peer closed"
 
 
@@ -211,11 +216,11 @@ def test_past_max_memory_clients_with_bytes_pending_stop_reading() -> None:
     assert pend(second, 50 * 1024) == INTEREST | BUDGET  # 110 KiB: over
     assert budget.over
     assert second.state is ClientState.PAUSED
-    assert first.budget_changed() == INTEREST
+    assert first.budget_changed(now=0.0) == INTEREST
     assert first.interest == WRITE
     assert first.state is ClientState.PAUSED
     # A client with nothing pending is still read, a little at a time.
-    assert idle.budget_changed() == 0
+    assert idle.budget_changed(now=0.0) == 0
     assert idle.interest == READ
     assert idle.room == OVER_BUDGET_READ
 
@@ -225,11 +230,11 @@ def test_the_budget_comes_back_when_a_client_drains_or_closes() -> None:
     first, second = make(budget=budget), make(budget=budget)
     pend(first, 60 * 1024)
     pend(second, 50 * 1024)
-    first.budget_changed()
-    assert first.flushed(8 * 1024) == 0  # 102 KiB: still over half of 100
-    assert first.flushed(52 * 1024) == INTEREST | BUDGET  # 50 KiB: under half
+    first.budget_changed(now=0.0)
+    assert first.flushed(8 * 1024, now=0.0) == 0  # 102 KiB: still over half of 100
+    assert first.flushed(52 * 1024, now=0.0) == INTEREST | BUDGET  # 50 KiB: under half
     assert not budget.over
-    assert second.budget_changed() == INTEREST  # its own buffer is not full
+    assert second.budget_changed(now=0.0) == INTEREST  # its own buffer is not full
     assert second.state is ClientState.OPEN
     assert second.room == MAX - 50 * 1024
     assert second.kick() == CLOSE

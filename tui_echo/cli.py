@@ -27,6 +27,7 @@ from tui_echo.config import (
     parse_duration,
     parse_size,
 )
+from tui_echo.faults import FaultSpec
 from tui_echo.headless import LineWriter, run_headless, stdout_is_open
 from tui_echo.server import EchoServer, ServerStartError
 from tui_echo.stop_signals import StopSignals
@@ -142,6 +143,22 @@ def build_parser() -> argparse.ArgumentParser:
         " (default: off)",
     )
     parser.add_argument(
+        "--fault",
+        type=_parsed_by(FaultSpec.parse),
+        metavar="SPEC",
+        help="a fault for every new client: comma-separated items of delay=DURATION,"
+        " jitter=DURATION, rate=SIZE, slice=SIZE, gap=DURATION, stall, blackhole,"
+        " close-after=SIZE, reset-after=SIZE, close-in=DURATION, reset-in=DURATION;"
+        " e.g. delay=50ms,jitter=20ms,slice=1 (default: none)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_parsed_by(_whole_number),
+        metavar="N",
+        help="seed of the faults' randomness (jitter): the same seed and traffic"
+        " give the same delays (default: random)",
+    )
+    parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
     return parser
@@ -160,6 +177,8 @@ def config_from(
             max_buffer=args.max_buffer,
             max_memory=args.max_memory,
             idle_timeout=args.idle_timeout,
+            fault=args.fault,
+            seed=args.seed,
         )
     except ConfigError as exc:
         option = "--" + exc.setting.replace("_", "-")

@@ -25,6 +25,9 @@ class ClientState(StrEnum):
     """Gone (view only: the row lingers a moment with its close reason)."""
 
 
+FAULT_OFF = "off"
+"""The fault SPEC that means no fault."""
+
 RING_SIZE = 4096
 """Recent bytes the server keeps for a client under inspection (the detail view)."""
 

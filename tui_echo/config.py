@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tui_echo.text import human_size
+
+if TYPE_CHECKING:
+    from tui_echo.faults import FaultSpec
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
@@ -58,6 +62,10 @@ class ServerConfig:
     pending stop being read until the total is back under half."""
     idle_timeout: float | None = None
     """Close a client that sent nothing for this many seconds."""
+    fault: FaultSpec | None = None
+    """The fault every new client gets (faults.py), or None."""
+    seed: int | None = None
+    """Seed of the faults' randomness (jitter); None: a random seed."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -87,6 +87,18 @@ class ClientClosed:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FaultChanged:
+    """A fault was set or cleared: for one client, or (no `client`) the default of
+    clients still to come."""
+
+    kind: ClassVar[str] = "fault"
+    client: int | None = None
+    fault: str
+    """The SPEC now in force, or `off`."""
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rejected:
     """A connection was accepted and closed at once (for example `--max-clients`)."""
 
@@ -119,6 +131,7 @@ Event = (
     | ClientConnected
     | ClientData
     | ClientClosed
+    | FaultChanged
     | Rejected
     | ServerError
     | ShutdownComplete

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import heapq
 import itertools
 import os
+import random
 import select
 import socket
 import struct
@@ -32,13 +34,22 @@ from tui_echo.connection import (
     INTEREST,
     READ,
     RECV_SIZE,
+    WAKE,
     WRITE,
     CloseHow,
     Connection,
+    FaultActivity,
     Limits,
     MemoryBudget,
 )
-from tui_echo.events import ClientConnected, Rejected, ServerError, ShutdownComplete
+from tui_echo.events import (
+    ClientConnected,
+    FaultChanged,
+    Rejected,
+    ServerError,
+    ShutdownComplete,
+)
+from tui_echo.faults import FaultSpec, describe
 from tui_echo.feed import EventFeed
 from tui_echo.memory import release_freed_memory
 
@@ -60,6 +71,8 @@ _READABLE = select.POLLIN | select.POLLERR | select.POLLHUP
 _WRITABLE = select.POLLOUT
 
 Command = Callable[[], None]
+FaultTarget = int | str
+"""A client id, `all` (every client connected now) or `new` (clients to come)."""
 
 
 class EchoLoop:
@@ -75,8 +88,16 @@ class EchoLoop:
         self.feed = feed
         self._listener = listener
         self._limits = Limits(
-            max_buffer=config.max_buffer, budget=MemoryBudget(config.max_memory)
+            max_buffer=config.max_buffer,
+            budget=MemoryBudget(config.max_memory),
+            rng=random.Random(config.seed),
         )
+        self._default_fault = config.fault
+        """The fault each new client gets (`--fault`, `FAULT new`)."""
+        self._timers: list[tuple[float, int, Connection]] = []
+        """(deadline, tie-breaker, connection): when to call `Connection.timer`.
+        An entry whose time is no longer its connection's deadline is stale."""
+        self._timer_order = itertools.count()
         self._poller = _Poller()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -118,6 +139,12 @@ class EchoLoop:
         entry = self._by_id.get(client_id)
         return None if entry is None else entry[1].recent
 
+    def fault_activity(self, client_id: int) -> FaultActivity | None:
+        """What a client's fault has done, or None without one (a snapshot)."""
+        entry = self._by_id.get(client_id)
+        fault = None if entry is None else entry[1].fault
+        return None if fault is None else fault.activity()
+
     # ---- the loop -------------------------------------------------------------------
 
     def run(self) -> None:
@@ -139,9 +166,11 @@ class EchoLoop:
         monotonic = time.monotonic
         on_readable = self._on_readable
         on_writable = self._on_writable
+        timers = self._timers
         next_tick = monotonic() + TICK
         while self._running:
-            timeout = next_tick - monotonic()
+            wake_at = timers[0][0] if timers and timers[0][0] < next_tick else next_tick
+            timeout = wake_at - monotonic()
             ready = poll(timeout if timeout > 0 else 0)
             now = monotonic()
             for fd, mask in ready:
@@ -154,10 +183,12 @@ class EchoLoop:
                     if mask & _READABLE:
                         on_readable(sock, conn, mask, now)
                     if mask & _WRITABLE and conn.close_reason is None:
-                        on_writable(sock, conn)
+                        on_writable(sock, conn, now)
                 except Exception as exc:  # a bug must cost one client, not the loop
                     conn.close_reason = f"internal error: {exc!r}"
                     self._close(sock, conn)
+            if timers and timers[0][0] <= now:
+                self._run_timers(now)
             if now >= next_tick:
                 self._tick(now)
                 next_tick = now + TICK
@@ -198,7 +229,7 @@ class EchoLoop:
             return
         self._active.add(conn)
         if not count:
-            todo = conn.eof()
+            todo = conn.eof(now)
         else:
             data = self._view[:count]
             todo = conn.received(data, now)
@@ -214,7 +245,7 @@ class EchoLoop:
         if todo:
             self._carry_out(sock, conn, todo)
 
-    def _on_writable(self, sock: socket.socket, conn: Connection) -> None:
+    def _on_writable(self, sock: socket.socket, conn: Connection, now: float) -> None:
         try:
             sent = sock.send(conn.outgoing())
         except (BlockingIOError, InterruptedError):
@@ -223,7 +254,7 @@ class EchoLoop:
             self._carry_out(sock, conn, conn.failed(exc))
             return
         self._active.add(conn)
-        todo = conn.flushed(sent)
+        todo = conn.flushed(sent, now)
         if todo:
             self._carry_out(sock, conn, todo)
 
@@ -233,7 +264,7 @@ class EchoLoop:
         if error:
             self._carry_out(sock, conn, conn.failed(OSError(error, os.strerror(error))))
         elif not conn.interest & WRITE:  # nothing else would notice: don't spin
-            self._carry_out(sock, conn, conn.eof())
+            self._carry_out(sock, conn, conn.eof(time.monotonic()))
 
     def _carry_out(self, sock: socket.socket, conn: Connection, todo: int) -> None:
         """Do what a connection's answer asks."""
@@ -242,17 +273,33 @@ class EchoLoop:
             return
         if todo & INTEREST:
             self._poller.modify(sock.fileno(), conn.interest)
+        if todo & WAKE and conn.deadline is not None:
+            heapq.heappush(self._timers, (conn.deadline, next(self._timer_order), conn))
         if todo & BUDGET:
             self._budget_flipped()
+
+    def _run_timers(self, now: float) -> None:
+        """Call `timer` on every connection whose deadline has come."""
+        timers = self._timers
+        by_id = self._by_id
+        while timers and timers[0][0] <= now:
+            when, _, conn = heapq.heappop(timers)
+            entry = by_id.get(conn.id)
+            if entry is None or conn.deadline != when:
+                continue  # closed since, or its deadline moved (a new entry exists)
+            todo = conn.timer(now)
+            if todo:
+                self._carry_out(entry[0], conn, todo)
 
     def _budget_flipped(self) -> None:
         """All clients together went over `max_memory`, or back under half of it:
         every connection reconsiders its reading (rare: the two lines are far apart).
         """
-        modify = self._poller.modify
-        for sock, conn in self._by_id.values():
-            if conn.budget_changed() & INTEREST:
-                modify(sock.fileno(), conn.interest)
+        now = time.monotonic()
+        for sock, conn in list(self._by_id.values()):
+            todo = conn.budget_changed(now)
+            if todo:
+                self._carry_out(sock, conn, todo & ~BUDGET)
 
     # ---- accepting ----------------------------------------------------------------
 
@@ -294,12 +341,15 @@ class EchoLoop:
         except OSError:  # the client is already gone; nothing to report yet
             sock.close()
             return
-        conn = Connection(next(self._ids), peer, self._limits, time.monotonic())
+        now = time.monotonic()
+        conn = Connection(next(self._ids), peer, self._limits, now)
         entry = (sock, conn)
         self._by_fd[sock.fileno()] = entry
         self._by_id[conn.id] = entry
         self._poller.register(sock.fileno(), conn.interest)
         self.feed.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
+        if self._default_fault is not None:  # the default, no event of its own
+            self._carry_out(sock, conn, conn.set_fault(self._default_fault, now))
 
     def _pause_accepting(self, exc: OSError) -> None:
         """Out of descriptors or memory: stop accepting a moment rather than spin."""
@@ -361,6 +411,23 @@ class EchoLoop:
         """Kick every client (loop thread)."""
         for client_id in list(self._by_id):
             self.kick(client_id)
+
+    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> None:
+        """Put a fault in force on a client, on `all` clients now, or on `new` ones
+        (loop thread); each change publishes a `fault` event."""
+        now = time.monotonic()
+        text = describe(spec)
+        if target == "new":
+            self._default_fault = spec
+            self.feed.publish(FaultChanged(fault=text))
+            return
+        ids = list(self._by_id) if target == "all" else [int(target)]
+        for client_id in ids:
+            entry = self._by_id.get(client_id)
+            if entry is not None:
+                sock, conn = entry
+                self.feed.publish(FaultChanged(client=client_id, fault=text))
+                self._carry_out(sock, conn, conn.set_fault(spec, now))
 
     def inspect(self, client_id: int, enabled: bool) -> None:
         """Start or stop keeping a client's recent bytes (loop thread)."""

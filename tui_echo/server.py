@@ -15,7 +15,9 @@ from types import TracebackType
 
 from tui_echo.common import format_address
 from tui_echo.config import ServerConfig
-from tui_echo.events import Listening
+from tui_echo.connection import FaultActivity
+from tui_echo.events import FaultChanged, Listening
+from tui_echo.faults import FaultSpec, describe
 from tui_echo.feed import EventFeed
 from tui_echo.loop import EchoLoop
 
@@ -63,6 +65,8 @@ class EchoServer:
         self._address = (host, port)
         self._loop = EchoLoop(self.config, self.feed, listener)
         self.feed.publish(Listening(host=host, port=port))
+        if self.config.fault is not None:
+            self.feed.publish(FaultChanged(fault=describe(self.config.fault)))
         self._thread = threading.Thread(
             target=self._loop.run, name="tui-echo-loop", daemon=True
         )
@@ -95,6 +99,30 @@ class EchoServer:
     def inspect(self, client_id: int, enabled: bool = True) -> None:
         """Start or stop keeping a client's recent bytes (any thread)."""
         self._send(lambda loop: loop.inspect(client_id, enabled))
+
+    def set_fault(self, target: int | str, spec: FaultSpec | str | None) -> None:
+        """Put a fault in force (any thread): on one client (its id), on `"all"`
+        clients connected now, or on `"new"` clients still to come. `spec` is a
+        `FaultSpec`, its text (`"delay=50ms,slice=1"`), or None / `"off"` to clear.
+
+        Raises:
+            ValueError: the target or the SPEC is not valid (the message says which
+                item).
+        """
+        if isinstance(spec, str):
+            spec = FaultSpec.parse(spec)
+        if target not in ("all", "new") and not (
+            isinstance(target, int) and not isinstance(target, bool) and target > 0
+        ):
+            raise ValueError(
+                f"fault target must be a client id, 'all' or 'new': {target!r}"
+            )
+        fault = spec
+        self._send(lambda loop: loop.set_fault(target, fault))
+
+    def fault_activity(self, client_id: int) -> FaultActivity | None:
+        """What a client's fault has done since it was set, or None (any thread)."""
+        return None if self._loop is None else self._loop.fault_activity(client_id)
 
     def _send(self, command: Callable[[EchoLoop], None]) -> None:
         """Run `command` on the loop thread, if the server was started."""

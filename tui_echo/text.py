@@ -10,12 +10,13 @@ import functools
 import time
 from collections.abc import Callable
 
-from tui_echo.common import format_address
+from tui_echo.common import FAULT_OFF, format_address
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
     Event,
+    FaultChanged,
     Listening,
     Rejected,
     ServerError,
@@ -106,6 +107,11 @@ def describe(event: Event, peer_of: Callable[[int], str | None] | None = None) -
         case ServerError():
             where = f"{who(event.client)} " if event.client is not None else ""
             return f"error       {where}{event.message}"
+        case FaultChanged():
+            where = who(event.client) if event.client is not None else "new clients"
+            if event.fault == FAULT_OFF:
+                return f"fault       {where}: cleared"
+            return f"fault       {where}: {event.fault}"
         case ShutdownComplete():
             return "shutdown"
 

@@ -1,0 +1,264 @@
+"""Faults: the SPEC grammar, and each item's rules in `Connection`, without sockets."""
+
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from tui_echo.common import ClientState
+from tui_echo.connection import (
+    CLOSE,
+    ECHO,
+    READ,
+    WAKE,
+    WRITE,
+    CloseHow,
+    Connection,
+    Limits,
+    MemoryBudget,
+)
+from tui_echo.faults import FaultSpec, describe
+
+# ---- the grammar ---------------------------------------------------------------
+
+
+def test_items_combine_and_read_back_in_a_fixed_order() -> None:
+    spec = FaultSpec.parse("slice=1, delay=50ms,jitter=20ms")
+    assert spec == FaultSpec(delay=0.05, jitter=0.02, slice=1)
+    assert str(spec) == "delay=50ms,jitter=20ms,slice=1"
+    assert FaultSpec.parse(str(spec)) == spec
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("delay=1.5s", FaultSpec(delay=1.5)),
+        ("delay=2m", FaultSpec(delay=120.0)),
+        ("delay=3", FaultSpec(delay=3.0)),
+        ("rate=64K", FaultSpec(rate=65536)),
+        ("rate=1M,gap=10ms", FaultSpec(rate=1 << 20, gap=0.01)),
+        ("stall", FaultSpec(stall=True)),
+        ("BLACKHOLE", FaultSpec(blackhole=True)),
+        ("close-after=1K", FaultSpec(close_after=1024)),
+        ("reset-after=0", FaultSpec(reset_after=0)),
+        ("close-in=0", FaultSpec(close_in=0.0)),
+        ("reset-in=5s", FaultSpec(reset_in=5.0)),
+    ],
+)
+def test_each_item_parses(text: str, expected: FaultSpec) -> None:
+    assert FaultSpec.parse(text) == expected
+    assert FaultSpec.parse(str(expected)) == expected
+
+
+@pytest.mark.parametrize("text", ["off", "OFF", "", "  "])
+def test_off_is_no_fault(text: str) -> None:
+    assert FaultSpec.parse(text) is None
+    assert describe(None) == "off"
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("delya=5ms", "unknown fault item 'delya=5ms'"),
+        ("delay", "fault item 'delay' needs a duration"),
+        ("delay=fast", "fault item delay=fast: not a duration"),
+        ("rate=lots", "fault item rate=lots: not a size"),
+        ("slice=0", "fault item slice=0: must be at least 1 byte"),
+        ("stall=1", "fault item 'stall' takes no value"),
+        ("delay=1s,delay=2s", "fault item 'delay' is given twice"),
+        ("delay=99999h", "fault item delay=99999h: too long to mean anything"),
+        ("delay=1s,,slice=1", "unknown fault item ''"),
+    ],
+)
+def test_a_bad_spec_names_the_bad_item(text: str, complaint: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(complaint)):
+        FaultSpec.parse(text)
+
+
+# ---- the rules -----------------------------------------------------------------
+
+MAX = 1 << 20
+
+
+def make(spec: str, now: float = 0.0, seed: int = 1) -> Connection:
+    limits = Limits(
+        max_buffer=MAX, budget=MemoryBudget(1 << 30), rng=random.Random(seed)
+    )
+    conn = Connection(1, "127.0.0.1:5000", limits, now=now)
+    conn.set_fault(FaultSpec.parse(spec), now)
+    return conn
+
+
+def arrive(conn: Connection, data: bytes, now: float) -> int:
+    todo = conn.received(memoryview(data), now)
+    assert not todo & ECHO, "a fault never echoes on the fast path"
+    return todo
+
+
+def send_all(conn: Connection, now: float) -> list[bytes]:
+    """What the loop sends while `WRITE` is of interest, piece by piece."""
+    pieces = []
+    while conn.interest & WRITE:
+        piece = bytes(conn.outgoing())
+        pieces.append(piece)
+        if conn.flushed(len(piece), now) & CLOSE:
+            break
+    return pieces
+
+
+def test_delay_holds_bytes_until_their_time_then_sends_them_in_order() -> None:
+    conn = make("delay=100ms")
+    todo = arrive(conn, b"abc", now=1.0)
+    assert todo & WAKE
+    assert conn.deadline == pytest.approx(1.1)
+    assert conn.interest == READ  # nothing may go yet
+    assert conn.pending == 3
+    arrive(conn, b"def", now=1.05)
+    assert conn.deadline == pytest.approx(1.1)  # the oldest decides
+    conn.timer(now=1.1)
+    assert send_all(conn, now=1.1) == [b"abc"]
+    assert conn.deadline == pytest.approx(1.15)
+    conn.timer(now=conn.deadline)  # as the loop does: at the deadline itself
+    assert send_all(conn, now=1.15) == [b"def"]
+    assert conn.deadline is None
+    assert conn.fault is not None
+    assert conn.fault.activity().delayed == 6
+
+
+def test_jitter_is_seeded_and_never_reorders() -> None:
+    def releases(seed: int) -> list[float]:
+        conn = make("delay=10ms,jitter=50ms", seed=seed)
+        for i in range(50):
+            arrive(conn, bytes([i]), now=i * 0.001)
+        assert conn.fault is not None
+        return [release for release, _ in conn.fault.held]
+
+    first = releases(seed=7)
+    assert first == sorted(first)
+    assert first == releases(seed=7)
+    assert first != releases(seed=8)
+    assert all(
+        i * 0.001 + 0.01 <= t <= i * 0.001 + 0.06 + 0.05 for i, t in enumerate(first)
+    )
+
+
+def test_slice_cuts_every_send_to_size() -> None:
+    conn = make("slice=4")
+    arrive(conn, b"0123456789", now=0.0)
+    assert send_all(conn, now=0.0) == [b"0123", b"4567", b"89"]
+    assert conn.fault is not None
+    assert conn.fault.activity().pieces == 3
+
+
+def test_gap_waits_between_pieces() -> None:
+    conn = make("slice=2,gap=50ms")
+    arrive(conn, b"abcdef", now=0.0)
+    assert send_all(conn, now=0.0) == [b"ab"]
+    assert conn.deadline == pytest.approx(0.05)
+    assert not conn.interest & WRITE
+    conn.timer(now=0.05)
+    assert send_all(conn, now=0.05) == [b"cd"]
+
+
+def test_rate_is_a_token_bucket_of_one_second() -> None:
+    conn = make("rate=1000", now=0.0)
+    arrive(conn, bytes(5000), now=0.0)
+    assert not conn.interest & WRITE  # the bucket starts empty
+    sent = 0
+    now = 0.0
+    while sent < 5000 and now < 10:
+        assert conn.deadline is not None
+        now = conn.deadline
+        conn.timer(now)
+        sent += sum(len(p) for p in send_all(conn, now))
+    assert now == pytest.approx(5.0, abs=0.05)  # 5000 bytes at 1000 B/s
+
+
+def test_stall_stops_reading_but_still_echoes_what_waits() -> None:
+    conn = make("off")
+    arrive_plain = conn.received(memoryview(b"xy"), 0.0)
+    assert arrive_plain == ECHO
+    conn.echoed(memoryview(b"xy"), 0)  # a partial write: 2 bytes wait
+    conn.set_fault(FaultSpec.parse("stall"), 0.0)
+    assert conn.interest == WRITE
+
+
+def test_blackhole_reads_and_discards_counting_it() -> None:
+    conn = make("blackhole")
+    assert arrive(conn, b"gone", now=0.0) == 0
+    assert conn.pending == 0
+    assert conn.interest == READ
+    conn.kick()
+    closed = conn.closed_event(ts=0.0)
+    assert (closed.bytes_in, closed.bytes_out, closed.discarded) == (4, 0, 4)
+
+
+def test_close_after_echoes_exactly_size_then_fins() -> None:
+    conn = make("close-after=5")
+    arrive(conn, b"abc", now=0.0)
+    arrive(conn, b"defgh", now=0.0)
+    assert conn.pending == 5  # what is past the cap is discarded at once
+    pieces = send_all(conn, now=0.0)
+    assert b"".join(pieces) == b"abcde"
+    assert (conn.close_reason, conn.close_how) == ("close-after", CloseHow.FIN)
+    closed = conn.closed_event(ts=0.0)
+    assert (closed.bytes_in, closed.bytes_out, closed.discarded) == (8, 5, 3)
+
+
+def test_reset_after_resets_as_soon_as_size_was_received() -> None:
+    conn = make("reset-after=10")
+    arrive(conn, bytes(6), now=0.0)
+    send_all(conn, now=0.0)
+    assert conn.bytes_out == 6  # what came before is echoed as usual
+    assert arrive(conn, bytes(6), now=0.0) == CLOSE
+    assert (conn.close_reason, conn.close_how) == ("reset-after", CloseHow.RST)
+    assert conn.closed_event(ts=0.0).discarded == 6
+
+
+@pytest.mark.parametrize(
+    ("spec", "reason", "how"),
+    [
+        ("close-in=2s", "close-in", CloseHow.FIN),
+        ("reset-in=2s", "reset-in", CloseHow.RST),
+    ],
+)
+def test_close_in_and_reset_in_count_from_when_the_fault_was_set(
+    spec: str, reason: str, how: CloseHow
+) -> None:
+    conn = make(spec, now=10.0)
+    assert conn.deadline == pytest.approx(12.0)
+    assert conn.timer(now=12.0) == CLOSE
+    assert (conn.close_reason, conn.close_how) == (reason, how)
+
+
+def test_close_in_zero_closes_right_away() -> None:
+    limits = Limits(max_buffer=MAX, budget=MemoryBudget(1 << 30), rng=random.Random())
+    conn = Connection(1, "p", limits, now=0.0)
+    assert conn.set_fault(FaultSpec.parse("close-in=0"), 0.0) == CLOSE
+
+
+def test_clearing_a_fault_sends_the_delayed_bytes_at_once() -> None:
+    conn = make("delay=10s")
+    arrive(conn, b"later", now=0.0)
+    conn.set_fault(None, now=1.0)
+    assert conn.deadline is None
+    assert send_all(conn, now=1.0) == [b"later"]
+
+
+def test_a_new_fault_replaces_the_old_and_shortens_what_waits() -> None:
+    conn = make("delay=10s")
+    arrive(conn, b"x", now=0.0)
+    conn.set_fault(FaultSpec.parse("delay=100ms"), now=1.0)
+    assert conn.deadline == pytest.approx(1.1)
+
+
+def test_delayed_bytes_count_against_max_buffer() -> None:
+    limits = Limits(max_buffer=1024, budget=MemoryBudget(1 << 30), rng=random.Random())
+    conn = Connection(1, "p", limits, now=0.0)
+    conn.set_fault(FaultSpec.parse("delay=1s"), 0.0)
+    arrive(conn, bytes(1024), now=0.0)
+    assert conn.state is ClientState.PAUSED
+    assert conn.interest == 0  # not reading, nothing may go yet: only the timer
+    assert conn.deadline == pytest.approx(1.0)

@@ -1,0 +1,124 @@
+"""The pytest plugin, as another project's test suite would use it (pytester)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def quiet_ini(pytester: pytest.Pytester) -> None:
+    """The other project's settings: pytest-asyncio (installed here) asks for one."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+
+CLIENT_TESTS = '''
+import socket
+import time
+
+
+class ReconnectingClient:
+    """A client under test: on a broken connection it reconnects once and retries."""
+
+    def __init__(self, host, port):
+        self.address = (host, port)
+        self.sock = None
+        self.connects = 0
+
+    def request(self, data):
+        for attempt in range(2):
+            try:
+                if self.sock is None:
+                    self.sock = socket.create_connection(self.address, timeout=5)
+                    self.connects += 1
+                self.sock.sendall(data)
+                echo = self.sock.recv(len(data))
+                if echo:
+                    return echo
+            except OSError:
+                pass
+            self.sock.close()
+            self.sock = None
+        raise ConnectionError("gave up")
+
+
+def test_client_reconnects_after_a_reset(echo_server):
+    client = ReconnectingClient(*echo_server.address)
+    assert client.request(b"hello") == b"hello"
+    first = echo_server.next_client()
+    echo_server.reset(first)
+    assert client.request(b"again") == b"again"
+    assert echo_server.next_client() != first
+    assert client.connects == 2
+    client.sock.close()
+
+
+def test_a_fault_slows_the_echo(echo_server):
+    with echo_server.connect() as sock:
+        echo_server.set_fault(echo_server.next_client(), "delay=200ms")
+        started = time.monotonic()
+        sock.sendall(b"x")
+        assert sock.recv(1) == b"x"
+        assert time.monotonic() - started >= 0.2
+
+
+def test_the_events_tell_what_happened(echo_server):
+    from tui_echo.events import ClientClosed
+
+    with echo_server.connect() as sock:
+        sock.sendall(b"bye")
+        assert sock.recv(3) == b"bye"
+    closed = echo_server.events.wait_for(ClientClosed)
+    assert (closed.reason, closed.bytes_in) == ("peer closed", 3)
+'''
+
+
+def test_the_echo_server_fixture_serves_another_projects_tests(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_client=CLIENT_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+
+
+def test_its_settings_come_from_an_overridable_fixture(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+from tui_echo.config import ServerConfig
+
+@pytest.fixture
+def echo_server_config():
+    return ServerConfig(port=0, max_clients=1)
+"""
+    )
+    pytester.makepyfile(
+        test_limits="""
+from tui_echo.events import Rejected
+
+def test_the_second_client_is_rejected(echo_server):
+    with echo_server.connect(), echo_server.connect():
+        assert echo_server.events.wait_for(Rejected).reason == "max clients (1) reached"
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_wait_that_times_out_fails_the_test_clearly(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        test_wait="""
+from tui_echo.events import ClientConnected
+
+def test_nobody_comes(echo_server):
+    echo_server.events.wait_for(ClientConnected, timeout=0.2)
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no ClientConnected event {} within 0.2s*"])

@@ -1,0 +1,132 @@
+"""A pytest plugin: the `echo_server` fixture, a tui-echo server for your client's tests.
+
+Installed with tui-echo (entry point `pytest11`), so any test can ask for it::
+
+    def test_my_client_reconnects_after_a_reset(echo_server):
+        client = MyClient(*echo_server.address)
+        assert client.request(b"hello") == b"hello"
+        echo_server.reset(echo_server.next_client())
+        assert client.request(b"again") == b"again"  # it reconnected
+
+The server listens on 127.0.0.1, port 0, with the default limits, and stops after
+the test. To change its settings, override the `echo_server_config` fixture.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from tui_echo.config import ServerConfig
+from tui_echo.events import ClientConnected, Event
+from tui_echo.faults import FaultSpec
+from tui_echo.feed import EventFeed
+from tui_echo.server import EchoServer
+
+__all__ = ["EchoServerFixture", "EventRecorder", "echo_server", "echo_server_config"]
+
+TIMEOUT = 10.0
+"""Seconds a wait may take before the test fails."""
+
+E = TypeVar("E")
+
+
+class EventRecorder:
+    """Collects a server's events and waits for the ones a test expects."""
+
+    def __init__(self, feed: EventFeed) -> None:
+        self.feed = feed
+        self.events: list[Event] = []
+        """Every event seen so far, in order."""
+
+    def poll(self) -> list[Event]:
+        """Take what the server published since; return every event so far."""
+        self.events.extend(self.feed.drain())
+        return self.events
+
+    def of(self, kind: type[E], **fields: Any) -> list[E]:
+        """Events seen so far of one type whose fields equal `fields`."""
+        self.poll()
+        return [
+            e
+            for e in self.events
+            if isinstance(e, kind)
+            and all(getattr(e, name) == value for name, value in fields.items())
+        ]
+
+    def wait_for(
+        self,
+        kind: type[E],
+        where: Callable[[E], bool] = lambda e: True,
+        timeout: float = TIMEOUT,
+        **fields: Any,
+    ) -> E:
+        """The first event of `kind` matching `fields` and `where`; waits for it.
+
+        Fails the test if none comes within `timeout` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((e for e in self.of(kind, **fields) if where(e)), None)
+            if found is not None:
+                return found
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"no {kind.__name__} event {fields} within {timeout}s")
+            self.feed.wait(min(left, 0.05))
+
+
+class EchoServerFixture:
+    """A started tui-echo server, as a test sees it (the `echo_server` fixture)."""
+
+    def __init__(self, server: EchoServer) -> None:
+        self.server = server
+        self.address: tuple[str, int] = server.address
+        """Where it listens: (host, port)."""
+        self.events = EventRecorder(server.feed)
+        self._handed_out: set[int] = set()
+
+    def connect(self, timeout: float = TIMEOUT) -> socket.socket:
+        """A blocking client socket connected to the server (the test closes it)."""
+        return socket.create_connection(self.address, timeout=timeout)
+
+    def next_client(self, timeout: float = TIMEOUT) -> int:
+        """The id of the next client that connected (each id is handed out once)."""
+        event = self.events.wait_for(
+            ClientConnected, lambda e: e.client not in self._handed_out, timeout
+        )
+        self._handed_out.add(event.client)
+        return event.client
+
+    def kick(self, client_id: int) -> None:
+        """Close a client with a FIN (its pending bytes discarded)."""
+        self.server.kick(client_id)
+
+    def reset(self, client_id: int) -> None:
+        """Close a client with an RST."""
+        self.server.reset(client_id)
+
+    def set_fault(self, target: int | str, spec: FaultSpec | str | None) -> None:
+        """A fault on a client id, on `"all"` clients or on `"new"` ones (SPEC text,
+        a `FaultSpec`, or None / `"off"` to clear)."""
+        self.server.set_fault(target, spec)
+
+
+@pytest.fixture
+def echo_server_config() -> ServerConfig:
+    """The settings of `echo_server`: override this fixture to change them."""
+    return ServerConfig(host="127.0.0.1", port=0)
+
+
+@pytest.fixture
+def echo_server(echo_server_config: ServerConfig) -> Iterator[EchoServerFixture]:
+    """A tui-echo server started for the test and stopped after it."""
+    server = EchoServer(echo_server_config).start()
+    try:
+        yield EchoServerFixture(server)
+    finally:
+        server.stop()
