@@ -20,16 +20,19 @@ from tests.helpers import (
     recv_until_eof,
     wait_until,
 )
+from tui_echo import kernel
 from tui_echo.config import ServerConfig
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
+    FaultChanged,
     Listening,
     Rejected,
     ShutdownComplete,
 )
 from tui_echo.feed import EventFeed
+from tui_echo.kernel import KernelStats
 from tui_echo.server import EchoServer, ServerStartError
 
 MiB = 1024 * 1024
@@ -499,3 +502,26 @@ finally:
         sock.close()
     server.stop()
 """
+
+
+@pytest.mark.skipif(not kernel.SUPPORTED, reason="kernel queues are read on Linux")
+def test_the_kernel_queues_show_where_a_slow_readers_bytes_wait(
+    start_server: Callable[..., RunningServer],
+) -> None:
+    running = start_server(max_buffer=64 * 1024)
+    with running.connect(rcvbuf=4096) as client:
+        client_id = running.next_client()
+        running.server.set_fault(client_id, "stall")
+        running.events.wait_for(FaultChanged, client=client_id)
+        client.sendall(b"q" * 2000)  # unread by the stalled server: RECV-Q
+        server = running.server
+
+        def sampled() -> KernelStats | None:
+            server.watch_kernel([client_id, 999])  # 999: no such client, no sample
+            stats = server.kernel_stats(client_id)
+            return stats if stats is not None and stats.recv_q == 2000 else None
+
+        stats = wait_until(sampled, message="a kernel sample with RECV-Q 2000")
+        assert stats.send_q == 0
+        assert stats.cwnd > 0
+        assert server.kernel_stats(999) is None

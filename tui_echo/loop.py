@@ -23,7 +23,7 @@ import socket
 import struct
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from tui_echo.common import format_peer
 from tui_echo.config import ServerConfig
@@ -51,6 +51,7 @@ from tui_echo.events import (
 )
 from tui_echo.faults import FaultSpec, describe
 from tui_echo.feed import EventFeed
+from tui_echo.kernel import KernelStats, read_kernel_stats
 from tui_echo.memory import release_freed_memory
 
 TICK = 0.1
@@ -98,6 +99,8 @@ class EchoLoop:
         """(deadline, tie-breaker, connection): when to call `Connection.timer`.
         An entry whose time is no longer its connection's deadline is stale."""
         self._timer_order = itertools.count()
+        self._kernel: dict[int, KernelStats] = {}
+        """The last kernel sample of the clients someone watches."""
         self._poller = _Poller()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -138,6 +141,10 @@ class EchoLoop:
         """The last bytes an inspected client sent, or None (a snapshot)."""
         entry = self._by_id.get(client_id)
         return None if entry is None else entry[1].recent
+
+    def kernel_stats(self, client_id: int) -> KernelStats | None:
+        """The kernel's view of a watched client at the last sample (a snapshot)."""
+        return self._kernel.get(client_id)
 
     def fault_activity(self, client_id: int) -> FaultActivity | None:
         """What a client's fault has done, or None without one (a snapshot)."""
@@ -428,6 +435,17 @@ class EchoLoop:
                 sock, conn = entry
                 self.feed.publish(FaultChanged(client=client_id, fault=text))
                 self._carry_out(sock, conn, conn.set_fault(spec, now))
+
+    def sample_kernel(self, client_ids: Iterable[int]) -> None:
+        """Ask the kernel about these clients now, forgetting the others (loop
+        thread: only here is a descriptor sure to be the client's)."""
+        by_id = self._by_id
+        sampled = {}
+        for client_id in client_ids:
+            entry = by_id.get(client_id)
+            if entry is not None and (stats := read_kernel_stats(entry[0])):
+                sampled[client_id] = stats
+        self._kernel = sampled
 
     def inspect(self, client_id: int, enabled: bool) -> None:
         """Start or stop keeping a client's recent bytes (loop thread)."""

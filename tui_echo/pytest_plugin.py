@@ -1,4 +1,4 @@
-"""A pytest plugin: the `echo_server` fixture, a tui-echo server for your client's tests.
+"""A pytest plugin: the `echo_server` fixture, a tui-echo server for client tests.
 
 Installed with tui-echo (entry point `pytest11`), so any test can ask for it::
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 
 from tui_echo.common import format_address
@@ -19,6 +19,7 @@ from tui_echo.connection import FaultActivity
 from tui_echo.events import FaultChanged, Listening
 from tui_echo.faults import FaultSpec, describe
 from tui_echo.feed import EventFeed
+from tui_echo.kernel import KernelStats
 from tui_echo.loop import EchoLoop
 
 STOP_TIMEOUT = 5.0
@@ -119,6 +120,19 @@ class EchoServer:
             )
         fault = spec
         self._send(lambda loop: loop.set_fault(target, fault))
+
+    def watch_kernel(self, client_ids: Iterable[int]) -> None:
+        """Have the loop sample the kernel's view of these clients now (any thread).
+
+        Call it at each refresh with the clients on screen; `kernel_stats` then
+        answers for them. Each client costs three system calls on the loop thread.
+        """
+        ids = tuple(client_ids)
+        self._send(lambda loop: loop.sample_kernel(ids))
+
+    def kernel_stats(self, client_id: int) -> KernelStats | None:
+        """The kernel's view of a watched client at the last sample (any thread)."""
+        return None if self._loop is None else self._loop.kernel_stats(client_id)
 
     def fault_activity(self, client_id: int) -> FaultActivity | None:
         """What a client's fault has done since it was set, or None (any thread)."""
