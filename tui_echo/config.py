@@ -66,6 +66,8 @@ class ServerConfig:
     """The fault every new client gets (faults.py), or None."""
     seed: int | None = None
     """Seed of the faults' randomness (jitter); None: a random seed."""
+    control: str | None = None
+    """Path of the control socket (control.py), or None for none."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

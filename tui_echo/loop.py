@@ -23,8 +23,9 @@ import socket
 import struct
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
+from tui_echo import control
 from tui_echo.common import format_peer
 from tui_echo.config import ServerConfig
 from tui_echo.connection import (
@@ -42,8 +43,10 @@ from tui_echo.connection import (
     Limits,
     MemoryBudget,
 )
+from tui_echo.control_server import ControlServer, Poller
 from tui_echo.events import (
     ClientConnected,
+    Event,
     FaultChanged,
     Rejected,
     ServerError,
@@ -71,7 +74,7 @@ _LINGER_ABORT = struct.pack("ii", 1, 0)
 _READABLE = select.POLLIN | select.POLLERR | select.POLLHUP
 _WRITABLE = select.POLLOUT
 
-Command = Callable[[], None]
+Command = Callable[[], object]
 FaultTarget = int | str
 """A client id, `all` (every client connected now) or `new` (clients to come)."""
 
@@ -83,7 +86,11 @@ class EchoLoop:
     """
 
     def __init__(
-        self, config: ServerConfig, feed: EventFeed, listener: socket.socket
+        self,
+        config: ServerConfig,
+        feed: EventFeed,
+        listener: socket.socket,
+        control: socket.socket | None = None,
     ) -> None:
         self.config = config
         self.feed = feed
@@ -110,7 +117,8 @@ class EchoLoop:
         self._commands: deque[Command] = deque()
         self._by_fd: dict[int, tuple[socket.socket, Connection]] = {}
         self._by_id: dict[int, tuple[socket.socket, Connection]] = {}
-        self._ids = itertools.count(1)
+        self._last_id = 0
+        """The id of the latest client (ids count from 1, one per connection)."""
         self._active: set[Connection] = set()
         """Clients with I/O since the last tick: each gets a data event."""
         self._running = True
@@ -121,6 +129,18 @@ class EchoLoop:
         self._buffer = bytearray(RECV_SIZE)
         self._view = memoryview(self._buffer)
         """Where every read lands; only what a partial write leaves is copied."""
+        self._published = 0
+        """Events published so far: the `seq` of the control socket's stream."""
+        self._started_at = time.monotonic()
+        self._rejected = 0
+        self._closed_in = self._closed_out = 0
+        """Bytes of the clients that are gone (for STATS)."""
+        self._control: ControlServer | None = None
+        if control is not None and config.control is not None:
+            poller = Poller(
+                self._poller.register, self._poller.modify, self._poller.unregister
+            )
+            self._control = ControlServer(control, config.control, poller, self)
 
     # ---- any thread ---------------------------------------------------------------
 
@@ -159,9 +179,24 @@ class EchoLoop:
         try:
             self._serve()
         except Exception as exc:  # a bug, not a client: say so, then shut down cleanly
-            self.feed.publish(ServerError(message=f"internal error: {exc!r}"))
+            self.publish(ServerError(message=f"internal error: {exc!r}"))
         finally:
             self._shutdown()
+
+    def publish(self, event: Event) -> None:
+        """Publish a lifecycle event: to the feed, and to `EVENTS` readers (the loop
+        thread; the server's thread before the loop starts)."""
+        self.feed.publish(event)
+        self._count_and_stream([event])
+
+    def _count_and_stream(self, events: Sequence[Event]) -> None:
+        """Number published events, and stream them to the control socket's
+        `EVENTS` readers, if there are any."""
+        first = self._published + 1
+        self._published += len(events)
+        control = self._control
+        if control is not None and control.streaming:
+            control.broadcast(events, first)
 
     def request_stop(self) -> None:
         """Leave the loop after this turn (loop thread: send it through `call`)."""
@@ -183,7 +218,7 @@ class EchoLoop:
             for fd, mask in ready:
                 entry = by_fd.get(fd)
                 if entry is None:
-                    self._on_special(fd)
+                    self._on_special(fd, mask)
                     continue
                 sock, conn = entry
                 try:
@@ -200,14 +235,16 @@ class EchoLoop:
                 self._tick(now)
                 next_tick = now + TICK
 
-    def _on_special(self, fd: int) -> None:
+    def _on_special(self, fd: int, mask: int) -> None:
         try:
             if fd == self._wake_r.fileno():
                 self._run_commands()
             elif fd == self._listener.fileno():
                 self._accept()
+            elif self._control is not None and self._control.owns(fd):
+                self._control.on_ready(fd, mask)
         except Exception as exc:  # a bug: report it and keep serving
-            self.feed.publish(ServerError(message=f"internal error: {exc!r}"))
+            self.publish(ServerError(message=f"internal error: {exc!r}"))
 
     def _run_commands(self) -> None:
         with contextlib.suppress(OSError):
@@ -331,7 +368,8 @@ class EchoLoop:
             limit = self.config.max_clients
             if limit is not None and len(self._by_id) >= limit:
                 sock.close()
-                self.feed.publish(
+                self._rejected += 1
+                self.publish(
                     Rejected(peer=peer, reason=f"max clients ({limit}) reached")
                 )
             else:
@@ -349,12 +387,13 @@ class EchoLoop:
             sock.close()
             return
         now = time.monotonic()
-        conn = Connection(next(self._ids), peer, self._limits, now)
+        self._last_id += 1
+        conn = Connection(self._last_id, peer, self._limits, now)
         entry = (sock, conn)
         self._by_fd[sock.fileno()] = entry
         self._by_id[conn.id] = entry
         self._poller.register(sock.fileno(), conn.interest)
-        self.feed.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
+        self.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
         if self._default_fault is not None:  # the default, no event of its own
             self._carry_out(sock, conn, conn.set_fault(self._default_fault, now))
 
@@ -365,7 +404,7 @@ class EchoLoop:
         if not self._accept_error_reported:
             self._accept_error_reported = True
             reason = exc.strerror or str(exc)
-            self.feed.publish(
+            self.publish(
                 ServerError(
                     message=f"accept failed: {reason.lower()};"
                     " accepting paused until descriptors are free"
@@ -383,8 +422,12 @@ class EchoLoop:
         """Publish coalesced data events and run the periodic checks."""
         if self._active:
             ts = time.time()
-            self.feed.publish_data([c.take_data_event(ts) for c in self._active])
+            data = [c.take_data_event(ts) for c in self._active]
             self._active = set()
+            self.feed.publish_data(data)
+            self._count_and_stream(data)
+        if self._control is not None:
+            self._control.tick(now)
         idle_timeout = self.config.idle_timeout
         if idle_timeout is not None:
             for sock, conn in list(self._by_id.values()):
@@ -404,41 +447,43 @@ class EchoLoop:
             and not self.feed.backlogged
         )
 
-    # ---- commands (run on the loop thread) -----------------------------------------
+    # ---- commands (loop thread: other threads send them through `call`) -----------
 
-    def kick(self, client_id: int) -> None:
-        """Close a client with a FIN (loop thread: send it through `call`)."""
-        self._tell(client_id, Connection.kick)
+    def kick(self, client_id: int) -> bool:
+        """Close a client with a FIN; False if there is no such client."""
+        return self._tell(client_id, Connection.kick)
 
-    def reset(self, client_id: int) -> None:
-        """Close a client with an RST (loop thread)."""
-        self._tell(client_id, Connection.reset)
+    def reset(self, client_id: int) -> bool:
+        """Close a client with an RST; False if there is no such client."""
+        return self._tell(client_id, Connection.reset)
 
     def kick_all(self) -> None:
-        """Kick every client (loop thread)."""
+        """Kick every client."""
         for client_id in list(self._by_id):
             self.kick(client_id)
 
-    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> None:
-        """Put a fault in force on a client, on `all` clients now, or on `new` ones
-        (loop thread); each change publishes a `fault` event."""
-        now = time.monotonic()
+    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
+        """Put a fault in force on a client, on `all` clients now, or on `new` ones;
+        each change publishes a `fault` event. False if there is no such client."""
         text = describe(spec)
         if target == "new":
             self._default_fault = spec
-            self.feed.publish(FaultChanged(fault=text))
-            return
+            self.publish(FaultChanged(fault=text))
+            return True
+        now = time.monotonic()
         ids = list(self._by_id) if target == "all" else [int(target)]
         for client_id in ids:
             entry = self._by_id.get(client_id)
-            if entry is not None:
-                sock, conn = entry
-                self.feed.publish(FaultChanged(client=client_id, fault=text))
-                self._carry_out(sock, conn, conn.set_fault(spec, now))
+            if entry is None:
+                return False
+            sock, conn = entry
+            self.publish(FaultChanged(client=client_id, fault=text))
+            self._carry_out(sock, conn, conn.set_fault(spec, now))
+        return True
 
     def sample_kernel(self, client_ids: Iterable[int]) -> None:
-        """Ask the kernel about these clients now, forgetting the others (loop
-        thread: only here is a descriptor sure to be the client's)."""
+        """Ask the kernel about these clients now, forgetting the others (only the
+        loop thread knows that a descriptor is still the client's)."""
         by_id = self._by_id
         sampled = {}
         for client_id in client_ids:
@@ -447,17 +492,56 @@ class EchoLoop:
                 sampled[client_id] = stats
         self._kernel = sampled
 
-    def inspect(self, client_id: int, enabled: bool) -> None:
-        """Start or stop keeping a client's recent bytes (loop thread)."""
+    def inspect(self, client_id: int, enabled: bool) -> bool:
+        """Start or stop keeping a client's recent bytes; False if it is unknown."""
         entry = self._by_id.get(client_id)
         if entry is not None:
             entry[1].inspect(enabled)
+        return entry is not None
 
-    def _tell(self, client_id: int, what: Callable[[Connection], int]) -> None:
+    def _tell(self, client_id: int, what: Callable[[Connection], int]) -> bool:
         entry = self._by_id.get(client_id)
-        if entry is not None:
-            sock, conn = entry
-            self._carry_out(sock, conn, what(conn))
+        if entry is None:
+            return False
+        sock, conn = entry
+        self._carry_out(sock, conn, what(conn))
+        return True
+
+    # ---- what the control socket asks (loop thread) --------------------------------
+
+    def list_lines(self) -> list[str]:
+        now = time.monotonic()
+        return [control.list_line(conn, now) for _, conn in self._by_id.values()]
+
+    def stats_line(self) -> str:
+        conns = [conn for _, conn in self._by_id.values()]
+        return control.stats_line(
+            clients=len(conns),
+            total=self._last_id,
+            rejected=self._rejected,
+            bytes_in=self._closed_in + sum(c.bytes_in for c in conns),
+            bytes_out=self._closed_out + sum(c.bytes_out for c in conns),
+            pending=self._limits.budget.pending,
+            uptime=time.monotonic() - self._started_at,
+        )
+
+    def recent_line(self, client_id: int) -> str | None:
+        entry = self._by_id.get(client_id)
+        return None if entry is None else control.recent_line(entry[1].recent)
+
+    def activity_line(self, client_id: int) -> str | None:
+        entry = self._by_id.get(client_id)
+        if entry is None:
+            return None
+        fault = entry[1].fault
+        return control.activity_line(None if fault is None else fault.activity())
+
+    def kernel_lines(self, client_ids: Sequence[int]) -> list[str]:
+        self.sample_kernel(client_ids)
+        return [
+            control.kernel_line(client_id, stats)
+            for client_id, stats in self._kernel.items()
+        ]
 
     # ---- closing ------------------------------------------------------------------
 
@@ -482,7 +566,11 @@ class EchoLoop:
             sock.close()
         ts = time.time()
         last_data = conn.take_data_event(ts) if conn.has_unreported_bytes else None
-        self.feed.publish_close(conn.closed_event(ts), last_data)
+        closed = conn.closed_event(ts)
+        self.feed.publish_close(closed, last_data)
+        self._count_and_stream([closed] if last_data is None else [last_data, closed])
+        self._closed_in += conn.bytes_in
+        self._closed_out += conn.bytes_out
         if conn.discard() & BUDGET:
             self._budget_flipped()
 
@@ -504,10 +592,12 @@ class EchoLoop:
         self._listener.close()
         for sock, conn in list(self._by_id.values()):
             self._carry_out(sock, conn, conn.shut_down())
+        self.publish(ShutdownComplete())
+        if self._control is not None:
+            self._control.close()
         self._poller.close()
         self._wake_r.close()
         self._wake_w.close()
-        self.feed.publish(ShutdownComplete())
 
 
 class _Poller:

@@ -16,6 +16,7 @@ from types import TracebackType
 from tui_echo.common import format_address
 from tui_echo.config import ServerConfig
 from tui_echo.connection import FaultActivity
+from tui_echo.control_server import ControlSocketError, open_control_socket
 from tui_echo.events import FaultChanged, Listening
 from tui_echo.faults import FaultSpec, describe
 from tui_echo.feed import EventFeed
@@ -57,17 +58,25 @@ class EchoServer:
         """Bind and listen in the caller's thread, then start the loop thread.
 
         Raises:
-            ServerStartError: the host does not resolve or the bind fails.
+            ServerStartError: the host does not resolve, the bind fails, or the
+                control socket cannot be made.
         """
         if self._thread is not None:
             raise RuntimeError("the server was started already")
         listener = _listen(self.config.host, self.config.port)
+        control = None
+        if self.config.control is not None:
+            try:
+                control = open_control_socket(self.config.control)
+            except ControlSocketError as exc:
+                listener.close()
+                raise ServerStartError(str(exc)) from None
         host, port = listener.getsockname()[:2]
         self._address = (host, port)
-        self._loop = EchoLoop(self.config, self.feed, listener)
-        self.feed.publish(Listening(host=host, port=port))
+        loop = self._loop = EchoLoop(self.config, self.feed, listener, control)
+        loop.publish(Listening(host=host, port=port))  # the thread is not up yet
         if self.config.fault is not None:
-            self.feed.publish(FaultChanged(fault=describe(self.config.fault)))
+            loop.publish(FaultChanged(fault=describe(self.config.fault)))
         self._thread = threading.Thread(
             target=self._loop.run, name="tui-echo-loop", daemon=True
         )
@@ -138,7 +147,7 @@ class EchoServer:
         """What a client's fault has done since it was set, or None (any thread)."""
         return None if self._loop is None else self._loop.fault_activity(client_id)
 
-    def _send(self, command: Callable[[EchoLoop], None]) -> None:
+    def _send(self, command: Callable[[EchoLoop], object]) -> None:
         """Run `command` on the loop thread, if the server was started."""
         loop = self._loop
         if loop is not None:

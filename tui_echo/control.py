@@ -1,0 +1,305 @@
+"""The control socket's line protocol, without I/O: commands in, reply lines out.
+
+Lines of ASCII, usable by hand with `socat - UNIX-CONNECT:PATH`; every reply ends
+with `OK` or `ERR message`:
+
+    LIST                     one line per client, then OK
+    STATS                    one line of server totals, then OK
+    KICK ID | KICK all       close with a FIN
+    RESET ID                 close with an RST
+    FAULT ID|all|new SPEC    set a fault (SPEC `off` clears it)
+    EVENTS                   OK, then every event from now on as JSON Lines with a
+                             `seq`, until the client hangs up
+    INSPECT ID on|off        keep (or stop keeping) a client's recent bytes
+    RECENT ID                `hex=...`: the recent bytes kept for it
+    ACTIVITY ID              what its fault has done: delayed, pieces, discarded
+    KERNEL ID...             the kernel's view of those clients (Linux)
+    HELP                     these lines
+
+A `ControlSession` keeps one connection's protocol state (bytes in, reply bytes
+out, streaming or not) and its bounds: a line over `MAX_LINE` bytes, binary or an
+unknown command get `ERR` and nothing else happens; a reader that does not keep up
+with `EVENTS` is cut off with a last line saying why. The `Operator` (the loop)
+carries the commands out; `control_server.py` does the socket I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from tui_echo.connection import Connection, FaultActivity
+from tui_echo.events import Event, to_json
+from tui_echo.faults import FaultSpec
+from tui_echo.kernel import KernelStats
+
+MAX_LINE = 4096
+"""Longest command line, newline included."""
+MAX_SESSIONS = 16
+"""Control connections served at once; one more is told so and closed."""
+STREAM_BACKLOG = 1024 * 1024
+"""Bytes of events an `EVENTS` reader may fall behind before it is cut off."""
+REPLY_BACKLOG = 256 * 1024
+"""Reply bytes waiting for a reader before its commands are no longer read."""
+
+HELP = """\
+LIST                     a line per client: id peer state age idle in out pending fault
+STATS                    clients total rejected bytes_in bytes_out pending uptime
+KICK ID | KICK all       close a client (or all) with a FIN
+RESET ID                 close a client with an RST
+FAULT ID|all|new SPEC    set a fault (off clears it), e.g. FAULT 3 delay=50ms,slice=1
+EVENTS                   then every event from now on, JSON Lines with seq
+INSPECT ID on|off        keep (or stop keeping) a client's recent bytes
+RECENT ID                hex=... the recent bytes kept for a client
+ACTIVITY ID              delayed pieces discarded: what its fault has done
+KERNEL ID...             recvq sendq rtt rttvar retrans cwnd lost (Linux)
+HELP                     this"""
+
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
+class ControlError(Exception):
+    """A command that cannot be carried out; its text follows `ERR`."""
+
+
+class Operator(Protocol):
+    """What the control socket may ask of the server (the loop, on its thread)."""
+
+    def list_lines(self) -> list[str]: ...
+    def stats_line(self) -> str: ...
+    def kick(self, client_id: int) -> bool: ...
+    def kick_all(self) -> None: ...
+    def reset(self, client_id: int) -> bool: ...
+    def set_fault(self, target: int | str, spec: FaultSpec | None) -> bool: ...
+    def inspect(self, client_id: int, enabled: bool) -> bool: ...
+    def recent_line(self, client_id: int) -> str | None: ...
+    def activity_line(self, client_id: int) -> str | None: ...
+    def kernel_lines(self, client_ids: Sequence[int]) -> list[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a command line answers, and whether the session streams from now on."""
+
+    lines: list[str]
+    streams: bool = False
+
+
+def execute(line: str, operator: Operator) -> Reply:
+    """Carry out one command line; the reply ends with `OK` or `ERR ...`."""
+    try:
+        lines, streams = _run(line.split(), operator)
+    except ControlError as exc:
+        return Reply([f"ERR {exc}"])
+    return Reply([*lines, "OK"], streams)
+
+
+def _run(words: list[str], operator: Operator) -> tuple[list[str], bool]:
+    if not words:
+        raise ControlError("empty line (HELP lists the commands)")
+    command, args = words[0].upper(), words[1:]
+    if command == "LIST" and not args:
+        return operator.list_lines(), False
+    if command == "STATS" and not args:
+        return [operator.stats_line()], False
+    if command == "EVENTS" and not args:
+        return [], True
+    if command == "HELP" and not args:
+        return HELP.splitlines(), False
+    if command == "KICK" and len(args) == 1:
+        if args[0].lower() == "all":
+            operator.kick_all()
+            return [], False
+        return _known(operator.kick(_client(args[0])), args[0]), False
+    if command == "RESET" and len(args) == 1:
+        return _known(operator.reset(_client(args[0])), args[0]), False
+    if command == "FAULT" and len(args) >= 2:
+        target = args[0].lower()
+        where: int | str = target if target in ("all", "new") else _client(target)
+        try:
+            spec = FaultSpec.parse(" ".join(args[1:]))
+        except ValueError as exc:
+            raise ControlError(str(exc)) from None
+        return _known(operator.set_fault(where, spec), args[0]), False
+    if command == "INSPECT" and len(args) == 2 and args[1].lower() in ("on", "off"):
+        enabled = args[1].lower() == "on"
+        return _known(operator.inspect(_client(args[0]), enabled), args[0]), False
+    if command in ("RECENT", "ACTIVITY") and len(args) == 1:
+        client_id = _client(args[0])
+        answer = (
+            operator.recent_line(client_id)
+            if command == "RECENT"
+            else operator.activity_line(client_id)
+        )
+        if answer is None:
+            raise ControlError(f"no client {args[0]}")
+        return [answer], False
+    if command == "KERNEL" and args:
+        return operator.kernel_lines([_client(arg) for arg in args]), False
+    if command in _USAGE:
+        raise ControlError(f"usage: {_USAGE[command]}")
+    raise ControlError(f"unknown command {words[0][:40]!r} (HELP lists the commands)")
+
+
+_USAGE = {
+    "LIST": "LIST",
+    "STATS": "STATS",
+    "EVENTS": "EVENTS",
+    "HELP": "HELP",
+    "KICK": "KICK ID | KICK all",
+    "RESET": "RESET ID",
+    "FAULT": "FAULT ID|all|new SPEC",
+    "INSPECT": "INSPECT ID on|off",
+    "RECENT": "RECENT ID",
+    "ACTIVITY": "ACTIVITY ID",
+    "KERNEL": "KERNEL ID...",
+}
+
+
+def _client(word: str) -> int:
+    if not word.isdigit() or len(word) > 18:
+        raise ControlError(f"not a client id: {word[:40]!r}")
+    return int(word)
+
+
+def _known(found: bool, word: str) -> list[str]:
+    if not found:
+        raise ControlError(f"no client {word}")
+    return []
+
+
+def list_line(conn: Connection, now: float) -> str:
+    """A client as `LIST` shows it, Redis `CLIENT LIST` style (`fault` comes last:
+    its SPEC may hold `=` and `,`)."""
+    fault = "-" if conn.fault is None else str(conn.fault.spec)
+    return (
+        f"id={conn.id} peer={conn.peer} state={conn.state}"
+        f" age={now - conn.connected_at:.1f} idle={now - conn.last_received:.1f}"
+        f" in={conn.bytes_in} out={conn.bytes_out} pending={conn.pending}"
+        f" fault={fault}"
+    )
+
+
+def stats_line(
+    *,
+    clients: int,
+    total: int,
+    rejected: int,
+    bytes_in: int,
+    bytes_out: int,
+    pending: int,
+    uptime: float,
+) -> str:
+    """The server's totals as `STATS` shows them."""
+    return (
+        f"clients={clients} total={total} rejected={rejected} bytes_in={bytes_in}"
+        f" bytes_out={bytes_out} pending={pending} uptime={uptime:.1f}"
+    )
+
+
+def recent_line(recent: bytes | None) -> str:
+    """`RECENT`: the bytes kept for an inspected client, as hex (`hex=` when none)."""
+    return f"hex={(recent or b'').hex()}"
+
+
+def activity_line(activity: FaultActivity | None) -> str:
+    """`ACTIVITY`: what a client's fault has done (`fault=-` without one)."""
+    if activity is None:
+        return "fault=-"
+    return (
+        f"delayed={activity.delayed} pieces={activity.pieces}"
+        f" discarded={activity.discarded}"
+    )
+
+
+def kernel_line(client_id: int, stats: KernelStats) -> str:
+    """`KERNEL`: one client's socket as the kernel sees it."""
+    return (
+        f"id={client_id} recvq={stats.recv_q} sendq={stats.send_q}"
+        f" rtt={stats.rtt_us} rttvar={stats.rttvar_us} retrans={stats.retransmits}"
+        f" cwnd={stats.cwnd} lost={stats.lost}"
+    )
+
+
+def event_line(event: Event, seq: int) -> bytes:
+    """An event as one JSON Line for `EVENTS`: its JSON form plus `seq`."""
+    payload = to_json(event)
+    payload["seq"] = seq
+    return _encode(payload).encode() + b"\n"
+
+
+class ControlSession:
+    """One control connection's protocol state (loop thread only)."""
+
+    __slots__ = ("closing", "inbuf", "outbuf", "skipping", "streaming")
+
+    def __init__(self) -> None:
+        self.inbuf = bytearray()
+        self.outbuf = bytearray()
+        """Reply (or event) bytes waiting to be sent."""
+        self.streaming = False
+        """`EVENTS` was asked for: from now on only events go out."""
+        self.skipping = False
+        """Inside a line that is too long: ignore input up to its newline."""
+        self.closing = False
+        """Say the last line in `outbuf`, then close."""
+
+    @property
+    def reading(self) -> bool:
+        """Whether the loop should read from it (not while replies pile up)."""
+        return not self.closing and len(self.outbuf) < REPLY_BACKLOG
+
+    def received(self, data: bytes, operator: Operator) -> None:
+        """Bytes from the client: run every whole command line in them."""
+        if self.streaming or self.closing:
+            return  # a streaming session only streams; its input is ignored
+        self.inbuf += data
+        while not self.streaming:
+            end = self.inbuf.find(b"\n")
+            if end < 0:
+                if len(self.inbuf) >= MAX_LINE:
+                    self._refuse("line longer than 4096 bytes")
+                    self.skipping = True
+                    self.inbuf.clear()
+                return
+            line, self.inbuf = bytes(self.inbuf[:end]), self.inbuf[end + 1 :]
+            if self.skipping:  # the rest of an over-long line
+                self.skipping = False
+                continue
+            if end >= MAX_LINE:
+                self._refuse("line longer than 4096 bytes")
+                continue
+            try:
+                text = line.decode("ascii").rstrip("\r")
+            except UnicodeDecodeError:
+                self._refuse("not ASCII: commands are lines of ASCII text")
+                continue
+            reply = execute(text, operator)
+            self.outbuf += "".join(f"{r}\n" for r in reply.lines).encode()
+            self.streaming = reply.streams
+        if self.streaming:
+            self.inbuf.clear()
+
+    def stream(self, lines: Iterable[bytes]) -> bool:
+        """Queue event lines; True if that cut the reader off (it fell too far
+        behind: what waits is dropped for one last line saying so)."""
+        if not self.streaming or self.closing:
+            return False
+        for line in lines:
+            self.outbuf += line
+        if len(self.outbuf) <= STREAM_BACKLOG:
+            return False
+        behind = len(self.outbuf)
+        self.outbuf = bytearray(
+            f"ERR too slow: {behind} bytes of events unread; disconnected\n".encode()
+        )
+        self.closing = True
+        return True
+
+    def sent(self, count: int) -> None:
+        del self.outbuf[:count]
+
+    def _refuse(self, why: str) -> None:
+        self.outbuf += f"ERR {why}\n".encode()

@@ -1,0 +1,263 @@
+"""`ControlServer`: the control socket's I/O, on the loop thread (protocol: control.py).
+
+A Unix stream socket, mode 0600, served by the same poller as the clients and never
+blocking it: replies and events wait in each session's bounded buffer and go out as
+the socket takes them. `open_control_socket` makes the socket in the caller's thread
+(like the TCP listener), with the checks SPEC asks for: a stale socket is replaced,
+any other file is never touched, and a directory others could tamper with is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import socket
+import stat
+import struct
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tui_echo.control import (
+    MAX_SESSIONS,
+    ControlSession,
+    Operator,
+    event_line,
+)
+from tui_echo.events import Event
+
+READ = select.POLLIN
+WRITE = select.POLLOUT
+_READABLE = select.POLLIN | select.POLLERR | select.POLLHUP
+RECV_SIZE = 65536
+CLOSING_GRACE = 5.0
+"""Seconds a cut-off reader gets to read its last line before it is closed anyway."""
+
+
+class ControlSocketError(Exception):
+    """The control socket cannot be made at that path: one line for the operator."""
+
+
+@dataclass(frozen=True, slots=True)
+class Poller:
+    """The loop's poller calls the control server may use."""
+
+    register: Callable[[int, int], None]
+    modify: Callable[[int, int], None]
+    unregister: Callable[[int], None]
+
+
+def open_control_socket(path: str) -> socket.socket:
+    """A listening Unix socket at `path`, mode 0600 (caller's thread).
+
+    Raises:
+        ControlSocketError: the directory is not safe, another file or a live
+            server is there, or the socket cannot be made.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        info = os.stat(directory)
+    except OSError as exc:
+        raise ControlSocketError(f"cannot use {directory}: {_reason(exc)}") from None
+    others_write = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    if others_write and not info.st_mode & stat.S_ISVTX:
+        raise ControlSocketError(
+            f"{directory} is writable by others (and not sticky): they could swap"
+            " the socket; choose a directory only you can write to"
+        )
+    _clear_stale(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)  # born 0600: nobody else can connect, even briefly
+    try:
+        sock.bind(path)
+        os.chmod(path, 0o600)
+        sock.listen(MAX_SESSIONS)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise ControlSocketError(f"cannot listen on {path}: {_reason(exc)}") from None
+    finally:
+        os.umask(old_umask)
+    return sock
+
+
+def _clear_stale(path: str) -> None:
+    """Remove a socket nobody serves any more; refuse anything else at `path`."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ControlSocketError(f"cannot use {path}: {_reason(exc)}") from None
+    if not stat.S_ISSOCK(info.st_mode):
+        raise ControlSocketError(f"{path} exists and is not a socket; not touching it")
+    if info.st_uid != os.getuid():
+        raise ControlSocketError(f"{path} is someone else's socket; not touching it")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        pass  # stale: its server is gone
+    except OSError as exc:
+        raise ControlSocketError(f"cannot use {path}: {_reason(exc)}") from None
+    else:
+        raise ControlSocketError(f"{path} is in use by a running server")
+    finally:
+        probe.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+class ControlServer:
+    """The control listener and its sessions (loop thread only, but `close`)."""
+
+    def __init__(
+        self, listener: socket.socket, path: str, poller: Poller, operator: Operator
+    ) -> None:
+        self.listener = listener
+        self.path = path
+        self.poller = poller
+        self.operator = operator
+        self._inode = os.stat(path).st_ino
+        self._sessions: dict[int, tuple[socket.socket, ControlSession]] = {}
+        self._interest: dict[int, int] = {}
+        self._cut_off_at: dict[int, float] = {}
+        self.streaming = 0
+        """Sessions that stream events: `broadcast` does nothing without them."""
+        poller.register(listener.fileno(), READ)
+
+    def owns(self, fd: int) -> bool:
+        """True for the listener's and the sessions' descriptors."""
+        return fd == self.listener.fileno() or fd in self._sessions
+
+    def on_ready(self, fd: int, mask: int) -> None:
+        """The poller says `fd` (one of ours) is ready."""
+        if fd == self.listener.fileno():
+            self._accept()
+            return
+        sock, session = self._sessions[fd]
+        if mask & _READABLE:
+            try:
+                data = sock.recv(RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                data = None
+            except OSError:
+                data = b""
+            if data == b"":
+                self._close(fd)
+                return
+            if data:
+                session.received(data, self.operator)
+                if session.streaming and fd not in self._cut_off_at:
+                    self._count_streaming()
+        self._flush(fd, sock, session)
+
+    def broadcast(self, events: Sequence[Event], first_seq: int) -> None:
+        """Queue events for every `EVENTS` session (each encoded once)."""
+        lines = [event_line(event, first_seq + i) for i, event in enumerate(events)]
+        for fd, (_sock, session) in list(self._sessions.items()):
+            if session.streaming and not session.closing:
+                if session.stream(lines):  # too far behind: cut off
+                    self._cut_off_at[fd] = time.monotonic()
+                    self._count_streaming()
+                self._update(fd, session)
+
+    def tick(self, now: float) -> None:
+        """Close cut-off readers that did not take their last line in time."""
+        for fd, since in list(self._cut_off_at.items()):
+            if now - since >= CLOSING_GRACE:
+                self._close(fd)
+
+    def close(self) -> None:
+        """Close every session and the listener, and remove the socket file (only
+        if it is still ours)."""
+        for fd in list(self._sessions):
+            self._close(fd)
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            self.poller.unregister(self.listener.fileno())
+        self.listener.close()
+        with contextlib.suppress(OSError):
+            if os.stat(self.path).st_ino == self._inode:
+                os.unlink(self.path)
+
+    # ---- sessions ---------------------------------------------------------------
+
+    def _accept(self) -> None:
+        for _ in range(MAX_SESSIONS + 1):
+            try:
+                sock, _ = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            sock.setblocking(False)
+            if not _same_user(sock):
+                _tell_and_close(sock, b"ERR only the server's owner may connect\n")
+            elif len(self._sessions) >= MAX_SESSIONS:
+                full = f"ERR too many control connections ({MAX_SESSIONS})\n"
+                _tell_and_close(sock, full.encode())
+            else:
+                fd = sock.fileno()
+                self._sessions[fd] = (sock, ControlSession())
+                self._interest[fd] = READ
+                self.poller.register(fd, READ)
+
+    def _flush(self, fd: int, sock: socket.socket, session: ControlSession) -> None:
+        """Send what waits, as the socket takes it; close a finished cut-off."""
+        if session.outbuf:
+            try:
+                session.sent(sock.send(session.outbuf))
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                self._close(fd)
+                return
+        if session.closing and not session.outbuf:
+            self._close(fd)
+            return
+        self._update(fd, session)
+
+    def _update(self, fd: int, session: ControlSession) -> None:
+        interest = (READ if session.reading else 0) | (WRITE if session.outbuf else 0)
+        if self._interest.get(fd) != interest:
+            self._interest[fd] = interest
+            self.poller.modify(fd, interest)
+
+    def _close(self, fd: int) -> None:
+        entry = self._sessions.pop(fd, None)
+        if entry is None:
+            return
+        self._interest.pop(fd, None)
+        self._cut_off_at.pop(fd, None)
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            self.poller.unregister(fd)
+        entry[0].close()
+        self._count_streaming()
+
+    def _count_streaming(self) -> None:
+        self.streaming = sum(
+            1 for _, s in self._sessions.values() if s.streaming and not s.closing
+        )
+
+
+def _same_user(sock: socket.socket) -> bool:
+    """Whether the peer runs as the server's user (or root), as the kernel says."""
+    if not hasattr(socket, "SO_PEERCRED"):  # the file's mode 0600 must do
+        return True
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    except OSError:
+        return False
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid in (os.getuid(), 0)
+
+
+def _tell_and_close(sock: socket.socket, line: bytes) -> None:
+    with contextlib.suppress(OSError):
+        sock.send(line)
+    sock.close()
