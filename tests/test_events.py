@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
+    FaultChanged,
     Listening,
     Rejected,
     ServerError,
     ShutdownComplete,
+    from_json,
     to_json,
 )
 
@@ -75,3 +80,53 @@ def test_merged_data_sums_bytes_and_keeps_the_latest_counters() -> None:
         state="half-closed",
         ts=2.0,
     )
+
+
+def test_every_event_reads_back_from_its_json() -> None:
+    events = [
+        Listening(host="::1", port=9000, ts=1.5),
+        ClientConnected(client=1, peer="[::1]:5", ts=2.0),
+        ClientData(
+            client=1,
+            bytes=3,
+            bytes_in=3,
+            bytes_out=1,
+            pending=2,
+            state=ClientState.PAUSED,
+            ts=2.5,
+        ),
+        ClientClosed(client=1, reason="kicked", bytes_in=3, bytes_out=1, ts=3.0),
+        FaultChanged(client=1, fault="delay=50ms", ts=3.5),
+        FaultChanged(fault="off", ts=3.6),
+        Rejected(peer="127.0.0.1:7", reason="max clients (1) reached", ts=4.0),
+        ServerError(message="boom", ts=4.5),
+        ShutdownComplete(ts=5.0),
+    ]
+    for event in events:
+        assert from_json(json.loads(json.dumps(to_json(event)))) == event
+    assert from_json({**to_json(events[1]), "seq": 7}) == events[1]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        [],
+        {"event": "party", "ts": 1.0},
+        {"event": "connect", "ts": 1.0, "client": 1},
+        {"event": "connect", "ts": 1.0, "client": "1", "peer": "x"},
+        {"event": "connect", "ts": True, "client": 1, "peer": "x"},
+        {
+            "event": "data",
+            "ts": 1.0,
+            "client": 1,
+            "bytes": 0,
+            "bytes_in": 0,
+            "bytes_out": 0,
+            "pending": 0,
+            "state": "dancing",
+        },
+    ],
+)
+def test_what_is_not_one_of_our_events_is_a_value_error(payload: object) -> None:
+    with pytest.raises(ValueError, match=r"event|JSON"):
+        from_json(payload)

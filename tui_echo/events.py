@@ -147,3 +147,70 @@ def to_json(event: Event) -> JsonObject:
             if not (name == "client" and value is None):
                 payload[name] = value
     return payload
+
+
+_KINDS: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        Listening,
+        ClientConnected,
+        ClientData,
+        ClientClosed,
+        FaultChanged,
+        Rejected,
+        ServerError,
+        ShutdownComplete,
+    )
+}
+_TYPES: dict[str, tuple[type, ...]] = {
+    "host": (str,),
+    "peer": (str,),
+    "reason": (str,),
+    "message": (str,),
+    "fault": (str,),
+    "state": (str,),
+    "client": (int, type(None)),
+    "port": (int,),
+    "bytes": (int,),
+    "bytes_in": (int,),
+    "bytes_out": (int,),
+    "pending": (int,),
+    "discarded": (int,),
+    "ts": (int, float),
+}
+
+
+def from_json(payload: object) -> Event:
+    """The event a JSON object (as `to_json` made it) stands for; extra keys such as
+    the control socket's `seq` are ignored.
+
+    Raises:
+        ValueError: it is not one of our events (unknown kind, a field missing or of
+            the wrong type).
+    """
+    if not isinstance(payload, dict):
+        raise ValueError("not a JSON object")
+    kind = payload.get("event")
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"not a tui-echo event: {str(kind)[:40]!r}")
+    values: dict[str, Any] = {}
+    for name in cls.__slots__:
+        if name not in payload:
+            if name == "client" and cls in (ServerError, FaultChanged):
+                continue  # absent: no client concerned
+            if name == "discarded":
+                continue
+            raise ValueError(f"{kind} event without {name!r}")
+        value = payload[name]
+        if isinstance(value, bool) or not isinstance(value, _TYPES[name]):
+            raise ValueError(f"{kind} event with a bad {name!r}: {value!r:.40}")
+        values[name] = value
+    if cls is ClientData:
+        try:
+            values["state"] = ClientState(values["state"])
+        except ValueError:
+            raise ValueError(
+                f"data event with an unknown state: {values['state']!r:.40}"
+            ) from None
+    return cls(**values)
