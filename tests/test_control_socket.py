@@ -92,6 +92,8 @@ def test_list_and_stats_describe_the_clients(
         stats, ok = control.ask("STATS")
     assert stats.startswith("clients=1 total=1 rejected=0 bytes_in=5 bytes_out=5")
     assert "pending=0 uptime=" in stats
+    host, port = served.address
+    assert stats.endswith(f" listening={host}:{port} fault=-")
 
 
 def test_kick_reset_and_fault_act_on_clients(

@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -29,6 +30,8 @@ from tui_echo.config import (
 )
 from tui_echo.faults import FaultSpec
 from tui_echo.headless import LineWriter, run_headless, stdout_is_open
+from tui_echo.remote import AttachError, RemoteServer
+from tui_echo.replay import LogReplay, ReplayError
 from tui_echo.server import EchoServer, ServerStartError
 from tui_echo.stop_signals import StopSignals
 
@@ -73,16 +76,25 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser; `--help` is the reference for every option."""
     parser = argparse.ArgumentParser(
         prog=PROG,
+        usage=(
+            "%(prog)s [options]\n"
+            "       %(prog)s attach PATH         the monitor on a server run with"
+            " --control PATH\n"
+            "       %(prog)s replay FILE [--speed N]  the monitor over a JSON log"
+        ),
         description=(
             "A TCP echo server you can watch live. By default a terminal monitor shows"
-            " every client, its bytes and buffers, and lets you kick or reset it;"
-            " --no-ui logs events as text or JSON Lines instead."
+            " every client, its bytes and buffers, and lets you kick, reset or fault"
+            " it; --no-ui logs events as text or JSON Lines instead."
         ),
         epilog=(
             "examples:\n"
             "  tui-echo --port 9000                watch the server live\n"
             "  tui-echo --no-ui --log-format json  headless, JSON Lines on stdout\n"
             "  tui-echo --host :: --port 0         every address, a free port\n"
+            "  tui-echo --fault delay=50ms,jitter=20ms --seed 1   a slow network\n"
+            "  tui-echo --no-ui --control /tmp/e.sock   then: tui-echo attach"
+            " /tmp/e.sock\n"
             "\n"
             "Exit status: 0 after q, ctrl+c, SIGINT, SIGTERM or SIGHUP; 1 when the\n"
             "server cannot run (address in use, unknown host); 2 for bad arguments."
@@ -159,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
         " give the same delays (default: random)",
     )
     parser.add_argument(
+        "--control",
+        metavar="PATH",
+        help="serve the control socket (a Unix socket, mode 0600) at PATH: LIST,"
+        " STATS, KICK, RESET, FAULT, EVENTS, HELP; `tui-echo attach PATH` watches"
+        " through it (default: off)",
+    )
+    parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
     return parser
@@ -179,6 +198,7 @@ def config_from(
             idle_timeout=args.idle_timeout,
             fault=args.fault,
             seed=args.seed,
+            control=args.control,
         )
     except ConfigError as exc:
         option = "--" + exc.setting.replace("_", "-")
@@ -195,8 +215,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None, signals: StopSignals) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] == "attach":
+        attach = build_attach_parser().parse_args(words[1:])
+        return _attach(attach.path, signals)
+    if words and words[0] == "replay":
+        replay = build_replay_parser().parse_args(words[1:])
+        return _replay(replay.file, replay.speed, signals)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(words)
     config = config_from(args, parser)
     # The echo loop shares the GIL with the UI or the logger. A shorter switch
     # interval hands it back sooner when they are busy: in benchmarks p99 latency
@@ -206,8 +233,7 @@ def _main(argv: Sequence[str] | None, signals: StopSignals) -> int:
         if not stdout_is_open():
             _fail("stdout is closed: there is nowhere to write the log")
             return EXIT_FAILURE
-    elif not (sys.stdin.isatty() and sys.stdout.isatty()):
-        _fail("the live monitor needs a terminal; use --no-ui to run headless")
+    elif not _have_terminal("use --no-ui to run headless"):
         return EXIT_FAILURE
     server = EchoServer(config)
     try:
@@ -223,7 +249,7 @@ def _main(argv: Sequence[str] | None, signals: StopSignals) -> int:
     try:
         if args.no_ui:
             return _run_headless(server, args.log_format, signals)
-        return _run_app(server, signals)
+        return _run_monitor(server, signals)
     finally:
         server.stop()
 
@@ -240,9 +266,51 @@ def _run_headless(server: EchoServer, log_format: str, signals: StopSignals) -> 
     return status
 
 
-def _run_app(server: EchoServer, signals: StopSignals) -> int:
-    # Signals are routed before the (slow) import of the UI: the port is open
-    # already, and a SIGTERM must stop the server gracefully however early.
+def _attach(path: str, signals: StopSignals) -> int:
+    """`tui-echo attach PATH`: the monitor on a server running elsewhere."""
+    if not _have_terminal("attach needs one: it is the monitor"):
+        return EXIT_FAILURE
+    try:
+        remote = RemoteServer(path)
+    except AttachError as exc:
+        _fail(str(exc))
+        return EXIT_FAILURE
+    try:
+        return _run_monitor(remote, signals)
+    finally:
+        remote.close()
+
+
+def _replay(path: str, speed: float, signals: StopSignals) -> int:
+    """`tui-echo replay FILE`: the monitor over a recorded JSON Lines log."""
+    if not _have_terminal("replay needs one: it is the monitor"):
+        return EXIT_FAILURE
+    try:
+        replay = LogReplay(path, speed)
+    except ReplayError as exc:
+        _fail(str(exc))
+        return EXIT_FAILURE
+    try:
+        return _run_monitor(replay, signals, clock=replay.clock)
+    finally:
+        replay.stop()
+
+
+def _have_terminal(otherwise: str) -> bool:
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        return True
+    _fail(f"the live monitor needs a terminal; {otherwise}")
+    return False
+
+
+def _run_monitor(
+    source: EchoServer | RemoteServer | LogReplay,
+    signals: StopSignals,
+    clock: Callable[[], float] = time.time,
+) -> int:
+    """The monitor over a source of events; exit status."""
+    # Signals are routed before the (slow) import of the UI: a port may be open
+    # already, and a SIGTERM must stop gracefully however early.
     try:
         from tui_echo.ui.app import EchoApp
     except ImportError as exc:  # a broken install; say what is missing
@@ -250,12 +318,53 @@ def _run_app(server: EchoServer, signals: StopSignals) -> int:
         return EXIT_FAILURE
     if signals.requested.is_set():
         return EXIT_OK
-    app = EchoApp(server)
+    app = EchoApp(source, clock=clock)
     signals.on_request(app.request_quit)
     app.run()
     if app.return_code:  # the app failed (Textual printed why)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def build_attach_parser() -> argparse.ArgumentParser:
+    """`tui-echo attach PATH`."""
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} attach",
+        description="The live monitor on a tui-echo server already running with"
+        " --control PATH (another terminal, another process). q leaves the server"
+        " running.",
+    )
+    parser.add_argument("path", metavar="PATH", help="the server's control socket")
+    return parser
+
+
+def build_replay_parser() -> argparse.ArgumentParser:
+    """`tui-echo replay FILE`."""
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} replay",
+        description="The live monitor over a JSON Lines log recorded with --no-ui"
+        " --log-format json, at its recorded pace: space pauses, + and - change"
+        " the speed, q leaves.",
+    )
+    parser.add_argument("file", metavar="FILE", help="the JSON Lines log")
+    parser.add_argument(
+        "--speed",
+        type=_parsed_by(_speed),
+        default=1.0,
+        metavar="N",
+        help="start N times faster than recorded (default: 1)",
+    )
+    return parser
+
+
+def _speed(text: str) -> float:
+    try:
+        speed = float(text)
+    except ValueError:
+        raise ValueError(f"not a speed: {text!r}") from None
+    if not 0 < speed <= 1000:
+        raise ValueError(f"must be more than 0 and at most 1000, not {text}")
+    return speed
 
 
 def _fail(message: str) -> None:

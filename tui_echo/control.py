@@ -47,6 +47,7 @@ REPLY_BACKLOG = 256 * 1024
 HELP = """\
 LIST                     a line per client: id peer state age idle in out pending fault
 STATS                    clients total rejected bytes_in bytes_out pending uptime
+                         listening fault (of new clients)
 KICK ID | KICK all       close a client (or all) with a FIN
 RESET ID                 close a client with an RST
 FAULT ID|all|new SPEC    set a fault (off clears it), e.g. FAULT 3 delay=50ms,slice=1
@@ -191,11 +192,15 @@ def stats_line(
     bytes_out: int,
     pending: int,
     uptime: float,
+    listening: str,
+    fault: FaultSpec | None,
 ) -> str:
-    """The server's totals as `STATS` shows them."""
+    """The server's totals as `STATS` shows them, then where it listens and the
+    fault of new clients (last: its SPEC may hold `=` and `,`)."""
     return (
         f"clients={clients} total={total} rejected={rejected} bytes_in={bytes_in}"
         f" bytes_out={bytes_out} pending={pending} uptime={uptime:.1f}"
+        f" listening={listening} fault={'-' if fault is None else fault}"
     )
 
 

@@ -31,6 +31,8 @@ READ = select.POLLIN
 WRITE = select.POLLOUT
 _READABLE = select.POLLIN | select.POLLERR | select.POLLHUP
 RECV_SIZE = 65536
+FAREWELL = 1.0
+"""Seconds, over all sessions, to send what waits when the server stops."""
 CLOSING_GRACE = 5.0
 """Seconds a cut-off reader gets to read its last line before it is closed anyway."""
 
@@ -175,8 +177,15 @@ class ControlServer:
 
     def close(self) -> None:
         """Close every session and the listener, and remove the socket file (only
-        if it is still ours)."""
-        for fd in list(self._sessions):
+        if it is still ours). What waits for readers (the `shutdown` event, say)
+        gets `FAREWELL` seconds in all to go out."""
+        deadline = time.monotonic() + FAREWELL
+        for fd, (sock, session) in list(self._sessions.items()):
+            left = deadline - time.monotonic()
+            if session.outbuf and left > 0:
+                with contextlib.suppress(OSError):
+                    sock.settimeout(left)
+                    sock.sendall(session.outbuf)
             self._close(fd)
         with contextlib.suppress(OSError, ValueError, KeyError):
             self.poller.unregister(self.listener.fileno())

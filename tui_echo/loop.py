@@ -132,6 +132,7 @@ class EchoLoop:
         self._published = 0
         """Events published so far: the `seq` of the control socket's stream."""
         self._started_at = time.monotonic()
+        self._listening = format_peer(listener.getsockname())
         self._rejected = 0
         self._closed_in = self._closed_out = 0
         """Bytes of the clients that are gone (for STATS)."""
@@ -523,6 +524,8 @@ class EchoLoop:
             bytes_out=self._closed_out + sum(c.bytes_out for c in conns),
             pending=self._limits.budget.pending,
             uptime=time.monotonic() - self._started_at,
+            listening=self._listening,
+            fault=self._default_fault,
         )
 
     def recent_line(self, client_id: int) -> str | None:

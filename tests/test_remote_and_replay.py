@@ -1,0 +1,221 @@
+"""The monitor's other sources: a server behind its control socket, and a log."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import DEADLINE, RunningServer, recv_exactly, wait_until
+from tui_echo.common import ClientState
+from tui_echo.events import (
+    ClientClosed,
+    ClientConnected,
+    ClientData,
+    Event,
+    FaultChanged,
+    Listening,
+    ServerError,
+    ShutdownComplete,
+    to_json,
+)
+from tui_echo.faults import FaultSpec
+from tui_echo.pytest_plugin import EventRecorder
+from tui_echo.remote import GONE, AttachError, RemoteServer
+from tui_echo.replay import LogReplay, ReplayError
+
+StartServer = Callable[..., RunningServer]
+
+
+@pytest.fixture
+def served(start_server: StartServer, tmp_path: Path) -> RunningServer:
+    return start_server(
+        control=str(tmp_path / "e.sock"), fault=FaultSpec.parse("slice=7")
+    )
+
+
+def attach(served: RunningServer) -> tuple[RemoteServer, EventRecorder]:
+    assert served.server.config.control is not None
+    remote = RemoteServer(served.server.config.control)
+    return remote, EventRecorder(remote.feed)
+
+
+def test_attaching_shows_the_server_and_the_clients_already_there(
+    served: RunningServer,
+) -> None:
+    with served.connect() as early:
+        early_id = served.next_client()
+        early.sendall(b"before")
+        recv_exactly(early, 6)
+        served.server.set_fault(early_id, "delay=10ms")
+        served.events.wait_for(FaultChanged, client=early_id)
+        remote, seen = attach(served)
+        try:
+            listening = seen.wait_for(Listening)
+            assert (listening.host, listening.port) == served.address
+            assert seen.wait_for(FaultChanged, client=None).fault == "slice=7"
+            assert seen.wait_for(ClientConnected).client == early_id
+            data = seen.wait_for(ClientData, client=early_id)
+            assert (data.bytes_in, data.bytes_out, data.state) == (
+                6,
+                6,
+                ClientState.OPEN,
+            )
+            fault = seen.wait_for(FaultChanged, client=early_id)
+            assert fault.fault == "delay=10ms"
+        finally:
+            remote.close()
+
+
+def test_events_flow_and_commands_act_through_the_socket(
+    served: RunningServer,
+) -> None:
+    remote, seen = attach(served)
+    try:
+        with served.connect() as client:
+            client_id = seen.wait_for(ClientConnected).client
+            remote.inspect(client_id, True)
+            wait_until(lambda: served.server.recent_bytes(client_id) is not None)
+            client.sendall(b"watch me")
+            assert recv_exactly(client, 8) == b"watch me"
+            seen.wait_for(ClientData, lambda e: e.bytes_in == 8, client=client_id)
+
+            def refreshed() -> bool:
+                remote.watch_kernel([client_id])
+                return remote.recent_bytes(client_id) == b"watch me"
+
+            wait_until(refreshed, message="the recent bytes through the socket")
+            activity = remote.fault_activity(client_id)
+            assert activity is not None  # slice=7 is every new client's fault
+            assert activity.pieces >= 2
+            if remote.kernel_stats(client_id) is not None:
+                assert remote.kernel_stats(client_id).recv_q == 0  # type: ignore[union-attr]
+            remote.set_fault(client_id, None)
+            seen.wait_for(FaultChanged, client=client_id, fault="off")
+            remote.kick(client_id)
+            assert client.recv(10) == b""
+        assert seen.wait_for(ClientClosed, client=client_id).reason == "kicked"
+    finally:
+        remote.close()
+
+
+def test_when_the_server_stops_the_monitor_is_told(served: RunningServer) -> None:
+    remote, seen = attach(served)
+    try:
+        served.server.stop()
+        seen.wait_for(ShutdownComplete)
+        assert seen.wait_for(ServerError).message == GONE
+        assert remote.gone
+    finally:
+        remote.close()
+
+
+def test_detaching_leaves_the_server_running(served: RunningServer) -> None:
+    remote, _ = attach(served)
+    remote.stop()
+    assert served.server.running
+    with served.connect() as client:
+        client.sendall(b"ok")
+        assert recv_exactly(client, 2) == b"ok"
+
+
+def test_attaching_to_nothing_says_why(tmp_path: Path) -> None:
+    with pytest.raises(AttachError, match="no such file or directory"):
+        RemoteServer(str(tmp_path / "nothing.sock"))
+
+
+# ---- replay --------------------------------------------------------------------
+
+
+def write_log(path: Path, events: list[Event], tail: str = "") -> Path:
+    path.write_text("".join(json.dumps(to_json(e)) + "\n" for e in events) + tail)
+    return path
+
+
+SESSION: list[Event] = [
+    Listening(host="127.0.0.1", port=9000, ts=1000.0),
+    ClientConnected(client=1, peer="127.0.0.1:5", ts=1000.1),
+    ClientData(
+        client=1,
+        bytes=4,
+        bytes_in=4,
+        bytes_out=4,
+        pending=0,
+        state=ClientState.OPEN,
+        ts=1000.2,
+    ),
+    ClientClosed(client=1, reason="peer closed", bytes_in=4, bytes_out=4, ts=1000.5),
+    ShutdownComplete(ts=1000.6),
+]
+
+
+def play(replay: LogReplay) -> list[Event]:
+    seen = EventRecorder(replay.feed)
+    wait_until(lambda: replay.finished, message="the end of the log")
+    return seen.poll()
+
+
+def test_a_log_replays_in_order_at_its_recorded_pace(tmp_path: Path) -> None:
+    replay = LogReplay(str(write_log(tmp_path / "run.jsonl", SESSION)))
+    try:
+        started = time.monotonic()
+        assert play(replay) == SESSION
+        assert time.monotonic() - started >= 0.55  # 0.6 s of log at speed 1
+        assert replay.clock() == pytest.approx(1000.6, abs=0.05)  # stays at the end
+        assert not replay.can_act
+    finally:
+        replay.stop()
+
+
+def test_speed_and_pause(tmp_path: Path) -> None:
+    long_session = [
+        Listening(host="127.0.0.1", port=9000, ts=0.0),
+        ShutdownComplete(ts=8.0),
+    ]
+    replay = LogReplay(str(write_log(tmp_path / "run.jsonl", long_session)), speed=8)
+    try:
+        seen = EventRecorder(replay.feed)
+        seen.wait_for(Listening)
+        replay.toggle_pause()
+        frozen = replay.clock()
+        assert replay.clock() == frozen
+        replay.toggle_pause()
+        replay.faster()
+        assert replay.speed == 16
+        started = time.monotonic()
+        seen.wait_for(ShutdownComplete, timeout=DEADLINE)
+        assert time.monotonic() - started < 2  # 8 s of log at 16x: half a second
+    finally:
+        replay.stop()
+
+
+@pytest.mark.parametrize(
+    ("tail", "why"),
+    [
+        ('{"event":"connect","ts":1000.7,"cli', "the log is cut off in the middle"),
+        ("GET / HTTP/1.1\n", "not a tui-echo event (not JSON)"),
+        ('{"event":"party","ts":1000.7}\n', "not a tui-echo event"),
+    ],
+)
+def test_a_broken_log_replays_up_to_the_break_and_says_where(
+    tmp_path: Path, tail: str, why: str
+) -> None:
+    path = write_log(tmp_path / "run.jsonl", SESSION, tail)
+    replay = LogReplay(str(path), speed=64)
+    try:
+        events = play(replay)
+        assert events[: len(SESSION)] == SESSION
+        last = events[-1]
+        assert isinstance(last, ServerError)
+        assert last.message.startswith(f"replay stopped at line 6 of {path}: {why}")
+        assert replay.stopped_at is not None
+    finally:
+        replay.stop()
+
+
+def test_a_missing_log_says_why(tmp_path: Path) -> None:
+    with pytest.raises(ReplayError, match="no such file or directory"):
+        LogReplay(str(tmp_path / "missing.jsonl"))

@@ -1,0 +1,200 @@
+"""`LogReplay`: a JSON Lines log (`--no-ui --log-format json`) played into the monitor.
+
+`tui-echo replay FILE` gives the monitor one of these instead of a server: a feed
+that a thread fills at the log's recorded pace (times `speed`), and a clock that
+runs on the log's time, so ages, rates and lingering rows look as they did. Nothing
+can be done to clients that are long gone: `can_act` is False. A log cut off
+mid-line, or holding a line that is not one of our events, plays up to there and
+then says where it stopped; at its end the replay stays on the last state.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from tui_echo.events import ClientData, Event, ServerError
+from tui_echo.feed import EventFeed
+from tui_echo.remote import from_json_line
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+"""The speeds `faster` and `slower` step through."""
+
+PACE = 0.02
+"""Seconds between two batches of replayed events: smooth, and few wake-ups."""
+
+
+class ReplayError(Exception):
+    """The log cannot be read at all: one line for the operator."""
+
+
+class LogReplay:
+    """Plays a recorded log into a feed, on the log's own clock (any thread)."""
+
+    mode = "replay"
+    can_act = False
+
+    def __init__(self, path: str, speed: float = 1.0) -> None:
+        self.path = path
+        self.feed = EventFeed()
+        self.speed = speed
+        self.paused = False
+        self.finished = False
+        """The whole log (or all of it that could be read) has been played."""
+        self.stopped_at: str | None = None
+        """Where and why the replay stopped early, if it did."""
+        try:
+            # Open for the replay's life: the player thread reads it line by line.
+            self._file: IO[str] = Path(path).open(  # noqa: SIM115
+                encoding="utf-8", errors="replace"
+            )
+        except OSError as exc:
+            reason = (exc.strerror or str(exc)).lower()
+            raise ReplayError(f"cannot read {path}: {reason}") from None
+        self._lock = threading.Condition()
+        self._log_time: float | None = None
+        """The log's time at `_wall_time` (None until the first event)."""
+        self._wall_time = time.monotonic()
+        self._stop = False
+        self._thread = threading.Thread(
+            target=self._play, name="tui-echo-replay", daemon=True
+        )
+        self._thread.start()
+
+    # ---- the log's clock ----
+
+    def clock(self) -> float:
+        """The log's time now: it runs at `speed`, stops while paused and at the end."""
+        with self._lock:
+            return self._now()
+
+    def _now(self) -> float:
+        if self._log_time is None:
+            return time.time()
+        if self.paused or self.finished:
+            return self._log_time
+        return self._log_time + (time.monotonic() - self._wall_time) * self.speed
+
+    def _rebase(self) -> None:
+        """Pin the log's time to now before the pace changes."""
+        if self._log_time is not None:
+            self._log_time = self._now()
+        self._wall_time = time.monotonic()
+
+    # ---- keys ----
+
+    def toggle_pause(self) -> None:
+        with self._lock:
+            self._rebase()
+            self.paused = not self.paused
+            self._lock.notify_all()
+
+    def faster(self) -> None:
+        self._set_speed(next((s for s in SPEEDS if s > self.speed), SPEEDS[-1]))
+
+    def slower(self) -> None:
+        self._set_speed(
+            next((s for s in reversed(SPEEDS) if s < self.speed), SPEEDS[0])
+        )
+
+    def _set_speed(self, speed: float) -> None:
+        with self._lock:
+            self._rebase()
+            self.speed = speed
+            self._lock.notify_all()
+
+    # ---- what a server would be asked: nothing can be done ----
+
+    def kick(self, client_id: int) -> None:
+        """Clients of a log cannot be kicked (nor reset, nor faulted)."""
+
+    def reset(self, client_id: int) -> None:
+        """See `kick`."""
+
+    def kick_all(self) -> None:
+        """See `kick`."""
+
+    def set_fault(self, target: int | str, spec: object) -> None:
+        """See `kick`."""
+
+    def inspect(self, client_id: int, enabled: bool = True) -> None:
+        """A log has no bytes to show."""
+
+    def recent_bytes(self, client_id: int) -> bytes | None:
+        return None
+
+    def fault_activity(self, client_id: int) -> None:
+        return None
+
+    def watch_kernel(self, client_ids: object) -> None:
+        """A log has no kernel to ask."""
+
+    def kernel_stats(self, client_id: int) -> None:
+        return None
+
+    def stop(self) -> None:
+        """Stop playing and close the log."""
+        with self._lock:
+            self._stop = True
+            self._lock.notify_all()
+        self._thread.join(1.0)
+        self._file.close()
+
+    # ---- the player thread ----
+
+    def _play(self) -> None:
+        number = 0
+        waiting: Event | None = None
+        while True:
+            if waiting is None:
+                line = self._file.readline()
+                number += 1
+                if not line:
+                    break  # the end of the log
+                if not line.endswith("\n"):
+                    self._give_up(number, "the log is cut off in the middle of a line")
+                    break
+                if not line.strip():
+                    continue
+                try:
+                    waiting = from_json_line(line)
+                except ValueError as exc:
+                    self._give_up(number, f"not a tui-echo event ({exc})")
+                    break
+            if not self._wait_until(waiting.ts):
+                return
+            if isinstance(waiting, ClientData):
+                self.feed.publish_data([waiting])
+            else:
+                self.feed.publish(waiting)
+            waiting = None
+        with self._lock:
+            self._rebase()
+            self.finished = True
+
+    def _wait_until(self, ts: float) -> bool:
+        """Until the log's clock reaches `ts` (False: stop asked)."""
+        with self._lock:
+            if self._log_time is None:  # the first event starts the clock
+                self._log_time = ts
+                self._wall_time = time.monotonic()
+            while not self._stop:
+                if not self.paused:
+                    ahead = (ts - self._now()) / self.speed
+                    if ahead <= 0:
+                        return True
+                    self._lock.wait(min(ahead, 0.5) if ahead > PACE else PACE)
+                else:
+                    self._lock.wait(0.5)
+            return False
+
+    def _give_up(self, number: int, why: str) -> None:
+        self.stopped_at = f"line {number}: {why}"
+        self.feed.publish(
+            ServerError(
+                message=f"replay stopped at line {number} of {self.path}: {why}",
+                ts=self.clock(),
+            )
+        )
