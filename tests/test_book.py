@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from tests.helpers import data_event
-from tui_echo.book import ClientBook
+from tui_echo.book import HISTORY_LENGTH, ClientBook
 from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
+    FaultChanged,
     Listening,
     Rejected,
     ServerError,
@@ -138,3 +139,81 @@ def test_a_book_without_detail_keeps_no_samples_or_timeline() -> None:
     assert record.bytes_in == 10
     book.refresh()  # no rates to compute, and no error
     assert record.rate_in == 0.0
+
+
+def test_a_fault_event_sets_and_clears_a_clients_fault() -> None:
+    book = ClientBook(Clock())
+    book.apply(ClientConnected(client=1, peer="p", ts=1000.0))
+    assert book.clients[1].fault is None
+    assert not book.faults_in_play
+    assert book.apply(FaultChanged(client=1, fault="delay=50ms", ts=1001.0)) == 1
+    record = book.clients[1]
+    assert (record.fault, record.fault_set_at) == ("delay=50ms", 1001.0)
+    assert book.faults_in_play
+    assert record.timeline is not None
+    assert record.timeline[-1].kind == "fault"
+    book.apply(FaultChanged(client=1, fault="off", ts=1002.0))
+    assert record.fault is None
+    assert not book.faults_in_play
+    assert book.apply(FaultChanged(client=9, fault="stall", ts=1003.0)) is None
+
+
+def test_new_clients_inherit_the_default_fault_without_an_event_of_their_own() -> None:
+    book = ClientBook(Clock())
+    book.apply(ClientConnected(client=1, peer="p", ts=1000.0))
+    book.apply(FaultChanged(fault="close-after=1K", ts=1001.0))
+    assert book.default_fault == "close-after=1K"
+    assert book.faults_in_play
+    book.apply(ClientConnected(client=2, peer="q", ts=1002.0))
+    assert book.clients[1].fault is None, "clients already there keep theirs"
+    assert (book.clients[2].fault, book.clients[2].fault_set_at) == (
+        "close-after=1K",
+        1002.0,
+    )
+    book.apply(FaultChanged(fault="off", ts=1003.0))
+    book.apply(ClientConnected(client=3, peer="r", ts=1004.0))
+    assert book.default_fault is None
+    assert book.clients[3].fault is None
+    assert book.faults_in_play, "client 2 still has its fault"
+    book.apply(
+        ClientClosed(client=2, reason="close-after", bytes_in=2048, bytes_out=1024)
+    )
+    assert not book.faults_in_play
+
+
+def test_closed_clients_go_into_a_bounded_history_with_their_story() -> None:
+    clock = Clock()
+    book = ClientBook(clock, linger=0.0)
+    book.apply(ClientConnected(client=1, peer="127.0.0.1:5", ts=1000.0))
+    book.apply(FaultChanged(client=1, fault="stall", ts=1000.5))
+    book.apply(
+        ClientClosed(
+            client=1,
+            reason="kicked",
+            bytes_in=300,
+            bytes_out=200,
+            discarded=100,
+            ts=1002.5,
+        )
+    )
+    clock.now = 1002.5
+    book.refresh()
+    assert 1 not in book.clients
+    closed = book.history[1]
+    assert (closed.reason, closed.duration) == ("kicked", 2.5)
+    assert (closed.bytes_in, closed.bytes_out, closed.discarded) == (300, 200, 100)
+    assert (closed.peer, closed.fault) == ("127.0.0.1:5", "stall")
+    assert book.peer_of(1) == "127.0.0.1:5", "the history still names it"
+    for client in range(2, HISTORY_LENGTH + 12):
+        book.apply(ClientConnected(client=client, peer=f"p{client}", ts=1003.0))
+        book.apply(ClientClosed(client=client, reason="x", bytes_in=0, bytes_out=0))
+    assert len(book.history) == HISTORY_LENGTH
+    assert next(iter(book.history)) == 12, "the oldest are forgotten first"
+    assert book.max_id == HISTORY_LENGTH + 11
+
+
+def test_the_headless_book_keeps_no_history() -> None:
+    book = ClientBook(Clock(), detail=False)
+    book.apply(ClientConnected(client=1, peer="p", ts=1000.0))
+    book.apply(ClientClosed(client=1, reason="x", bytes_in=0, bytes_out=0))
+    assert not book.history

@@ -8,16 +8,17 @@ clock, so tests and screenshots can fix it.
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from tui_echo.common import ClientState
+from tui_echo.common import FAULT_OFF, ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
     Event,
+    FaultChanged,
     Listening,
     Rejected,
     ServerError,
@@ -37,6 +38,9 @@ HISTORY_SECONDS = 60
 
 TIMELINE_LENGTH = 200
 """Events kept per client for its detail view."""
+
+HISTORY_LENGTH = 1000
+"""Closed clients remembered for the history view (the oldest are forgotten)."""
 
 
 @dataclass(slots=True)
@@ -61,6 +65,10 @@ class ClientRecord:
     """(ts, bytes_in, bytes_out) behind the rates, oldest first (a few at most)."""
     timeline: deque[Event] | None = None
     """The client's recent events, for its detail view (when the book keeps them)."""
+    fault: str | None = None
+    """The SPEC of the fault in force on this client, None without one."""
+    fault_set_at: float | None = None
+    """When that fault was put in force (at connect, for an inherited default)."""
 
     @property
     def closed(self) -> bool:
@@ -71,6 +79,26 @@ class ClientRecord:
         """Seconds from connect to `now`, or to the close."""
         end = self.closed_at if self.closed_at is not None else now
         return max(0.0, end - self.connected_at)
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedClient:
+    """A client's story once it is over: one line of the history view."""
+
+    id: int
+    peer: str
+    connected_at: float
+    closed_at: float
+    reason: str
+    bytes_in: int
+    bytes_out: int
+    discarded: int
+    fault: str | None
+
+    @property
+    def duration(self) -> float:
+        """Seconds from connect to close."""
+        return max(0.0, self.closed_at - self.connected_at)
 
 
 @dataclass(slots=True)
@@ -100,8 +128,9 @@ class ClientBook:
     ) -> None:
         self.clock = clock
         self.detail = detail
-        """Keep what rates and the detail view need: each client's samples and
-        recent events. The headless logger needs neither and saves the memory."""
+        """Keep what rates, the detail view and the history need: each client's
+        samples and recent events, the closed clients. The headless logger needs
+        none of it and saves the memory."""
         self.linger = linger
         self.rate_window = rate_window
         self.clients: dict[int, ClientRecord] = {}
@@ -113,6 +142,15 @@ class ClientBook:
         self.throughput: deque[int] = deque([0] * HISTORY_SECONDS, HISTORY_SECONDS)
         """Bytes echoed per second (in + out), the last `HISTORY_SECONDS` seconds."""
         self._history_second: int | None = None
+        self.history: OrderedDict[int, ClosedClient] = OrderedDict()
+        """The last `HISTORY_LENGTH` closed clients by id, oldest first (with
+        `detail` only)."""
+        self.default_fault: str | None = None
+        """The SPEC new clients get, None for none."""
+        self.max_id = 0
+        """The largest client id seen (the table sizes its ID column by it)."""
+        self._faulted: set[int] = set()
+        """Connected clients with a fault in force."""
 
     # ---- folding events ---------------------------------------------------------
 
@@ -134,6 +172,8 @@ class ClientBook:
                 return self._on_connect(event)
             case ClientClosed():
                 return self._on_close(event)
+            case FaultChanged():
+                return self._on_fault(event)
             case Listening():
                 self.address = (event.host, event.port)
                 self.started_at = event.ts
@@ -158,8 +198,14 @@ class ClientBook:
         if self.detail:
             record.samples = [(event.ts, 0, 0)]
             record.timeline = deque(maxlen=TIMELINE_LENGTH)
+        if self.default_fault is not None:
+            # The server gives new clients its default without an event of their own.
+            record.fault = self.default_fault
+            record.fault_set_at = event.ts
+            self._faulted.add(event.client)
         self._remember(record, event)
         self.clients[event.client] = record
+        self.max_id = max(self.max_id, event.client)
         self.totals.clients_now += 1
         self.totals.clients_total += 1
         return event.client
@@ -193,6 +239,42 @@ class ClientBook:
         record.samples = None
         self._remember(record, event)
         self.totals.clients_now -= 1
+        self._faulted.discard(event.client)
+        if self.detail:
+            self._add_history(record, event)
+        return event.client
+
+    def _add_history(self, record: ClientRecord, event: ClientClosed) -> None:
+        history = self.history
+        history[record.id] = ClosedClient(
+            id=record.id,
+            peer=record.peer,
+            connected_at=record.connected_at,
+            closed_at=event.ts,
+            reason=event.reason,
+            bytes_in=event.bytes_in,
+            bytes_out=event.bytes_out,
+            discarded=event.discarded,
+            fault=record.fault,
+        )
+        if len(history) > HISTORY_LENGTH:
+            history.popitem(last=False)
+
+    def _on_fault(self, event: FaultChanged) -> int | None:
+        fault = None if event.fault == FAULT_OFF else event.fault
+        if event.client is None:
+            self.default_fault = fault
+            return None
+        record = self.clients.get(event.client)
+        if record is None or record.closed:
+            return None
+        record.fault = fault
+        record.fault_set_at = event.ts
+        if fault is None:
+            self._faulted.discard(record.id)
+        else:
+            self._faulted.add(record.id)
+        self._remember(record, event)
         return event.client
 
     def _count(
@@ -227,9 +309,17 @@ class ClientBook:
     # ---- asking -----------------------------------------------------------------
 
     def peer_of(self, client_id: int) -> str | None:
-        """The peer address of a known client."""
+        """The peer address of a known client, lingering or in the history."""
         record = self.clients.get(client_id)
-        return None if record is None else record.peer
+        if record is not None:
+            return record.peer
+        closed = self.history.get(client_id)
+        return None if closed is None else closed.peer
+
+    @property
+    def faults_in_play(self) -> bool:
+        """True when a connected client has a fault or new clients get one."""
+        return self.default_fault is not None or bool(self._faulted)
 
     def mark_closing(self, client_id: int) -> None:
         """The operator asked to close this client; show it until the close comes."""
