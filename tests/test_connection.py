@@ -48,8 +48,7 @@ def test_a_fresh_connection_reads_up_to_its_room() -> None:
 def test_with_nothing_pending_what_arrives_is_echoed_at_once() -> None:
     conn = make()
     data = view(100)
-    assert conn.received(data, now=1.0) == ECHO
-    assert conn.echoed(data, 100) == 0  # all went: nothing to change
+    assert conn.received(data, now=1.0) == ECHO  # counted as sent: one call
     assert (conn.bytes_in, conn.bytes_out, conn.pending) == (100, 100, 0)
     assert conn.last_received == 1.0
 
@@ -58,7 +57,8 @@ def test_a_partial_write_keeps_the_rest_and_watches_writability() -> None:
     conn = make()
     data = memoryview(b"abcdef")
     conn.received(data, now=0.0)
-    assert conn.echoed(data, 2) == INTEREST
+    assert conn.cut_short(data, 2) == INTEREST
+    assert conn.bytes_out == 2
     assert conn.interest == READ | WRITE
     assert bytes(conn.outgoing()) == b"cdef"
     assert conn.room == MAX - 4
@@ -68,7 +68,7 @@ def test_bytes_arriving_while_others_wait_queue_behind_them() -> None:
     conn = make()
     first = memoryview(b"abc")
     conn.received(first, now=0.0)
-    conn.echoed(first, 0)
+    conn.cut_short(first, 0)
     assert conn.received(memoryview(b"def"), now=0.0) == 0  # no echo: they wait
     assert bytes(conn.outgoing()) == b"abcdef"
     assert conn.flushed(6, now=0.0) == INTEREST  # drained: back to reading only
@@ -81,7 +81,7 @@ def test_reading_pauses_at_max_buffer_and_resumes_at_half() -> None:
     conn = make()
     data = view(MAX)
     conn.received(data, now=0.0)
-    assert conn.echoed(data, 0) == INTEREST
+    assert conn.cut_short(data, 0) == INTEREST
     assert conn.state is ClientState.PAUSED
     assert conn.interest == WRITE
     assert conn.room == 0
@@ -96,7 +96,7 @@ def test_the_room_never_lets_pending_bytes_exceed_max_buffer() -> None:
     conn = make()
     first = view(MAX - 100)
     conn.received(first, now=0.0)
-    conn.echoed(first, 0)
+    conn.cut_short(first, 0)
     assert conn.room == 100
     conn.received(view(conn.room), now=0.0)
     assert conn.pending == MAX
@@ -114,7 +114,7 @@ def test_eof_with_bytes_pending_echoes_them_first() -> None:
     conn = make()
     data = memoryview(b"tail")
     conn.received(data, now=0.0)
-    conn.echoed(data, 0)
+    conn.cut_short(data, 0)
     assert conn.eof(now=0.0) == INTEREST
     assert conn.state is ClientState.HALF_CLOSED
     assert conn.interest == WRITE  # nothing more is read
@@ -127,7 +127,7 @@ def test_kick_closes_with_a_fin_and_counts_what_it_discards() -> None:
     conn = make()
     data = view(10)
     conn.received(data, now=0.0)
-    conn.echoed(data, 4)
+    conn.cut_short(data, 4)
     assert conn.kick() == CLOSE
     assert conn.close_how is CloseHow.FIN
     closed = conn.closed_event(ts=5.0)
@@ -205,7 +205,7 @@ def pend(conn: Connection, size: int) -> int:
     """Let `size` bytes arrive for a client that reads none of its echo."""
     data = view(size)
     todo = conn.received(data, now=0.0)
-    return conn.echoed(data, 0) if todo & ECHO else todo
+    return conn.cut_short(data, 0) if todo == ECHO else todo
 
 
 def test_past_max_memory_clients_with_bytes_pending_stop_reading() -> None:

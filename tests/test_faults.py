@@ -180,7 +180,7 @@ def test_stall_stops_reading_but_still_echoes_what_waits() -> None:
     conn = make("off")
     arrive_plain = conn.received(memoryview(b"xy"), 0.0)
     assert arrive_plain == ECHO
-    conn.echoed(memoryview(b"xy"), 0)  # a partial write: 2 bytes wait
+    conn.cut_short(memoryview(b"xy"), 0)  # a partial write: 2 bytes wait
     conn.set_fault(FaultSpec.parse("stall"), 0.0)
     assert conn.interest == WRITE
 

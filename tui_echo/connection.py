@@ -4,8 +4,8 @@ The loop (`loop.py`) owns the socket, the poller and the timer heap. It tells a
 `Connection` what happened and gets back what to do, as `Todo` flags (0: nothing):
 
     todo = conn.received(data, now)     # bytes arrived
-    if todo & ECHO:                     # nothing waits: send `data` back at once
-        todo = conn.echoed(data, sent)  # ...and say how much of it went
+    if todo & ECHO:                     # nothing waits: send `data` back at once;
+        todo = conn.cut_short(data, sent)   # ...only if not all of it went
     todo = conn.flushed(sent, now)      # pending bytes (`conn.outgoing()`) went
     todo = conn.eof(now)                # the client shut down its sending side
     todo = conn.timer(now)              # `conn.deadline` came
@@ -62,7 +62,8 @@ RECV_SIZE = 256 * 1024
 
 # Todo flags: what the loop must do after a call.
 ECHO = 1
-"""Send the bytes just received, then report with `echoed`."""
+"""Send the bytes just received; if the send takes fewer, report with `cut_short`
+(they are counted as sent already, so a whole send needs no second call)."""
 INTEREST = 2
 """Register `interest` with the poller."""
 CLOSE = 4
@@ -335,25 +336,27 @@ class Connection:
     def received(self, data: memoryview, now: float) -> int:
         """`data` arrived from the client (at most `room` bytes).
 
-        Returns `ECHO` when nothing is pending and no fault is set, so `data` goes
-        straight back; otherwise `data` joins the pending bytes, after them.
+        Returns `ECHO` when nothing is pending and no fault is set: `data` goes
+        straight back, and is counted as sent (the fast path: one call per read);
+        otherwise `data` joins the pending bytes, after them.
         """
-        self.bytes_in += len(data)
+        size = len(data)
+        self.bytes_in += size
         self.last_received = now
         if self.recent is not None:
             self.recent = (self.recent + data)[-RING_SIZE:]
+        if self.fault is None and not self.outbuf:
+            self.bytes_out += size
+            return ECHO
         if self.fault is not None:
             return self._received_under(self.fault, data, now)
-        if not self.outbuf:
-            return ECHO
         self.outbuf += data  # pending data is a bytearray: grows in place
         return self._after_change(now)
 
-    def echoed(self, data: memoryview, sent: int) -> int:
-        """`sent` bytes of the `data` that `received` let through went out."""
-        self.bytes_out += sent
-        if sent == len(data):
-            return 0  # the fast path: nothing kept, nothing to change
+    def cut_short(self, data: memoryview, sent: int) -> int:
+        """The send of the `data` that `received` let through took only `sent`
+        bytes (0 if it failed): keep the rest, pending."""
+        self.bytes_out -= len(data) - sent
         self.outbuf = bytearray(data[sent:])
         return self._after_change(self.last_received)
 

@@ -278,15 +278,18 @@ class EchoLoop:
         else:
             data = self._view[:count]
             todo = conn.received(data, now)
-            if todo & ECHO:
+            if todo == ECHO:  # the fast path: send it all back, done
                 try:
                     sent = sock.send(data)
                 except (BlockingIOError, InterruptedError):
                     sent = 0
                 except OSError as exc:
+                    conn.cut_short(data, 0)  # none of it went: pending, then discarded
                     self._carry_out(sock, conn, conn.failed(exc))
                     return
-                todo = conn.echoed(data, sent)
+                if sent == count:
+                    return
+                todo = conn.cut_short(data, sent)
         if todo:
             self._carry_out(sock, conn, todo)
 
