@@ -238,3 +238,15 @@ def test_the_default_fault_reaches_new_clients_and_is_announced(
     client, _ = connected(running)
     with client:
         assert timed_echo(client, b"late") >= 0.2
+
+
+def test_timers_of_clients_gone_do_not_pile_up(echo_server: RunningServer) -> None:
+    echo_server.server.set_fault("new", "close-in=1h")
+    echo_server.events.wait_for(FaultChanged, client=None)
+    for _ in range(1500):
+        with echo_server.connect():
+            pass
+    echo_server.events.wait_for(ClientClosed, client=1500)
+    loop = echo_server.server._loop
+    assert loop is not None
+    wait_until(lambda: len(loop._timers) < 1500, message="stale timers dropped")

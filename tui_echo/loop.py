@@ -66,6 +66,9 @@ ACCEPT_BATCH = 64
 ACCEPT_RETRY = 0.1
 """Pause in accepting after EMFILE and friends, instead of spinning on the error."""
 
+STALE_TIMERS = 1024
+"""Timer entries beyond two per client that make the heap worth rebuilding."""
+
 FIN_DRAIN_READS = 16
 """Reads of unread input before a FIN close: enough for any socket buffer, bounded."""
 
@@ -326,6 +329,16 @@ class EchoLoop:
         if todo & BUDGET:
             self._budget_flipped()
 
+    def _drop_stale_timers(self) -> None:
+        """Rebuild the heap from the live deadlines: entries of closed clients
+        (a churn of clients with `close-in=1h`, say) must not pile up."""
+        self._timers[:] = [  # in place: the loop holds this list
+            (conn.deadline, next(self._timer_order), conn)
+            for _, conn in self._by_id.values()
+            if conn.deadline is not None
+        ]
+        heapq.heapify(self._timers)
+
     def _run_timers(self, now: float) -> None:
         """Call `timer` on every connection whose deadline has come."""
         timers = self._timers
@@ -440,6 +453,8 @@ class EchoLoop:
                     self._carry_out(sock, conn, todo)
         if self._limits.budget.trim_due(now):
             release_freed_memory()
+        if len(self._timers) > 2 * len(self._by_id) + STALE_TIMERS:
+            self._drop_stale_timers()
         if not self._accepting and self._may_accept_again(now):
             self._set_accepting(True)
 
@@ -475,14 +490,18 @@ class EchoLoop:
             self.publish(FaultChanged(fault=text))
             return True
         now = time.monotonic()
-        ids = list(self._by_id) if target == "all" else [int(target)]
+        if target == "all":
+            ids = list(self._by_id)
+        elif int(target) in self._by_id:
+            ids = [int(target)]
+        else:
+            return False
         for client_id in ids:
             entry = self._by_id.get(client_id)
-            if entry is None:
-                return False
-            sock, conn = entry
-            self.publish(FaultChanged(client=client_id, fault=text))
-            self._carry_out(sock, conn, conn.set_fault(spec, now))
+            if entry is not None:  # not closed by an earlier one's fault
+                sock, conn = entry
+                self.publish(FaultChanged(client=client_id, fault=text))
+                self._carry_out(sock, conn, conn.set_fault(spec, now))
         return True
 
     def sample_kernel(self, client_ids: Iterable[int]) -> None:
