@@ -7,20 +7,26 @@ the same scene, so no real port number or time of day ever reaches a frame.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 from textual.pilot import Pilot
 
 from tui_echo.common import ClientState
+from tui_echo.connection import FaultActivity
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
     Event,
+    FaultChanged,
     Listening,
     Rejected,
 )
+from tui_echo.faults import FaultSpec, describe
 from tui_echo.feed import EventFeed
+from tui_echo.kernel import KernelStats
 from tui_echo.ui.app import EchoApp
+from tui_echo.ui.control import FaultTarget, Mode
 from tui_echo.ui.widgets import ClientTable
 
 DEMO_NOW = 1_764_410_400.0
@@ -47,11 +53,31 @@ class ScriptedServer:
     """Plays a list of events to the app and records the commands it gets back.
 
     Kicks and resets are remembered, not carried out, so the scene can show a client
-    in the `closing` state; `settle()` then publishes their closes.
+    in the `closing` state; `settle()` then publishes their closes. Faults are
+    "set" at once: their `fault` events are published for the next refresh. The
+    kernel's numbers and the faults' activity are whatever the scene says.
     """
 
-    def __init__(self, events: list[Event], clock: FixedClock) -> None:
+    def __init__(
+        self,
+        events: list[Event],
+        clock: FixedClock,
+        *,
+        mode: Mode = "live",
+        kernel_supported: bool = True,
+    ) -> None:
         self.clock = clock
+        self.mode: Mode = mode
+        self.can_act = mode != "replay"
+        self.kernel_supported = kernel_supported
+        self.kernel: dict[int, KernelStats] = {}
+        """What `kernel_stats` answers, by client."""
+        self.activity: dict[int, FaultActivity] = {}
+        """What `fault_activity` answers, by client."""
+        self.watched: list[tuple[int, ...]] = []
+        """The clients each `watch_kernel` call named, in order."""
+        self.faults: list[tuple[FaultTarget, FaultSpec | None]] = []
+        """Every `set_fault`, in order."""
         self._feed = EventFeed()
         for event in events:
             # publish() keeps data events apart (in order), so a scene can build a
@@ -90,6 +116,29 @@ class ScriptedServer:
         if client_id not in self.inspected:
             return None
         return self.recent.get(client_id, b"")
+
+    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> None:
+        self.faults.append((target, spec))
+        clients = sorted(self.open_clients) if target == "all" else [target]
+        if target == "new":
+            self._feed.publish(FaultChanged(fault=describe(spec), ts=self.clock()))
+            return
+        for client in clients:
+            if client in self.open_clients:
+                assert isinstance(client, int)
+                self._feed.publish(
+                    FaultChanged(client=client, fault=describe(spec), ts=self.clock())
+                )
+
+    def fault_activity(self, client_id: int) -> FaultActivity | None:
+        return self.activity.get(client_id)
+
+    def watch_kernel(self, client_ids: Iterable[int]) -> None:
+        self.watched.append(tuple(client_ids))
+
+    def kernel_stats(self, client_id: int) -> KernelStats | None:
+        # Every client, watched or not: a snapshot must not depend on timing.
+        return self.kernel.get(client_id) if self.kernel_supported else None
 
     def stop(self) -> None:
         self.stopped = True
@@ -141,6 +190,9 @@ def demo_scene(now: float = DEMO_NOW) -> list[Event]:
             totals[client] += step
             events.append(_data(client, step, totals[client], totals[client], ts))
     events += [
+        FaultChanged(client=2, fault="rate=64K", ts=now - 50.0),
+        FaultChanged(client=8, fault="jitter=300ms,slice=16,gap=100ms", ts=now - 20.0),
+        FaultChanged(fault="delay=100ms", ts=now - 15.0),  # client 7 inherits it
         _data(
             2,
             3 * MiB,
@@ -206,20 +258,76 @@ def _data(
     )
 
 
+DEMO_KERNEL = {
+    1: KernelStats(
+        recv_q=0, send_q=46_080, rtt_us=48, rttvar_us=12, retransmits=0, cwnd=10, lost=0
+    ),
+    2: KernelStats(
+        recv_q=2_621_440,
+        send_q=0,
+        rtt_us=61,
+        rttvar_us=20,
+        retransmits=0,
+        cwnd=10,
+        lost=0,
+    ),
+    3: KernelStats(
+        recv_q=0,
+        send_q=655_360,
+        rtt_us=1_850,
+        rttvar_us=900,
+        retransmits=3,
+        cwnd=7,
+        lost=1,
+    ),
+    4: KernelStats(
+        recv_q=0, send_q=0, rtt_us=55, rttvar_us=27, retransmits=0, cwnd=10, lost=0
+    ),
+    5: KernelStats(
+        recv_q=0, send_q=0, rtt_us=52, rttvar_us=16, retransmits=0, cwnd=10, lost=0
+    ),
+    8: KernelStats(
+        recv_q=0, send_q=16, rtt_us=240, rttvar_us=80, retransmits=0, cwnd=10, lost=0
+    ),
+}
+"""The kernel's view of the scene's clients (RECV-Q, SEND-Q, TCP_INFO)."""
+
+DEMO_ACTIVITY = {
+    2: FaultActivity(delayed=0, pieces=1_536, discarded=0),
+    8: FaultActivity(delayed=2_457_600, pieces=153_600, discarded=0),
+}
+"""What the scene's faults have done."""
+
 DEMO_RECENT = (
     b"GET /status HTTP/1.1\r\nHost: localhost:9000\r\nUser-Agent: probe/1.0\r\n\r\n"
     b"\x1b[31mred alert\x1b[0m \x00\x01\x02\xff\xfe binary tail\n"
 )
 """Bytes client 1 "sent", escape sequences included: shown, never obeyed."""
 
+DEMO_RECENT_8 = (
+    b'{"op":"ping","seq":41}\n{"op":"ping","seq":42}\n'
+    b"\x1b]0;you have been pwned\x07\r\n"
+)
+"""Bytes client 8 "sent": a title-setting escape that must not reach the terminal."""
+
 
 def make_demo_app() -> EchoApp:
-    """The app over the demo scene, with a fixed clock and no refresh timer ticks."""
+    """The app over the demo scene, with a fixed clock and no refresh timer ticks
+    (one refresh at mount, then one per key: an hour between ticks keeps every
+    frame still)."""
+    server = make_demo_server()
+    return EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+
+
+def make_demo_server(mode: Mode = "live") -> ScriptedServer:
+    """The scripted server of the demo scene, with its kernel numbers and faults."""
     clock = FixedClock()
-    server = ScriptedServer(demo_scene(clock.now), clock)
+    server = ScriptedServer(demo_scene(clock.now), clock, mode=mode)
     server.recent[1] = DEMO_RECENT
-    # One refresh at mount; an hour between ticks keeps every frame still.
-    return EchoApp(server, clock=clock, refresh_interval=3600.0)
+    server.recent[8] = DEMO_RECENT_8
+    server.kernel.update(DEMO_KERNEL)
+    server.activity.update(DEMO_ACTIVITY)
+    return server
 
 
 async def show_closing_client(pilot: Pilot[None]) -> None:
