@@ -3,19 +3,21 @@
 Why not `DataTable`: with 1,000 busy clients a refresh changes ~6,000 cells, and
 `DataTable.update_cell` costs ~17 us each (100 ms a refresh, measured with Textual
 8.2.8), while `remove_row` is O(rows). This widget keeps only an ordered list of
-client ids; a refresh re-sorts and filters that list and repaints, and painting asks
-for the visible lines alone, so the cost of a refresh follows the screen's height,
-not the number of clients.
+client ids; a refresh re-sorts and filters that list, works out the text of the
+visible rows alone, and repaints only when that text changed. The cost of a refresh
+follows the screen's height, not the number of clients (but for one sort).
 
 The cursor belongs to a client, not to a line: it stays on its client while rows are
-added, updated, sorted and removed, and lands on the neighbour when its client goes.
+added, updated, sorted and removed, stays on screen while the order churns, and lands
+on the neighbour when its client goes.
+
+The columns fit the width (columns.py): no horizontal scrolling, ever.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.segment import Segment
 from rich.style import Style
@@ -29,88 +31,19 @@ from textual.strip import Strip
 
 from tui_echo.book import ClientBook, ClientRecord
 from tui_echo.common import ClientState
-from tui_echo.text import human_duration, human_rate, human_size
-
-STATE_ORDER = {state: rank for rank, state in enumerate(ClientState)}
-"""Sorting by state goes the way a connection's life does."""
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column: how to show a client in it, and how to sort by it."""
-
-    key: str
-    label: str
-    width: int
-    """Cells wide; the peer column takes whatever the others leave."""
-    right: bool
-    """Right-aligned (numbers)."""
-    text: Callable[[ClientRecord, float], str]
-    sort_key: Callable[[ClientRecord, float], Any]
-    descending_first: bool = False
-    """Sort biggest first on the first click (bytes, rates, ages)."""
-
-
-def _state_text(record: ClientRecord, now: float) -> str:
-    if record.closed:
-        return record.close_reason or ClientState.CLOSED
-    return record.state
-
-
-def _idle_for(record: ClientRecord, now: float) -> float:
-    return max(0.0, (record.closed_at or now) - record.last_active)
-
-
-def _measure(
-    key: str,
-    label: str,
-    width: int,
-    value: Callable[[ClientRecord, float], float],
-    show: Callable[[float], str],
-    *,
-    descending_first: bool = True,
-) -> Column:
-    """A right-aligned column of a number: sorted by the value, shown by `show`."""
-    return Column(
-        key,
-        label,
-        width,
-        True,
-        lambda r, now: show(value(r, now)),
-        value,
-        descending_first,
-    )
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("id", "ID", 5, True, lambda r, now: str(r.id), lambda r, now: r.id),
-    Column("peer", "PEER", 21, False, lambda r, now: r.peer, lambda r, now: r.peer),
-    Column(
-        "state",
-        "STATE",
-        13,
-        False,
-        _state_text,
-        lambda r, now: STATE_ORDER[r.state],
-    ),
-    _measure("age", "AGE", 6, lambda r, now: r.connected_for(now), human_duration),
-    _measure("in", "IN", 9, lambda r, now: r.bytes_in, human_size),
-    _measure("out", "OUT", 9, lambda r, now: r.bytes_out, human_size),
-    _measure("pending", "PENDING", 9, lambda r, now: r.pending, human_size),
-    _measure("rate_in", "IN/s", 11, lambda r, now: r.rate_in, human_rate),
-    _measure("rate_out", "OUT/s", 11, lambda r, now: r.rate_out, human_rate),
-    _measure("idle", "IDLE", 6, _idle_for, human_duration, descending_first=False),
+from tui_echo.kernel import KernelStats
+from tui_echo.ui.widgets.columns import (
+    BY_KEY,
+    GAP,
+    Column,
+    RowView,
+    fit,
+    fit_peer,
+    layout_columns,
 )
-COLUMN_KEYS = tuple(column.key for column in COLUMNS)
-_BY_KEY = {column.key: column for column in COLUMNS}
-_PEER = _BY_KEY["peer"]
-_GAP = 1
 
-
-def _fit(text: str, width: int, right: bool) -> str:
-    if len(text) > width:
-        return text[: max(0, width - 1)] + "…"
-    return text.rjust(width) if right else text.ljust(width)
+Frame = tuple[object, ...]
+"""Everything a repaint would show; equal frames need no repaint."""
 
 
 class ClientTable(ScrollView, can_focus=True):
@@ -140,6 +73,8 @@ class ClientTable(ScrollView, can_focus=True):
     ClientTable {
         height: 1fr;
         scrollbar-gutter: stable;
+        scrollbar-size-vertical: 1;
+        overflow-x: hidden;
         & > .client-table--header { text-style: bold; color: $text-accent; }
         & > .client-table--cursor { background: $block-cursor-blurred-background; }
         &:focus > .client-table--cursor {
@@ -185,6 +120,7 @@ class ClientTable(ScrollView, can_focus=True):
         self,
         book: ClientBook,
         *,
+        kernel: Callable[[int], KernelStats | None] | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -197,13 +133,18 @@ class ClientTable(ScrollView, can_focus=True):
         self.sort_column = "id"
         self.sort_descending = False
         self.filter_text = ""
-        self.empty_hint = "No clients yet."
-        """What the table says when it has no row (kept up to date by the table)."""
-        self._now = 0.0
+        self.view = RowView(kernel=kernel)
+        """The time and the kernel's answers the cells are drawn with."""
         self._styles: dict[str, Style] = {}
         """Component styles, looked up once: a lookup costs more than a row."""
-        self._widths_for: tuple[int, list[int]] = (-1, [])
+        self._layout_for: tuple[int, int, bool] = (-1, -1, False)
+        self._layout: list[tuple[Column, int]] = []
+        self._cells: dict[int, list[str]] = {}
+        """The text of the rows drawn since the last update, by client id."""
+        self._frame: Frame = ()
         self._title = ""
+        self.repaints = 0
+        """Repaints asked for by `update_rows` (tests count the skipped ones)."""
 
     def notify_style_update(self) -> None:
         self._styles.clear()  # the theme or the stylesheet changed
@@ -222,34 +163,86 @@ class ClientTable(ScrollView, can_focus=True):
     # ---- the rows ---------------------------------------------------------------
 
     def update_rows(self, now: float) -> None:
-        """Re-filter and re-sort from the book, keep the cursor on its client, repaint.
+        """Re-filter and re-sort from the book, keep the cursor on its client and on
+        screen, and repaint if anything shown changed (UI thread).
 
-        Costs one sort of the clients plus the painting of the visible lines.
+        Costs one sort of the clients plus the text of the visible rows.
         """
-        self._now = now
+        self.view.now = now
         previous_index = self.cursor_index
+        was_visible = previous_index is not None and self._on_screen(previous_index)
         records: Iterable[ClientRecord] = self.book.clients.values()
         if self.filter_text:
             needle = self.filter_text.lower()
             records = [r for r in records if _matches(r, needle)]
-        column = _BY_KEY[self.sort_column]
+        column = BY_KEY[self.sort_column]
+        sort_key = column.sort_key
+        assert sort_key is not None  # only sortable columns are sorted by
         ordered = sorted(
             records,
-            key=lambda r: (column.sort_key(r, now), r.id),
+            key=lambda r: (sort_key(r, now), r.id),
             reverse=self.sort_descending,
         )
         self.order = [record.id for record in ordered]
-        self._restore_cursor(previous_index)
-        self.virtual_size = Size(self._total_width(), len(self.order) + 1)
-        self.empty_hint = self._empty_hint()
+        self.virtual_size = Size(
+            self.scrollable_content_region.width, len(self.order) + 1
+        )
+        self._restore_cursor(previous_index, keep_visible=was_visible)
         self._update_title()
-        self.refresh()
+        self._cells.clear()
+        self._repaint_if_changed()
 
-    def _empty_hint(self) -> str:
-        """Why there is no row: a filter, or no client yet (and how to make one)."""
+    def _on_screen(self, index: int) -> bool:
+        top = round(self.scroll_y)
+        return top <= index < top + self._rows_high()
+
+    def _rows_high(self) -> int:
+        """Rows of clients the table shows at once (the header takes a line)."""
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def visible_clients(self) -> list[int]:
+        """The ids of the rows on screen, top to bottom."""
+        top = round(self.scroll_y)
+        return self.order[top : top + self._rows_high()]
+
+    def _repaint_if_changed(self) -> None:
+        """Repaint unless the screen would look the same (skip the frame)."""
+        layout = self._columns()
+        rows = tuple(
+            (client_id, tuple(self._row_cells(client_id, layout)))
+            for client_id in self.visible_clients()
+        )
+        frame = (
+            round(self.scroll_y),
+            self.cursor_client,
+            tuple(width for _, width in layout),
+            self.sort_column,
+            self.sort_descending,
+            rows,
+            self.empty_hint if not self.order else "",
+            tuple(
+                self.book.clients[c].state for c, _ in rows if c in self.book.clients
+            ),
+        )
+        if frame != self._frame:
+            self._frame = frame
+            self.repaints += 1
+            self.refresh()
+
+    @property
+    def empty_hint(self) -> str:
+        """Why there is no row: a filter, nobody connected now, or nobody yet (and
+        how to make one). Worked out when shown, so it is never stale."""
         if self.filter_text:
             return "No client matches the filter."
-        address = self.book.address
+        book = self.book
+        if book.totals.clients_total:
+            came = book.totals.clients_total
+            return (
+                f"No client connected now ({came} came and went;"
+                " h shows the closed ones)."
+            )
+        address = book.address
         if address is None:
             return "No clients yet."
         host, port = address
@@ -258,13 +251,19 @@ class ClientTable(ScrollView, can_focus=True):
         return f"No clients yet. Try: nc {host} {port}"
 
     def _update_title(self) -> None:
-        """Rows shown, the sort, the filter; set only when it changes (a new title
-        costs a layout pass)."""
-        column = _BY_KEY[self.sort_column]
-        arrow = "▼" if self.sort_descending else "▲"
-        title = f"clients {len(self.order)} · sorted by {column.label} {arrow}"
+        """What the rows are (connected, just closed, shown by the filter) and the
+        sort; set only when it changes (a new title costs a repaint)."""
+        book = self.book
+        connected = book.totals.clients_now
+        closed = len(book.clients) - connected
+        title = f"{connected} connected"
+        if closed:
+            title += f", {closed} closed"
         if self.filter_text:
-            title += f" · filter “{self.filter_text}”"
+            title += f" · filter “{self.filter_text}”: {len(self.order)} shown"
+        column = BY_KEY[self.sort_column]
+        arrow = "▼" if self.sort_descending else "▲"
+        title += f" · sorted by {column.label} {arrow}"
         if title != self._title:
             self._title = title
             # Content, not a str: the filter is the user's text, never markup.
@@ -280,13 +279,18 @@ class ClientTable(ScrollView, can_focus=True):
         except ValueError:
             return None
 
-    def _restore_cursor(self, previous_index: int | None) -> None:
+    def _restore_cursor(
+        self, previous_index: int | None, *, keep_visible: bool
+    ) -> None:
         if not self.order:
             self._move_to(None)
         elif self.cursor_client is None or self.cursor_client not in self.order:
             # The client left (or there was none): land on its neighbour.
             index = 0 if previous_index is None else previous_index
             self._move_to(self.order[min(index, len(self.order) - 1)])
+        elif keep_visible:
+            # The order churned under a cursor the user could see: follow it.
+            self._scroll_cursor_into_view()
 
     def _move_to(self, client_id: int | None) -> None:
         if client_id != self.cursor_client:
@@ -304,28 +308,41 @@ class ClientTable(ScrollView, can_focus=True):
         index = self.cursor_index
         if index is None:
             return
-        visible = max(1, self.scrollable_content_region.height - 1)
+        visible = self._rows_high()
         top = round(self.scroll_y)
         if index < top:
             self.scroll_to(y=index, animate=False, immediate=True)
         elif index >= top + visible:
             self.scroll_to(y=index - visible + 1, animate=False, immediate=True)
 
+    def shown_clients(self) -> list[int]:
+        """The connected clients among the rows (what the filter lets through)."""
+        clients = self.book.clients
+        return [cid for cid in self.order if not clients[cid].closed]
+
     # ---- sorting ------------------------------------------------------------------
 
     def sort_by(self, column_key: str) -> None:
         """Sort by a column; the same column again reverses the order."""
+        column = BY_KEY[column_key]
+        if column.sort_key is None:
+            return
         if column_key == self.sort_column:
             self.sort_descending = not self.sort_descending
         else:
             self.sort_column = column_key
-            self.sort_descending = _BY_KEY[column_key].descending_first
-        self.update_rows(self._now)
+            self.sort_descending = column.descending_first
+        self.update_rows(self.view.now)
 
     def cycle_sort(self) -> None:
-        """Sort by the next column, in its natural direction."""
-        index = (COLUMN_KEYS.index(self.sort_column) + 1) % len(COLUMN_KEYS)
-        self.sort_by(COLUMN_KEYS[index])
+        """Sort by the next column on screen, in its natural direction."""
+        keys = [c.key for c, _ in self._columns() if c.sort_key is not None]
+        index = keys.index(self.sort_column) if self.sort_column in keys else -1
+        self.sort_by(keys[(index + 1) % len(keys)])
+
+    def reverse_sort(self) -> None:
+        """The same column, the other way round."""
+        self.sort_by(self.sort_column)
 
     # ---- keys and mouse --------------------------------------------------------------
 
@@ -338,9 +355,7 @@ class ClientTable(ScrollView, can_focus=True):
         self.refresh()
 
     def action_page(self, direction: int) -> None:
-        self.action_cursor(
-            direction * max(1, self.scrollable_content_region.height - 2)
-        )
+        self.action_cursor(direction * max(1, self._rows_high() - 1))
 
     def action_jump(self, index: int) -> None:
         if self.order:
@@ -352,7 +367,7 @@ class ClientTable(ScrollView, can_focus=True):
         if offset is None:
             return
         if offset.y == 0:
-            column = self._column_at(offset.x + round(self.scroll_x))
+            column = self._column_at(offset.x)
             if column is not None:
                 self.sort_by(column)
             return
@@ -368,32 +383,57 @@ class ClientTable(ScrollView, can_focus=True):
         if self.cursor_client is not None:
             self.post_message(self.ClientSelected(self, self.cursor_client))
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._cells.clear()
+        self.virtual_size = Size(event.size.width, len(self.order) + 1)
+        self._scroll_cursor_into_view()
+
     # ---- painting -------------------------------------------------------------
 
-    def _widths(self) -> list[int]:
-        """Each column's width for the current size (the peer column stretches)."""
-        available = self.scrollable_content_region.width
-        if self._widths_for[0] != available:
-            fixed = sum(c.width + _GAP for c in COLUMNS if c is not _PEER)
-            peer = max(_PEER.width, available - fixed - _GAP)
-            widths = [peer if c is _PEER else c.width for c in COLUMNS]
-            self._widths_for = (available, widths)
-        return self._widths_for[1]
+    def _columns(self) -> list[tuple[Column, int]]:
+        """The columns that fit now, with their widths (worked out once per size)."""
+        key = (
+            self.scrollable_content_region.width,
+            max(3, len(str(self.book.max_id))),
+            self.book.faults_in_play,
+        )
+        if key != self._layout_for:
+            self._layout_for = key
+            self._layout = layout_columns(*key)
+            self._cells.clear()
+        return self._layout
 
-    def _total_width(self) -> int:
-        return sum(self._widths()) + _GAP * len(COLUMNS)
+    def visible_columns(self) -> list[str]:
+        """The keys of the columns on screen, left to right."""
+        return [column.key for column, _ in self._columns()]
 
     def _column_at(self, x: int) -> str | None:
         left = 0
-        for column, width in zip(COLUMNS, self._widths(), strict=True):
-            if left <= x < left + width + _GAP:
+        for column, width in self._columns():
+            if left <= x < left + width + GAP:
                 return column.key
-            left += width + _GAP
+            left += width + GAP
         return None
+
+    def _row_cells(self, client_id: int, layout: list[tuple[Column, int]]) -> list[str]:
+        """The text of a row's cells (cached until the next update)."""
+        cells = self._cells.get(client_id)
+        if cells is None:
+            record = self.book.clients.get(client_id)
+            if record is None:
+                return []
+            view = self.view
+            cells = []
+            for column, width in layout:
+                if column.key == "peer":
+                    cells.append(fit_peer(record.peer, width))
+                else:
+                    cells.append(fit(column.text(record, view), width, column.right))
+            self._cells[client_id] = cells
+        return cells
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        scroll_x = round(self.scroll_x)
         if y == 0:
             strip = self._header_strip()
         else:
@@ -404,17 +444,20 @@ class ClientTable(ScrollView, can_focus=True):
                 strip = Strip([Segment(" " + self.empty_hint, self._style("hint"))])
             else:
                 strip = Strip.blank(width, self._style("base"))
-        return strip.crop_extend(scroll_x, scroll_x + width, self._style("base"))
+        return strip.crop_extend(0, width, self._style("base"))
 
     def _header_strip(self) -> Strip:
         style = self._style("header")
         cells = []
-        for column, width in zip(COLUMNS, self._widths(), strict=True):
+        for column, width in self._columns():
             label = column.label
+            arrow = ""
             if column.key == self.sort_column:
-                label += "▼" if self.sort_descending else "▲"
-            cells.append(_fit(label, width, column.right))
-        return Strip([Segment(" ".join(cells) + " ", style)])
+                arrow = "▼" if self.sort_descending else "▲"
+            if len(label + arrow) > width and column.short:
+                label = column.short
+            cells.append(fit(label + arrow, width, column.right))
+        return Strip([Segment((" " * GAP).join(cells) + " " * GAP, style)])
 
     def _row_strip(self, client_id: int) -> Strip:
         record = self.book.clients.get(client_id)
@@ -422,25 +465,29 @@ class ClientTable(ScrollView, can_focus=True):
             return Strip.blank(
                 self.scrollable_content_region.width, self._style("base")
             )
-        now = self._now
+        layout = self._columns()
         state_style = self._style(record.state)
         row_style = state_style if record.closed else self._style("base")
         if client_id == self.cursor_client:
             row_style = row_style + self._style("cursor")
             state_style = row_style
+        gap = " " * GAP
         segments = []
-        for column, width in zip(COLUMNS, self._widths(), strict=True):
-            text = _fit(column.text(record, now), width, column.right) + " "
+        for (column, _), text in zip(
+            layout, self._row_cells(client_id, layout), strict=True
+        ):
             style = state_style if column.key == "state" else row_style
-            segments.append(Segment(text, style))
+            segments.append(Segment(text + gap, style))
         return Strip(segments)
 
 
 def _matches(record: ClientRecord, needle: str) -> bool:
-    """Does the filter text appear in the client's id, peer, state or close reason?"""
+    """Does the filter text appear in the client's id, peer, state, fault or close
+    reason?"""
     return (
         needle in record.peer.lower()
         or needle in record.state
-        or needle in (record.close_reason or "")
+        or needle in (record.close_reason or "").lower()
+        or needle in (record.fault or "")
         or needle.lstrip("#") == str(record.id)
     )

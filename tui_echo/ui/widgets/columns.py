@@ -1,0 +1,260 @@
+"""The client table's columns: what each shows, how it sorts, and which give way first.
+
+Pure: no widget, no terminal. The table asks `layout_columns` which columns fit its
+width; at 80 columns ID, PEER, STATE, IN, OUT and PENDING always stay, the others
+come back as the terminal grows, in priority order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tui_echo.book import ClientRecord
+from tui_echo.common import ClientState
+from tui_echo.kernel import KernelStats
+from tui_echo.text import human_duration, human_rate, human_size
+
+STATE_ORDER = {state: rank for rank, state in enumerate(ClientState)}
+"""Sorting by state goes the way a connection's life does."""
+
+NOT_AVAILABLE = "n/a"
+"""What a kernel column says where the kernel cannot be asked (not Linux, replay)."""
+
+
+@dataclass(slots=True)
+class RowView:
+    """What a cell needs besides its client: the time, and the kernel's answers."""
+
+    now: float = 0.0
+    kernel: Callable[[int], KernelStats | None] | None = None
+    """The last kernel sample of a client; None when there can never be one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: how to show a client in it, how to sort by it, when it gives way."""
+
+    key: str
+    label: str
+    width: int
+    """Cells wide at the least; `grow` says how far it widens when there is room."""
+    right: bool
+    """Right-aligned (numbers)."""
+    text: Callable[[ClientRecord, RowView], str]
+    sort_key: Callable[[ClientRecord, float], Any] | None
+    """None: not sortable (the kernel's numbers exist for the visible rows only)."""
+    descending_first: bool = False
+    """Sort biggest first on the first click (bytes, rates, ages)."""
+    priority: int = 0
+    """0 always stays; a larger number gives way to a narrow terminal first."""
+    grow: tuple[int, ...] = field(default=())
+    """Widths to widen to when room is left, one per round of sharing."""
+    short: str = ""
+    """A shorter label, when the label (and the sort arrow) does not fit."""
+
+
+def _state_text(record: ClientRecord, view: RowView) -> str:
+    if record.closed:
+        return record.close_reason or ClientState.CLOSED
+    return record.state
+
+
+def _idle_for(record: ClientRecord, now: float) -> float:
+    return max(0.0, (record.closed_at or now) - record.last_active)
+
+
+def _measure(
+    key: str,
+    label: str,
+    width: int,
+    value: Callable[[ClientRecord, float], float],
+    show: Callable[[float], str],
+    *,
+    priority: int,
+    grow: tuple[int, ...] = (),
+    short: str = "",
+    descending_first: bool = True,
+) -> Column:
+    """A right-aligned column of a number: sorted by the value, shown by `show`."""
+    return Column(
+        key,
+        label,
+        width,
+        True,
+        lambda r, view: show(value(r, view.now)),
+        value,
+        descending_first,
+        priority,
+        grow,
+        short,
+    )
+
+
+def _kernel_column(key: str, label: str, value: Callable[[KernelStats], int]) -> Column:
+    def text(record: ClientRecord, view: RowView) -> str:
+        if view.kernel is None:
+            return NOT_AVAILABLE
+        if record.closed:
+            return ""
+        stats = view.kernel(record.id)
+        return "-" if stats is None else human_size(value(stats))
+
+    return Column(key, label, 7, True, text, None, priority=2, grow=(8,))
+
+
+def _fault_text(record: ClientRecord, view: RowView) -> str:
+    return record.fault or "-"
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("id", "ID", 3, True, lambda r, v: str(r.id), lambda r, now: r.id),
+    Column(
+        "peer",
+        "PEER",
+        15,
+        False,
+        lambda r, v: r.peer,
+        lambda r, now: r.peer,
+        grow=(21, 21, 28),
+    ),
+    Column(
+        "state",
+        "STATE",
+        12,
+        False,
+        _state_text,
+        lambda r, now: STATE_ORDER[r.state],
+        grow=(12, 13),
+    ),
+    _measure(
+        "in", "IN", 7, lambda r, now: r.bytes_in, human_size, priority=0, grow=(8,)
+    ),
+    _measure(
+        "out", "OUT", 7, lambda r, now: r.bytes_out, human_size, priority=0, grow=(8,)
+    ),
+    _kernel_column("recv_q", "RECV-Q", lambda s: s.recv_q),
+    _measure(
+        "pending",
+        "PENDING",
+        7,
+        lambda r, now: r.pending,
+        human_size,
+        priority=0,
+        grow=(8,),
+        short="PEND",
+    ),
+    _kernel_column("send_q", "SEND-Q", lambda s: s.send_q),
+    _measure(
+        "rate_in",
+        "IN/s",
+        9,
+        lambda r, now: r.rate_in,
+        human_rate,
+        priority=3,
+        grow=(10,),
+    ),
+    _measure(
+        "rate_out",
+        "OUT/s",
+        9,
+        lambda r, now: r.rate_out,
+        human_rate,
+        priority=3,
+        grow=(10,),
+    ),
+    _measure(
+        "age",
+        "AGE",
+        5,
+        lambda r, now: r.connected_for(now),
+        human_duration,
+        priority=5,
+        grow=(6,),
+    ),
+    _measure(
+        "idle",
+        "IDLE",
+        5,
+        _idle_for,
+        human_duration,
+        priority=4,
+        grow=(6,),
+        descending_first=False,
+    ),
+    Column(
+        "fault",
+        "FAULT",
+        10,
+        False,
+        _fault_text,
+        lambda r, now: r.fault or "",
+        priority=1,
+        grow=(14, 16, 40),
+    ),
+)
+BY_KEY = {column.key: column for column in COLUMNS}
+GAP = 1
+"""Blank cells after each column."""
+UNUSED_FAULT_PRIORITY = 6
+"""With no fault anywhere, the FAULT column gives way before any other."""
+
+
+def layout_columns(
+    available: int, id_width: int, faults_in_play: bool
+) -> list[tuple[Column, int]]:
+    """The columns that fit `available` cells, in display order, with their widths.
+
+    Columns join by priority while they fit (all of one priority at once, so IN/s
+    never shows without OUT/s); what is left widens them round by round (`grow`).
+    The priority-0 columns are always there, even when they overflow.
+    """
+
+    def priority(column: Column) -> int:
+        if column.key == "fault" and not faults_in_play:
+            return UNUSED_FAULT_PRIORITY
+        return column.priority
+
+    widths = {c.key: (id_width if c.key == "id" else c.width) for c in COLUMNS}
+    chosen = {c.key for c in COLUMNS if priority(c) == 0}
+    used = sum(widths[key] + GAP for key in chosen)
+    for level in sorted({priority(c) for c in COLUMNS} - {0}):
+        group = [c.key for c in COLUMNS if priority(c) == level]
+        cost = sum(widths[key] + GAP for key in group)
+        if used + cost <= available:
+            chosen.update(group)
+            used += cost
+    spare = available - used
+    rounds = max(len(c.grow) for c in COLUMNS)
+    for round_ in range(rounds):
+        for column in COLUMNS:
+            if spare <= 0:
+                break
+            if column.key in chosen and round_ < len(column.grow):
+                wider = min(column.grow[round_] - widths[column.key], spare)
+                if wider > 0:
+                    widths[column.key] += wider
+                    spare -= wider
+    return [(c, widths[c.key]) for c in COLUMNS if c.key in chosen]
+
+
+def fit(text: str, width: int, right: bool) -> str:
+    """Text padded or cut to `width` cells: a number (`right`) such as `12.3 KiB`
+    loses its space before it loses a digit, and what still does not fit ends
+    with `…`."""
+    if len(text) > width:
+        squeezed = text.replace(" ", "") if right else text
+        if len(squeezed) <= width:
+            text = squeezed
+        else:
+            return text[: max(0, width - 1)] + "…"
+    return text.rjust(width) if right else text.ljust(width)
+
+
+def fit_peer(peer: str, width: int) -> str:
+    """A peer address cut in its middle, so its port (what tells clients of one
+    host apart) always shows: `…:db8::1]:51234`."""
+    if len(peer) <= width:
+        return peer.ljust(width)
+    return "…" + peer[len(peer) - width + 1 :]
