@@ -1,10 +1,26 @@
-"""`EventLog`: timestamped lines for what happened, written a batch at a time."""
+"""`EventLog`: timestamped lines for what happened, written a batch at a time.
+
+Lines are in the order things happened, each with its own time: the feed hands over
+a batch's lifecycle events before its (merged) data events, so a batch is put in
+time order before it becomes lines.
+
+Two views of the same lines: everything, or the lifecycle only (connect, close,
+fault, rejected, errors, and the operator's kicks and resets). Data lines and the
+summed lines of a busy server are kept apart from the lifecycle lines, so toggling
+loses nothing, and a flood of data never pushes a kick out of the log; in the
+lifecycle view the latest data line shows below the log instead.
+"""
 
 from __future__ import annotations
 
+import heapq
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from operator import attrgetter
 
+from textual.content import Content
 from textual.widgets import Log
 
 from tui_echo.book import ClientBook
@@ -12,6 +28,7 @@ from tui_echo.events import ClientData, Event
 from tui_echo.text import clock_time, describe, human_size
 
 MAX_LINES = 2000
+"""Lines kept of each kind (lifecycle, data)."""
 DATA_LINES_PER_BATCH = 5
 """Up to this many clients with data in a batch get a line each; more are summed."""
 SUMMARY_EVERY = 1.0
@@ -20,6 +37,9 @@ WRITE_EVERY = 1.0
 """Seconds between writes to the log widget. Each write grows the log, and a log
 that grows costs the screen a layout pass: 7 ms of the UI thread, measured, against
 2 ms for the rest of a refresh. Once a second is still live for a history."""
+
+LogLine = tuple[bool, str]
+"""(is it a lifecycle line, its text)."""
 
 
 class DataSummary:
@@ -50,8 +70,58 @@ class DataSummary:
         return text
 
 
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A line of the operator's own doing (kick, reset), placed among the events
+    by its time."""
+
+    ts: float
+    text: str
+
+
+_ts: Callable[[Event | Note], float] = attrgetter("ts")
+"""The sort key of a batch: C-level, as it runs once per event."""
+
+
+def event_lines(
+    events: list[Event],
+    book: ClientBook,
+    summary: DataSummary,
+    notes: Iterable[Note] = (),
+) -> list[LogLine]:
+    """Log lines for a batch, in time order: a line per event, but the data of a busy
+    batch goes into `summary`, whose line (when due) follows the batch's last data."""
+    # Stable: equal times keep the feed's order (a client's data before its close).
+    ordered: list[Event | Note] = sorted([*events, *notes], key=_ts)
+    data_count = sum(isinstance(e, ClientData) for e in ordered)
+    busy = data_count > DATA_LINES_PER_BATCH
+    lines: list[LogLine] = []
+    if not busy and (flushed := summary.line(force=True)):
+        lines.append((False, flushed))  # the busy spell is over: say what it summed
+    data_seen = 0
+    for event in ordered:
+        if isinstance(event, Note):
+            lines.append((True, f"{clock_time(event.ts)} {event.text}"))
+        elif isinstance(event, ClientData):
+            data_seen += 1
+            if busy:
+                summary.add(event)
+                if data_seen == data_count and (due := summary.line()):
+                    lines.append((False, due))
+                continue
+            lines.append(
+                (False, f"{clock_time(event.ts)} {describe(event, book.peer_of)}")
+            )
+        else:
+            lines.append(
+                (True, f"{clock_time(event.ts)} {describe(event, book.peer_of)}")
+            )
+    return lines
+
+
 class EventLog(Log):
-    """The event log: connect, data (coalesced), close, kick, reset, rejected, error."""
+    """The event log: connect, data (coalesced), close, fault, kick, reset, rejected,
+    error. UI thread only."""
 
     DEFAULT_CSS = """
     EventLog { height: 10; }
@@ -60,13 +130,45 @@ class EventLog(Log):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(max_lines=MAX_LINES, auto_scroll=True, id=id)
         self.summary = DataSummary()
+        self.lifecycle_only = False
+        """Show the lifecycle lines alone (the latest data line goes below)."""
+        self._kept: tuple[deque[tuple[int, str]], deque[tuple[int, str]]] = (
+            deque(maxlen=MAX_LINES),
+            deque(maxlen=MAX_LINES),
+        )
+        """(data lines, lifecycle lines), each with its place in the whole log."""
+        self._count = 0
         self._pending: list[str] = []
         self._written_at = float("-inf")
+        self._last_data = ""
+        self._subtitle = ""
+        self._notes: list[Note] = []
+
+    def on_mount(self) -> None:
+        self._update_titles()
 
     def write_events(self, events: Iterable[Event], book: ClientBook) -> None:
-        """Take the lines for a batch of events (the book names the clients); they
-        reach the screen with the next `flush`."""
-        self._pending += event_lines(list(events), book, self.summary)
+        """Take the lines for a batch of events (the book names the clients) and the
+        notes waiting; they reach the screen with the next `flush`, at once if
+        there were notes (the operator waits to see them)."""
+        notes, self._notes = self._notes, []
+        self._take(event_lines(list(events), book, self.summary, notes))
+        if notes:
+            self.flush(force=True)
+
+    def _take(self, lines: list[LogLine]) -> None:
+        kept = self._kept
+        count = self._count
+        show_data = not self.lifecycle_only
+        pending = self._pending
+        for lifecycle, text in lines:
+            count += 1
+            kept[lifecycle].append((count, text))
+            if lifecycle or show_data:
+                pending.append(text)
+            else:
+                self._last_data = " ".join(text.split())
+        self._count = count
 
     def flush(self, *, force: bool = False) -> None:
         """Write the waiting lines, if `WRITE_EVERY` has passed (or `force`)."""
@@ -75,26 +177,40 @@ class EventLog(Log):
             self.write_lines(self._pending)
             self._pending = []
             self._written_at = now
+        if self.lifecycle_only and self._last_data != self._subtitle:
+            self._update_titles()
 
     def note(self, ts: float, text: str) -> None:
-        """A line of the operator's own actions (kick, reset requested), at once."""
-        self._pending.append(f"{clock_time(ts)} {text}")
-        self.flush(force=True)
+        """A line of the operator's own actions (kick, reset requested): it joins
+        the next batch, in time order with the events the server had published by
+        then (the app refreshes right after an action)."""
+        self._notes.append(Note(ts, text))
 
-
-def event_lines(
-    events: list[Event], book: ClientBook, summary: DataSummary
-) -> list[str]:
-    """Log lines for a batch: a line per event, but busy data goes into `summary`."""
-    busy = sum(isinstance(e, ClientData) for e in events) > DATA_LINES_PER_BATCH
-    lines: list[str] = []
-    if not busy and (flushed := summary.line(force=True)):
-        lines.append(flushed)  # the busy spell is over: say what it summed
-    for event in events:
-        if busy and isinstance(event, ClientData):
-            summary.add(event)
+    def show_lifecycle_only(self, lifecycle_only: bool) -> None:
+        """Switch between all lines and the lifecycle alone; rewrites the log."""
+        if lifecycle_only == self.lifecycle_only:
+            return
+        self.lifecycle_only = lifecycle_only
+        data, lifecycle = self._kept
+        if lifecycle_only:
+            lines = [text for _, text in lifecycle]
+            self._last_data = " ".join(data[-1][1].split()) if data else ""
         else:
-            lines.append(f"{clock_time(event.ts)} {describe(event, book.peer_of)}")
-    if busy and (due := summary.line()):
-        lines.append(due)
-    return lines
+            merged = heapq.merge(data, lifecycle)
+            lines = [text for _, text in merged][-MAX_LINES:]
+        self._pending = []
+        self.clear()
+        self.write_lines(lines)
+        self._written_at = time.monotonic()
+        self._update_titles()
+
+    def _update_titles(self) -> None:
+        if self.lifecycle_only:
+            self.border_title = "events: lifecycle only (l shows all)"
+            self._subtitle = self._last_data
+            # Content, not markup: a data line names a peer, never styles.
+            self.border_subtitle = Content(self._subtitle or "no data yet")
+        else:
+            self.border_title = "events (l: lifecycle only)"
+            self._subtitle = ""
+            self.border_subtitle = None
