@@ -1,84 +1,241 @@
-"""`StatusBar`: where the server listens, for how long, its clients and traffic."""
+"""`StatusBar`: where the server listens, for how long, its clients and traffic.
+
+Two lines of parts. Each part has a long and a short form and a priority; when the
+terminal is narrow, parts shorten (least important first), then the least
+important give way, so at 80 columns the address, the clients connected, the
+throughput, the default fault and any warning still show.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Sparkline, Static
+from textual.containers import Vertical
+from textual.events import Resize
+from textual.widgets import Static
 
 from tui_echo.book import HISTORY_SECONDS, ClientBook
 from tui_echo.common import format_address, is_loopback
 from tui_echo.text import human_duration, human_rate, human_size
 
+SPARK = "▁▂▃▄▅▆▇█"
+SPARK_MIN = 10
+"""Narrower than this, the throughput history is not worth its room."""
+SEPARATOR = "  "
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A piece of a status line: its long and short form, and how much it matters."""
+
+    long: Text
+    short: Text | None = None
+    priority: int = 0
+    """0 always shows; larger numbers shorten first, then give way first."""
+
+
+def fit_parts(parts: Sequence[Part], width: int) -> list[Text]:
+    """The forms of `parts` that fit `width` cells together (separators counted).
+
+    Least important first, each part shortens, or, if it has no short form, gives
+    way, until the rest fits. Priority-0 parts only ever shorten, so they stay
+    even when they overflow.
+    """
+    forms: list[Text | None] = [part.long for part in parts]
+
+    def used() -> int:
+        shown = [form for form in forms if form is not None]
+        return sum(form.cell_len for form in shown) + len(SEPARATOR) * (len(shown) - 1)
+
+    by_importance = sorted(range(len(parts)), key=lambda i: (-parts[i].priority, -i))
+    for index in by_importance:
+        if used() <= width:
+            break
+        part = parts[index]
+        if part.short is not None:
+            forms[index] = part.short
+        elif part.priority > 0:
+            forms[index] = None
+    return [form for form in forms if form is not None]
+
+
+def join(forms: list[Text]) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis")
+    for index, form in enumerate(forms):
+        if index:
+            line.append(SEPARATOR)
+        line.append_text(form)
+    return line
+
+
+def sparkline(values: Sequence[int], width: int, style: Style | str = "") -> Text:
+    """The last `width` values as bars, scaled to the largest."""
+    shown = list(values)[-width:]
+    top = max(shown, default=0)
+    if top <= 0:
+        return Text(SPARK[0] * len(shown), style=style)
+    scale = len(SPARK) - 1
+    return Text(
+        "".join(SPARK[round(value / top * scale)] for value in shown), style=style
+    )
+
+
+def _text(text: str, style: str = "") -> Text:
+    return Text(text, style=style)
+
 
 class StatusBar(Vertical):
-    """Two lines at the top: the server in numbers, then a minute of throughput."""
+    """Two lines at the top: the server and its clients, then the traffic."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"status-bar--spark"}
 
     DEFAULT_CSS = """
     StatusBar {
         height: 2;
         background: $panel;
-        & Static { height: 1; }
-        & #summary { width: 1fr; }
-        & #traffic { height: 1; }
-        & #history-label { width: auto; color: $text-muted; }
-        & Sparkline { width: 40; height: 1; margin: 0 1; }
-        & #now { width: 1fr; }
+        & Static { height: 1; width: 1fr; }
+        & > .status-bar--spark { color: $text-success; }
         &.-paused { background: $warning-muted; }
     }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._summary: Text | None = None
-        self._now: Text | None = None
-        self._summary_view = Static(id="summary")
-        self._now_view = Static(id="now")
-        self._sparkline = Sparkline([0.0], id="throughput")
+        self._server_view = Static(id="summary")
+        self._traffic_view = Static(id="traffic")
+        self._shown: tuple[Text, Text] | None = None
+        self._last: tuple[ClientBook, str, bool, bool] | None = None
 
     def compose(self) -> ComposeResult:
-        yield self._summary_view
-        with Horizontal(id="traffic"):
-            yield Static(f" throughput, last {HISTORY_SECONDS}s", id="history-label")
-            yield self._sparkline
-            yield self._now_view
+        yield self._server_view
+        yield self._traffic_view
+
+    def on_resize(self, event: Resize) -> None:
+        if self._last is not None:
+            book, mode, paused, backlogged = self._last
+            self.show(book, mode=mode, paused=paused, backlogged=backlogged)
 
     def show(
-        self, book: ClientBook, *, paused: bool = False, backlogged: bool = False
+        self,
+        book: ClientBook,
+        *,
+        mode: str = "live",
+        paused: bool = False,
+        backlogged: bool = False,
     ) -> None:
-        """Show the book's numbers now."""
-        totals = book.totals
-        summary = Text(no_wrap=True, overflow="ellipsis")
-        summary.append(" tui-echo ", "bold reverse")
-        if book.address is not None:
-            summary.append(f" listening on {format_address(*book.address)}", "bold")
-            if not is_loopback(book.address[0]):
-                summary.append(" (not only loopback!)", "bold reverse")
-        summary.append(f"  up {human_duration(book.uptime())}")
-        summary.append(f"  clients {totals.clients_now}", "bold")
-        summary.append(f" ({totals.clients_total} total)")
-        summary.append(f"  in {human_size(totals.bytes_in)}")
-        summary.append(f"  out {human_size(totals.bytes_out)}")
-        if totals.rejected:
-            summary.append(f"  rejected {totals.rejected}", "bold")
-        if book.shut_down:
-            summary.append("  SERVER STOPPED", "bold")
-        now = Text(no_wrap=True, overflow="ellipsis")
-        now.append(f"⇅ {human_rate(totals.rate_in + totals.rate_out)}", "bold")
-        if paused:
-            now.append("   PAUSED: display frozen, server running", "bold")
-        if backlogged:
-            now.append(
-                "   not accepting new clients until the display catches up", "bold"
-            )
-        if summary != self._summary:
-            self._summary = summary
-            self._summary_view.update(summary, layout=False)  # fixed size
-        if now != self._now:
-            self._now = now
-            self._now_view.update(now, layout=False)
-        history = [float(v) for v in book.throughput]
-        if history != self._sparkline.data:
-            self._sparkline.data = history
+        """Show the book's numbers now (UI thread); redraws only what changed."""
+        self._last = (book, mode, paused, backlogged)
+        width = max(1, self.size.width)
+        server = join(fit_parts(self._server_parts(book, mode), width))
+        traffic = self._traffic_line(book, width, paused, backlogged)
+        if self._shown is None or server != self._shown[0]:
+            self._server_view.update(server, layout=False)  # fixed size
+        if self._shown is None or traffic != self._shown[1]:
+            self._traffic_view.update(traffic, layout=False)
+        self._shown = (server, traffic)
         self.set_class(paused, "-paused")
+
+    @staticmethod
+    def _server_parts(book: ClientBook, mode: str) -> list[Part]:
+        totals = book.totals
+        parts = [Part(_text(" tui-echo ", "bold reverse"))]
+        if mode == "live":
+            parts.append(Part(_text("live"), priority=5))
+        else:
+            parts.append(Part(_text(f" {mode.upper()} ", "bold reverse")))
+        if book.address is not None:
+            where = format_address(*book.address)
+            verb = {"attached": "attached to", "replay": "recorded on"}.get(
+                mode, "listening on"
+            )
+            long, short = _text(f"{verb} {where}", "bold"), _text(where, "bold")
+            if not is_loopback(book.address[0]):
+                long.append(" (not only loopback!)", "bold reverse")
+                short.append(" (!)", "bold reverse")
+            parts.append(Part(long, short))
+        parts.append(Part(_text(f"up {human_duration(book.uptime())}"), priority=3))
+        parts.append(
+            Part(
+                _text(
+                    f"{totals.clients_now} connected"
+                    f" ({totals.clients_total} since start)",
+                    "bold",
+                ),
+                _text(f"{totals.clients_now} connected", "bold"),
+            )
+        )
+        if totals.rejected:
+            parts.append(
+                Part(
+                    _text(f"rejected {totals.rejected}", "bold"),
+                    _text(f"rej {totals.rejected}", "bold"),
+                    priority=2,
+                )
+            )
+        if book.shut_down:
+            parts.append(Part(_text("SERVER STOPPED", "bold reverse")))
+        return parts
+
+    def _traffic_line(
+        self, book: ClientBook, width: int, paused: bool, backlogged: bool
+    ) -> Text:
+        totals = book.totals
+        parts = [
+            Part(_text(f" ⇅ {human_rate(totals.rate_in + totals.rate_out)}", "bold")),
+            Part(
+                _text(
+                    f"in {human_size(totals.bytes_in)}"
+                    f"  out {human_size(totals.bytes_out)}"
+                ),
+                _text(
+                    f"in {human_size(totals.bytes_in).replace(' ', '')}"
+                    f" out {human_size(totals.bytes_out).replace(' ', '')}"
+                ),
+                priority=2,
+            ),
+        ]
+        if book.default_fault is not None:
+            parts.append(
+                Part(
+                    _text(f"new clients' fault: {book.default_fault}", "bold"),
+                    _text(f"new: {book.default_fault}", "bold"),
+                )
+            )
+        if paused:
+            parts.append(
+                Part(
+                    _text("PAUSED: display frozen, server running", "bold reverse"),
+                    _text("PAUSED", "bold reverse"),
+                )
+            )
+        if backlogged:
+            parts.append(
+                Part(
+                    _text(
+                        "not accepting new clients until the display catches up",
+                        "bold",
+                    ),
+                    _text("not accepting clients", "bold"),
+                )
+            )
+        forms = fit_parts(parts, width)
+        line = join(forms)
+        room = width - line.cell_len - len(SEPARATOR)
+        label = f"last {HISTORY_SECONDS}s "
+        if room >= SPARK_MIN + len(label):
+            spark_width = min(HISTORY_SECONDS, room - len(label))
+            line.append(SEPARATOR)
+            line.append(f"last {spark_width}s ", style="dim")
+            line.append_text(
+                sparkline(
+                    book.throughput,
+                    spark_width,
+                    self.get_component_rich_style("status-bar--spark"),
+                )
+            )
+        return line
