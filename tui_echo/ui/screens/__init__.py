@@ -2,6 +2,15 @@
 
 from tui_echo.ui.screens.confirm import ConfirmScreen
 from tui_echo.ui.screens.detail import ClientDetailScreen
+from tui_echo.ui.screens.fault import FaultChoice, FaultScreen
 from tui_echo.ui.screens.help import HelpScreen
+from tui_echo.ui.screens.history import HistoryScreen
 
-__all__ = ["ClientDetailScreen", "ConfirmScreen", "HelpScreen"]
+__all__ = [
+    "ClientDetailScreen",
+    "ConfirmScreen",
+    "FaultChoice",
+    "FaultScreen",
+    "HelpScreen",
+    "HistoryScreen",
+]

@@ -6,17 +6,20 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
+
+KEYS_HINT = "y: yes · n or esc: no"
 
 
 class ConfirmScreen(ModalScreen[bool]):
     """Asks a question; dismisses with True for yes, False for no."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes", tooltip="Do it"),
+        Binding("n,escape", "answer(False)", "No", tooltip="Leave everything as is"),
     ]
 
     def __init__(self, question: str, yes: str = "Yes") -> None:
@@ -25,11 +28,12 @@ class ConfirmScreen(ModalScreen[bool]):
         self.yes = yes
 
     def compose(self) -> ComposeResult:
-        with Grid(id="dialog"):
-            yield Label(self.question, id="question")
+        with Vertical(id="dialog"):
+            yield Label(Content(self.question), id="question")
             with Horizontal(id="buttons"):
-                yield Button(self.yes, variant="error", id="yes")
-                yield Button("Cancel", variant="primary", id="no")
+                yield Button(f"{self.yes} (y)", variant="error", id="yes")
+                yield Button("Cancel (n)", variant="primary", id="no")
+            yield Label(KEYS_HINT, id="keys-hint")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

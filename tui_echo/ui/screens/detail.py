@@ -1,15 +1,22 @@
-"""`ClientDetailScreen`: one client's counters, timeline, and the last bytes it sent."""
+"""`ClientDetailScreen`: one client's counters, the kernel's view of it, its fault,
+its timeline, and the last bytes it sent.
+
+Wide terminals (140 columns and more) get two panes: the numbers and the timeline
+on the left, the bytes on the right. Narrower ones get one column that scrolls:
+the numbers (in as many side-by-side groups as fit), the bytes, the timeline.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
+from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, VerticalScroll
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -25,81 +32,199 @@ from tui_echo.text import (
     human_size,
     printable,
 )
+from tui_echo.ui.control import ServerControl
 
 TIMELINE_SHOWN = 60
+WIDE = 140
+"""From this many columns on, the bytes get a pane of their own (the numbers and
+the timeline beside them need 60)."""
+GROUP_WIDTH = 31
+"""Cells one group of numbers takes (label, value, padding)."""
+HEX_WIDE = 75
+"""Cells a hex dump line of 16 bytes takes; narrower, it shows 8 a line."""
+
+Rows = list[tuple[str, str]]
 
 
 class ClientDetailScreen(Screen[None]):
     """Everything known of one client; refreshed by the app with the main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,backspace", "dismiss", "Back"),
-        Binding("k", "app.kick", "Kick (FIN)"),
-        Binding("r", "app.reset", "Reset (RST)"),
+        Binding("escape,backspace", "dismiss", "Back", tooltip="Back to the clients"),
+        Binding("k", "app.kick", "Kick (FIN)", tooltip="Close this client (FIN)"),
+        Binding("r", "app.reset", "Reset (RST)", tooltip="Abort this client (RST)"),
+        Binding("f", "app.fault", "Fault", tooltip="Set this client's fault"),
     ]
 
-    def __init__(
-        self,
-        client_id: int,
-        book: ClientBook,
-        recent_bytes: Callable[[int], bytes | None],
-    ) -> None:
+    def __init__(self, client_id: int, book: ClientBook, server: ServerControl) -> None:
         super().__init__()
         self.client_id = client_id
         self.book = book
-        self.recent_bytes = recent_bytes
-        """Asks the server for the client's recent bytes (any thread may call it)."""
+        self.server = server
+        """Asked for recent bytes, kernel numbers and fault activity (any thread
+        may call it)."""
         self.recent: bytes | None = None
         """The last bytes the client sent, as the server last told them."""
         self._title = Static(id="detail-title")
         self._counters = Static(id="counters")
         self._timeline = Static(id="timeline")
         self._bytes = Static(id="bytes")
+        self._shown: dict[str, object] = {}
+        """What each pane shows now, to skip updates that change nothing."""
 
     def compose(self) -> ComposeResult:
         yield self._title
-        with Horizontal(id="detail-body"):
-            with Vertical(id="detail-left"):
-                yield self._counters
-                with VerticalScroll(id="timeline-box"):
-                    yield self._timeline
+        # Wide: a grid, numbers and timeline left, bytes right. Narrow: a column
+        # in this order (see app.tcss).
+        with ScrollableContainer(id="detail-body"):
+            yield self._counters
             with VerticalScroll(id="bytes-box"):
                 yield self._bytes
+            with VerticalScroll(id="timeline-box"):
+                yield self._timeline
         yield Footer()
 
     def on_mount(self) -> None:
+        self._lay_out(self.size.width)
         self.show()
 
+    def on_resize(self, event: Resize) -> None:
+        self._lay_out(event.size.width)
+        self._shown.clear()
+        self.show()
+
+    def _lay_out(self, width: int) -> None:
+        self.set_class(width < WIDE, "-narrow")
+
     def show(self) -> None:
-        """Show the client as the book and the server know it now."""
+        """Show the client as the book and the server know it now (UI thread)."""
         book = self.book
-        recent = self.recent_bytes(self.client_id)
-        if recent is not None:
-            self.recent = recent
+        if self.server.can_act:
+            recent = self.server.recent_bytes(self.client_id)
+            if recent is not None:
+                self.recent = recent
         record = book.clients.get(self.client_id)
         if record is None:
-            self._title.update(
-                Text(f" client #{self.client_id} has left", style="bold")
+            self._update(
+                "title",
+                self._title,
+                Text(f" client #{self.client_id} has left", "bold"),
             )
             return
         state = record.close_reason if record.closed else record.state
         heading = Text(f" client #{record.id} ", style="bold reverse")
         heading.append(f"  {record.peer}  ", style="bold")
         heading.append(f"{state}", style="italic")
-        self._title.update(heading)
-        self._counters.update(_counters(record, book.clock()))
-        self._timeline.update(_timeline(record))
-        self._bytes.update(_bytes_view(self.recent))
+        self._update("title", self._title, heading)
+        groups = self._groups(record, book.clock())
+        per_row = self._group_count()
+        self._update(
+            "counters",
+            self._counters,
+            (groups, per_row),
+            lambda: _counters(groups, per_row),
+        )
+        timeline = record.timeline
+        key = (len(timeline), timeline[-1]) if timeline else (0, None)
+        self._update("timeline", self._timeline, key, lambda: _timeline(record))
+        self._update(
+            "bytes",
+            self._bytes,
+            (self.recent, self._hex_width()),
+            lambda: _bytes_view(self.recent, self._hex_width(), self.server.can_act),
+        )
+
+    def _update(
+        self, name: str, view: Static, key: object, content: object = None
+    ) -> None:
+        """Update a pane when what it would show changed (a new text costs a
+        layout pass)."""
+        if self._shown.get(name) == key:
+            return
+        self._shown[name] = key
+        if content is None:
+            content = key
+        if callable(content):
+            content = content()
+        assert isinstance(content, (Text, Table))
+        view.update(content)
+
+    def _group_count(self) -> int:
+        """Groups of numbers side by side: as many as the pane's width holds."""
+        width = self._counters.size.width or self.size.width
+        return max(1, min(3, (width - 2) // GROUP_WIDTH))
+
+    def _hex_width(self) -> int:
+        width = self._bytes.size.width or self.size.width
+        return 16 if width >= HEX_WIDE else 8
+
+    def _groups(self, record: ClientRecord, now: float) -> list[tuple[str, Rows]]:
+        return [
+            ("traffic", _traffic(record, now)),
+            ("kernel", self._kernel(record)),
+            ("fault", self._fault(record, now)),
+        ]
+
+    def _kernel(self, record: ClientRecord) -> Rows:
+        if not self.server.kernel_supported:
+            return [("RECV-Q", "n/a"), ("SEND-Q", "n/a"), ("TCP_INFO", "n/a")]
+        if record.closed:
+            return [("socket", "closed")]
+        stats = self.server.kernel_stats(record.id)
+        if stats is None:
+            return [("socket", "sampling…")]
+        return [
+            ("RECV-Q", human_size(stats.recv_q)),
+            ("SEND-Q", human_size(stats.send_q)),
+            ("rtt", _micros(stats.rtt_us)),
+            ("rttvar", _micros(stats.rttvar_us)),
+            ("retrans", str(stats.retransmits)),
+            ("cwnd", f"{stats.cwnd} segments"),
+            ("lost", str(stats.lost)),
+        ]
+
+    def _fault(self, record: ClientRecord, now: float) -> Rows:
+        if record.fault is None:
+            none = "none (f sets one)" if self.server.can_act else "none"
+            return [("spec", none)]
+        rows = [("spec", _wrap_spec(record.fault, GROUP_WIDTH - 12))]
+        if record.fault_set_at is not None:
+            ago = human_duration(max(0.0, now - record.fault_set_at))
+            at = clock_time(record.fault_set_at)[:8]  # to the second: it fits
+            rows.append(("set", f"{at} ({ago} ago)"))
+        activity = None if record.closed else self.server.fault_activity(record.id)
+        if activity is not None:
+            rows += [
+                ("delayed", human_size(activity.delayed)),
+                ("pieces", f"{activity.pieces:,}"),
+                ("discarded", human_size(activity.discarded)),
+            ]
+        return rows
 
 
-def _counters(record: ClientRecord, now: float) -> Table:
-    table = Table(box=None, show_header=False, padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column(justify="right")
+def _wrap_spec(spec: str, width: int) -> str:
+    """A SPEC over lines of at most `width` cells, broken after its commas."""
+    lines: list[str] = []
+    for item in spec.split(","):
+        if lines and len(lines[-1]) + 1 + len(item) <= width:
+            lines[-1] += "," + item
+        elif lines:
+            lines[-1] += ","
+            lines.append(item)
+        else:
+            lines.append(item)
+    return "\n".join(lines)
+
+
+def _micros(value: int) -> str:
+    return f"{value / 1000:.2f} ms" if value >= 1000 else f"{value} µs"
+
+
+def _traffic(record: ClientRecord, now: float) -> Rows:
     rows = [
-        ("connected for", human_duration(record.connected_for(now))),
-        ("bytes in", human_size(record.bytes_in)),
-        ("bytes out", human_size(record.bytes_out)),
+        ("connected", human_duration(record.connected_for(now))),
+        ("in", human_size(record.bytes_in)),
+        ("out", human_size(record.bytes_out)),
         ("pending", human_size(record.pending)),
         ("rate in", human_rate(record.rate_in)),
         ("rate out", human_rate(record.rate_out)),
@@ -108,6 +233,31 @@ def _counters(record: ClientRecord, now: float) -> Table:
     if record.closed:
         rows.append(("closed", record.close_reason or ""))
         rows.append(("discarded", human_size(record.discarded)))
+    return rows
+
+
+def _counters(groups: list[tuple[str, Rows]], per_row: int) -> RenderableType:
+    """The groups of numbers, `per_row` side by side."""
+    grid = Table.grid(padding=(0, 2), expand=False)
+    for _ in range(per_row):
+        grid.add_column(width=GROUP_WIDTH - 2)
+    tables = [_group(title, rows) for title, rows in groups]
+    for start in range(0, len(tables), per_row):
+        grid.add_row(*tables[start : start + per_row])
+    return grid
+
+
+def _group(title: str, rows: Rows) -> Table:
+    table = Table(
+        box=None,
+        show_header=False,
+        padding=(0, 1, 0, 0),
+        title=title,
+        title_justify="left",
+        title_style="bold underline",
+    )
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     for name, value in rows:
         table.add_row(name, Text(value))
     return table
@@ -134,20 +284,25 @@ def _timeline_entry(event: Event) -> str:
     return " ".join(describe(event).split())
 
 
-def _bytes_view(recent: bytes | None) -> Text:
+def _bytes_view(recent: bytes | None, per_line: int, can_inspect: bool) -> Text:
     text = Text()
+    if not can_inspect:
+        text.append("recent bytes\n", style="bold underline")
+        text.append("not recorded in a replay", style="italic")
+        return text
     if recent is None:
         text.append("recent bytes\n", style="bold underline")
         text.append("waiting for the server…", style="italic")
+        return text
+    if not recent:
+        text.append("recent bytes\n", style="bold underline")
+        text.append("nothing received since you opened this view", style="italic")
         return text
     text.append(
         f"the last {len(recent)} bytes received (up to {RING_SIZE} kept)\n",
         style="bold underline",
     )
-    if not recent:
-        text.append("nothing since you opened this view", style="italic")
-        return text
-    text.append("\n".join(hexdump(recent)) + "\n\n", style="")
+    text.append("\n".join(hexdump(recent, per_line)) + "\n\n", style="")
     text.append("as text\n", style="bold underline")
     text.append(printable(recent))
     return text

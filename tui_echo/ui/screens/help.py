@@ -23,8 +23,24 @@ STATE_MEANINGS: dict[ClientState, str] = {
         "it shut down its sending side; the rest is echoed, then closed"
     ),
     ClientState.CLOSING: "you asked to kick or reset it; the close is on its way",
-    ClientState.CLOSED: "gone, with the reason; the row stays a few seconds, dimmed",
+    ClientState.CLOSED: (
+        "gone, with the reason; the row stays a few seconds, dimmed (h: history)"
+    ),
 }
+
+COLUMN_MEANINGS: list[tuple[str, str]] = [
+    ("IN, OUT", "bytes received from the client, and echoed back to it"),
+    ("PENDING", "echo waiting in tui-echo's buffer for the client to read"),
+    (
+        "RECV-Q, SEND-Q",
+        "the kernel's queues, as ss shows them: bytes received that tui-echo has"
+        " not read yet, and bytes sent that the client has not acknowledged"
+        " (n/a where the kernel cannot be asked)",
+    ),
+    ("IN/s, OUT/s", "rates over the last two seconds"),
+    ("AGE, IDLE", "time since the client connected, and since it last sent"),
+    ("FAULT", "the fault in force on the client (f sets it), - for none"),
+]
 
 KeySections = list[tuple[str, list[tuple[str, str]]]]
 """(section title, [(keys, what they do)]) as the app describes its bindings."""
@@ -51,12 +67,13 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("Client states", style="bold"), classes="title")
             states = [(str(state), STATE_MEANINGS[state]) for state in ClientState]
             yield Static(self._table(states, "state", "means"))
+            yield Static(Text("Columns", style="bold"), classes="title")
+            yield Static(self._table(COLUMN_MEANINGS, "column", "means"))
             yield Static(
                 Text(
-                    "IN and OUT count bytes received and echoed; PENDING is what waits"
-                    " in the server's buffer for the client to read; IN/s and OUT/s"
-                    " are rates over the last two seconds; IDLE is the time since the"
-                    " client last sent anything.\n\nPress escape, ? or q to close.",
+                    "On a narrow terminal the less needed columns give way (AGE"
+                    " first, ID, PEER, STATE, IN, OUT and PENDING never); widen it"
+                    " to see them all.\n\nPress escape, ? or q to close.",
                     style="italic",
                 )
             )

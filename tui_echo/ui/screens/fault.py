@@ -1,0 +1,139 @@
+"""`FaultScreen`: choose a fault for a client (or for new clients): a preset in one
+key, or a SPEC typed out. A SPEC that does not parse shows its error here and
+applies nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui_echo.faults import FaultSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """A fault people reach for, one key away."""
+
+    key: str
+    name: str
+    spec: str
+    """The SPEC, as `str(FaultSpec)` writes it (so the FAULT column matches)."""
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset("1", "slow link", "delay=500ms,rate=64K"),
+    Preset("2", "lossy-looking slicing", "jitter=300ms,slice=16,gap=100ms"),
+    Preset("3", "stall", "stall"),
+    Preset("4", "close after 1 KiB", "close-after=1K"),
+    Preset("5", "reset in 5 s", "reset-in=5s"),
+    Preset("0", "off", "off"),
+)
+
+ITEMS_HELP = (
+    "items: delay= jitter= rate= slice= gap= stall blackhole close-after="
+    " reset-after= close-in= reset-in=, comma-separated (delay=50ms,slice=1)"
+)
+KEYS_HINT = "1-5, 0: apply a preset · tab: type a SPEC · enter: apply · esc: cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class FaultChoice:
+    """What the dialog chose: a fault, or None to clear it."""
+
+    spec: FaultSpec | None
+
+
+class FaultScreen(ModalScreen[FaultChoice | None]):
+    """Asks for a fault; dismisses with a `FaultChoice`, or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", tooltip="Change nothing"),
+        *(
+            Binding(
+                preset.key,
+                f"preset({preset.key!r})",
+                preset.name,
+                tooltip=f"{preset.name}: {preset.spec}",
+                show=False,
+            )
+            for preset in PRESETS
+        ),
+    ]
+
+    def __init__(self, target: str, current: str | None) -> None:
+        """`target` names who gets the fault; `current` is the SPEC in force."""
+        super().__init__()
+        self.target = target
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="fault-dialog"):
+            yield Label(Content(f"Fault for {self.target}"), id="fault-title")
+            yield Static(Content(f"now: {self.current or 'none'}"), id="fault-current")
+            yield OptionList(
+                *(
+                    Option(Content(f"{p.key}  {p.name:<22} {p.spec}"), id=p.key)
+                    for p in PRESETS
+                ),
+                id="presets",
+            )
+            yield Input(
+                value=self.current or "",
+                placeholder="a SPEC such as delay=50ms,jitter=20ms, or off",
+                id="spec",
+            )
+            yield Static(id="fault-error")
+            yield Static(Content(ITEMS_HELP), id="fault-items")
+            yield Label(KEYS_HINT, id="fault-keys")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def action_preset(self, key: str) -> None:
+        """Apply a preset at once."""
+        preset = next(p for p in PRESETS if p.key == key)
+        self._apply(preset.spec)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(OptionList.OptionSelected, "#presets")
+    def _on_preset(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self.action_preset(event.option.id)
+
+    @on(Input.Changed, "#spec")
+    def _on_typed(self, event: Input.Changed) -> None:
+        self._check(event.value)
+
+    @on(Input.Submitted, "#spec")
+    def _on_submitted(self, event: Input.Submitted) -> None:
+        self._apply(event.value)
+
+    def _check(self, text: str) -> FaultChoice | None:
+        """The choice a SPEC makes, or None with its error shown."""
+        error = self.query_one("#fault-error", Static)
+        try:
+            choice = FaultChoice(FaultSpec.parse(text))
+        except ValueError as exc:
+            # Content, not markup: the message quotes what was typed.
+            error.update(Content(str(exc)))
+            error.add_class("-error")
+            return None
+        error.update("")
+        error.remove_class("-error")
+        return choice
+
+    def _apply(self, text: str) -> None:
+        choice = self._check(text)
+        if choice is not None:
+            self.dismiss(choice)
