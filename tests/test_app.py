@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import socket
-import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import pytest
 from textual.binding import Binding
-from textual.pilot import Pilot
 from textual.widgets import Static
 
-from tests.helpers import DEADLINE, open_client, recv_exactly
+from tests.helpers import open_client, recv_exactly
+from tests.test_ui_pilot import SIZE, Monitor, monitor, until
 from tui_echo.config import ServerConfig
 from tui_echo.events import ClientConnected, Listening
 from tui_echo.server import EchoServer
@@ -20,60 +17,8 @@ from tui_echo.ui.app import EchoApp
 from tui_echo.ui.demo import FixedClock, ScriptedServer
 from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, HelpScreen
 from tui_echo.ui.widgets import ClientTable
-from tui_echo.ui.widgets.client_table import COLUMNS
 
-SIZE = (120, 36)
-
-
-class Monitor:
-    """A running app over a real server, with helpers to wait and look."""
-
-    def __init__(self, app: EchoApp, pilot: Pilot[None], server: EchoServer) -> None:
-        self.app = app
-        self.pilot = pilot
-        self.server = server
-        self.table = app.query_one(ClientTable)
-        self.clients: list[socket.socket] = []
-
-    def connect(self) -> socket.socket:
-        client = open_client(self.server.address)
-        self.clients.append(client)
-        return client
-
-    async def until(self, condition: Callable[[], Any], what: str) -> Any:
-        """Let the app run until `condition()` is truthy, or fail after a deadline."""
-        return await until(self.pilot, condition, what)
-
-    def row_text(self, client_id: int) -> str:
-        """The client's row as the screen shows it ('' when it has no row)."""
-        if client_id not in self.table.order:
-            return ""
-        line = self.table.order.index(client_id) + 1 - round(self.table.scroll_y)
-        return self.table.render_line(line).text
-
-    async def row_showing(self, client_id: int, text: str) -> str:
-        return await self.until(
-            lambda: text in self.row_text(client_id) and self.row_text(client_id),
-            f"client {client_id}'s row to show {text!r}",
-        )
-
-
-@pytest.fixture
-async def monitor() -> AsyncIterator[Monitor]:
-    server = EchoServer(ServerConfig(port=0)).start()
-    app = EchoApp(server, refresh_interval=0.05, linger=0.5)
-    clients: list[socket.socket] = []
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            running = Monitor(app, pilot, server)
-            running.clients = clients
-            yield running
-    finally:
-        # Clients close after the app is gone, so no event reaches a widget
-        # that is being torn down.
-        server.stop()
-        for client in clients:
-            client.close()
+__all__ = ["monitor"]  # the fixture, shared with the other pilot tests
 
 
 async def test_a_client_appears_with_its_port_and_its_byte_counts(
@@ -246,12 +191,26 @@ async def test_every_key_is_in_the_command_palette_and_the_help(
 ) -> None:
     app = monitor.app
     commands = {c.title: c for c in app.get_system_commands(app.screen)}
-    shown = [b for b in app.BINDINGS if isinstance(b, Binding) and b.show]
-    for binding in shown:
+    every = [
+        b for b in app.BINDINGS if isinstance(b, Binding) and b.action != "clear_filter"
+    ]
+    for binding in every:
         assert commands[binding.description].help == binding.tooltip
     help_keys = {key for _, rows in app.key_help() for key, _ in rows}
-    for key in ("k", "r", "K", "/", "?", "q ^c", "↑", "home", "end", "^p"):
+    keys = ["k", "r", "f", "F", "K", "⏎", "/", "s", "S", "l", "h", "p", "?", "q ^c"]
+    keys += ["↑", "↓", "pgup", "pgdn", "home", "end", "^p", "tab / shift+tab"]
+    keys += ["esc", "1", "0"]  # the fault dialog's
+    for key in keys:
         assert key in help_keys, (key, help_keys)
+    sections = [title for title, _ in app.key_help()]
+    assert sections == [
+        "Clients",
+        "Actions",
+        "Client details",
+        "History",
+        "Fault dialog",
+        "Anywhere",
+    ]
     client = monitor.connect()
     await monitor.row_showing(1, "open")
     await commands["Kick"].callback()  # the palette runs what the key runs
@@ -268,9 +227,9 @@ async def test_clicking_a_header_sorts_by_it_and_again_reverses(
     recv_exactly(small, 1)
     await monitor.row_showing(2, "4.9 KiB")
     await monitor.row_showing(1, "1 B")
-    widths = monitor.table._widths()
-    in_column = [c.key for c in COLUMNS].index("in")
-    x = sum(w + 1 for w in widths[:in_column]) + 1
+    layout = monitor.table._columns()
+    in_column = [column.key for column, _ in layout].index("in")
+    x = sum(width + 1 for _, width in layout[:in_column]) + 1
     region = monitor.table.content_region
     offset = (region.x - monitor.table.region.x + x, region.y - monitor.table.region.y)
     await monitor.pilot.click(ClientTable, offset=offset)
@@ -300,7 +259,7 @@ async def test_the_status_bar_says_when_a_paused_display_holds_up_accepting() ->
         await pilot.press("p")
         for client in range(1, 5):
             server.feed.publish(ClientConnected(client=client, peer="127.0.0.1:1"))
-        now_line = app.query_one("#now", Static)
+        now_line = app.query_one("#traffic", Static)
         await until(
             pilot,
             lambda: "not accepting new clients" in str(now_line.render()),
@@ -310,13 +269,3 @@ async def test_the_status_bar_says_when_a_paused_display_holds_up_accepting() ->
         await until(
             pilot, lambda: "not accepting" not in str(now_line.render()), "no notice"
         )
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], Any], what: str) -> Any:
-    """Let the app run until `condition()` is truthy, or fail after a deadline."""
-    deadline = time.monotonic() + DEADLINE
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await pilot.pause(0.02)
-    return result
