@@ -1,8 +1,8 @@
 """Write the README's screenshots: `python -m tui_echo.ui.screenshots [DIR]`.
 
-Renders the demo scene (scripted server, fixed clock, UTC) headless and saves SVGs of
-the main screen, a client's detail screen and the help screen to DIR (default
-`screenshots/`).
+Renders the demo scene (scripted server, fixed clock, UTC) headless and saves SVGs
+to DIR (default `screenshots/`): the main screen at 120x36 and at 80x24, a client's
+detail screen, the fault dialog, the history of closed clients, and the help.
 """
 
 from __future__ import annotations
@@ -13,28 +13,38 @@ import sys
 import time
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from tui_echo.ui.demo import DEMO_SIZE, make_demo_app, show_closing_client
+
+SMALL = (80, 24)
 
 
 async def take_screenshots(directory: Path) -> list[Path]:
-    """Save the three screenshots; return their paths."""
+    """Save the screenshots; return their paths."""
     directory.mkdir(parents=True, exist_ok=True)
-    app = make_demo_app()
     saved: list[Path] = []
-
-    def save(name: str) -> None:
-        saved.append(Path(app.save_screenshot(name, path=str(directory))))
-
-    async with app.run_test(size=DEMO_SIZE) as pilot:
-        await show_closing_client(pilot)
-        save("main.svg")
-        await pilot.press("enter")
-        await pilot.pause()
-        save("detail.svg")
-        await pilot.press("escape", "question_mark")
-        await pilot.pause()
-        save("help.svg")
+    shots: list[tuple[str, tuple[int, int], tuple[str, ...]]] = [
+        ("main.svg", DEMO_SIZE, ()),
+        ("main-80x24.svg", SMALL, ()),
+        ("detail.svg", DEMO_SIZE, ("end", "enter")),
+        ("fault-dialog.svg", DEMO_SIZE, ("f",)),
+        ("history.svg", SMALL, ("h",)),
+        ("help.svg", DEMO_SIZE, ("question_mark",)),
+    ]
+    for name, size, keys in shots:
+        app = make_demo_app()
+        async with app.run_test(size=size) as pilot:
+            await _show(pilot, keys)
+            saved.append(Path(app.save_screenshot(name, path=str(directory))))
     return saved
+
+
+async def _show(pilot: Pilot[None], keys: tuple[str, ...]) -> None:
+    await show_closing_client(pilot)
+    if keys:
+        await pilot.press(*keys)
+    await pilot.pause()
 
 
 def main(argv: list[str] | None = None) -> int:
