@@ -274,7 +274,9 @@ def exit_text(server: Server) -> str:
     if server.killed:
         return "did not exit within 5 s of SIGTERM (killed)"
     status = server.exit_status
-    if status is not None and status < 0:
+    if status is None:  # the shell in the pane died before it could say
+        return "exited, status unknown"
+    if status < 0:
         return f"killed by signal {-status}"
     return f"exit {status}"
 

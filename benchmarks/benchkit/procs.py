@@ -62,6 +62,26 @@ def cpu_seconds(pid: int) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def child_of(parent: int, deadline: float) -> int | None:
+    """The PID of a child of ``parent``, waiting at most ``deadline`` seconds for
+    one to appear; None if the parent dies or has none by then."""
+    end = time.monotonic() + deadline
+    while pid_running(parent):
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                return int(entry.name)
+        if time.monotonic() >= end:
+            break
+        time.sleep(0.02)
+    return None
+
+
 def pid_running(pid: int) -> bool:
     """True while pid exists and is not a zombie."""
     try:
@@ -153,6 +173,13 @@ class TmuxServer:
     Each UI server has a socket of its own (``socket``): two may run in one
     round (this build and a baseline twin), and each start ends any tmux server
     left on its socket.
+
+    The pane runs ``COMMAND; echo $? >STATUS`` in /bin/sh, and ``pid`` is the
+    shell's child, the server itself.  tmux sends SIGCONT at once to a pane
+    process that stops, so a pane process cannot be paused; the shell's child
+    can (a shell without job control never asks to hear of it).  The status
+    file gives the exit status, which tmux sometimes loses for a pane that
+    dies early.
     """
 
     def __init__(
@@ -169,22 +196,28 @@ class TmuxServer:
         conf = log_path.with_suffix(".tmux.conf")
         conf.write_text(
             "set -g remain-on-exit on\nset -g default-terminal screen-256color\n"
+            "set -g default-shell /bin/sh\n"  # for the command line below
         )
+        self.status_path = log_path.with_suffix(".status")
+        self.status_path.unlink(missing_ok=True)
         self._tmux("-f", str(conf), "kill-server", check=False)
-        # env(1) execs the command, so the pane's PID is still the server's
+        # env(1) and taskset exec the command, so the shell's child is the server
         env_argv = ["env", *(f"{k}={v}" for k, v in env.items())] if env else []
         self.argv, self.cwd = [*env_argv, *argv], cwd
-        command = "exec " + shlex.join(self.argv)
+        status = shlex.quote(str(self.status_path))
+        command = f"{shlex.join(self.argv)}; echo $? >{status}"
         width, height = size
         self._tmux(
             "-f", str(conf), "new-session", "-d", "-s", TMUX_SESSION,
             "-x", str(width), "-y", str(height), "-c", str(cwd), command,
         )  # fmt: skip
         try:
-            self.pid = int(self._display("#{pane_pid}"))
+            shell = int(self._display("#{pane_pid}"))
         except (subprocess.SubprocessError, ValueError):
             self._tmux("kill-server", check=False)
             raise
+        # no child: it has exited already, and the status file will say how
+        self.pid = child_of(shell, STOP_DEADLINE) or shell
         self.exit_status: int | None = None
         self.killed = False
 
@@ -202,10 +235,7 @@ class TmuxServer:
         return self._tmux("display-message", "-p", "-t", TMUX_SESSION, fmt).strip()
 
     def alive(self) -> bool:
-        try:
-            return self._display("#{pane_dead}") != "1"
-        except subprocess.SubprocessError:
-            return False
+        return pid_running(self.pid) and not self.status_path.exists()
 
     def pause(self) -> None:
         """SIGSTOP, so an idle server takes no CPU from the one under test."""
@@ -225,9 +255,9 @@ class TmuxServer:
 
     def failure(self) -> str:
         """Why the pane's process is not serving: its exit status and last words."""
-        status = self._display_safe("#{pane_dead_status}")
+        status = self._status()
         last = _last_line(self.screen()) or self._diagnose()
-        return f"exited with status {status}: {last}" if status else last
+        return f"exited with status {status}: {last}" if status is not None else last
 
     def _diagnose(self) -> str:
         """Re-run the command in a pane that outlives it, to see what it printed.
@@ -256,25 +286,23 @@ class TmuxServer:
         except subprocess.SubprocessError:
             return ""
 
-    def _dead_status(self) -> int | None:
-        """Exit status of the pane's process, -N if signal N killed it.
+    def _status(self, wait: float = 2.0) -> int | None:
+        """Exit status of the server, -N if signal N killed it, None if unknown.
 
-        tmux marks the pane dead when the terminal closes and learns the status
-        a moment later, so poll briefly.
+        The shell writes it just after its child ends, so poll briefly.
         """
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            fields = self._display_safe("#{pane_dead_status}|#{pane_dead_signal}")
-            status, _, signum = fields.partition("|")
-            if signum.isdigit() and int(signum):
-                return -int(signum)  # as subprocess reports signals
-            if status.isdigit():
-                return int(status)
+        deadline = time.monotonic() + wait
+        while True:
+            with contextlib.suppress(OSError, ValueError):
+                status = int(self.status_path.read_text())
+                # sh reports death by signal N as 128+N; subprocess says -N
+                return -(status - 128) if 128 < status < 128 + 65 else status
+            if time.monotonic() >= deadline:
+                return None
             time.sleep(0.05)
-        return None
 
     def stop(self) -> None:
-        """SIGTERM the pane's process by PID, SIGKILL after a deadline; end tmux."""
+        """SIGTERM the server by PID, SIGKILL after a deadline; end tmux."""
         try:
             self.log_path.write_text(self.screen())
             # Watch the PID, not the pane: the pane dies when the terminal
@@ -288,7 +316,7 @@ class TmuxServer:
                 if pid_running(self.pid):
                     self.killed = True
                     os.kill(self.pid, signal.SIGKILL)
-            self.exit_status = self._dead_status()
+            self.exit_status = self._status()
         finally:
             with contextlib.suppress(subprocess.SubprocessError, OSError):
                 self._tmux("kill-server", check=False)
