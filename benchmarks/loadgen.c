@@ -73,7 +73,10 @@ static const char USAGE[] =
     "  --idle N           pingpong, stream, churn: hold N idle connections meanwhile\n"
     "  --interval SEC     ticker: seconds between one connection's pings (default 1)\n"
     "  --hold SEC         flood: hold time before closing (default 1)\n"
-    "  --stall SEC        flood: stop once nothing was sent for this long (default 1)\n";
+    "  --stall SEC        flood: stop once nothing was sent for this long (default 1)\n"
+    "  --server-pid PID   pingpong, stream, churn: read PID's utime and stime from\n"
+    "                     /proc/PID/stat when measuring starts and ends; report the\n"
+    "                     difference as server_utime_s, server_stime_s\n";
 
 enum { PATTERN_PERIOD = 256, RBUF_SIZE = 256 * 1024, MAX_EVENTS = 512 };
 enum { PING_SIZE = 16, DRAIN_NS = 2000000000LL, SAMPLE_CAP = 2000000 };
@@ -84,7 +87,7 @@ typedef struct {
     struct sockaddr_in addr;
     double duration, warmup, pause, connect_timeout, interval, hold, stall;
     long long count, total;
-    long conns, size, inflight, chunk, concurrency, idle;
+    long conns, size, inflight, chunk, concurrency, idle, server_pid;
     int check, total_given;
 } options_t;
 
@@ -125,6 +128,26 @@ static double cpu_seconds(void) {
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
            ru.ru_stime.tv_usec / 1e6;
+}
+
+/* utime and stime (seconds) of a whole process, all threads, from /proc/PID/stat;
+ * 0 on success.  The kernel counts them in clock ticks (1/100 s here). */
+static int proc_times(long pid, double *utime, double *stime) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces and ')' */
+    unsigned long ut, st;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return -1;
+    double tck = (double)sysconf(_SC_CLK_TCK);
+    *utime = ut / tck;
+    *stime = st / tck;
+    return 0;
 }
 
 static void die(const char *msg) {
@@ -293,6 +316,8 @@ static int wait_events(struct epoll_event *evs, int64_t deadline) {
 typedef struct {
     int64_t start, measure_start, measure_end;
     double cpu_start;
+    double srv_u0, srv_s0, srv_u, srv_s; /* --server-pid: times at start, then deltas */
+    int srv_ok;
     int measuring, stopping;
     uint64_t ops, bytes;
 } window_t;
@@ -314,11 +339,21 @@ static void window_tick(window_t *w) {
         w->measure_start = t;
         w->measure_end = t + (int64_t)(opt.duration * 1e9);
         w->cpu_start = cpu_seconds();
+        /* read at the same instant the message count restarts, so the server's
+         * CPU and the messages cover one window */
+        w->srv_ok = opt.server_pid > 0 && proc_times(opt.server_pid, &w->srv_u0, &w->srv_s0) == 0;
     }
     if (w->measuring && (t >= w->measure_end || (opt.count > 0 && (long long)w->ops >= opt.count))) {
         w->measuring = 0;
         w->stopping = 1;
         w->measure_end = t;
+        double u, s;
+        if (w->srv_ok && proc_times(opt.server_pid, &u, &s) == 0) {
+            w->srv_u = u - w->srv_u0;
+            w->srv_s = s - w->srv_s0;
+        } else {
+            w->srv_ok = 0;
+        }
     }
 }
 
@@ -329,6 +364,9 @@ static void print_common(const window_t *w) {
            "\"extra_bytes\": %llu, \"errors\": %llu",
            secs, secs > 0 ? 100.0 * cpu / secs : 0.0, (unsigned long long)mismatches,
            (unsigned long long)extra_bytes, (unsigned long long)errors);
+    if (w->srv_ok)
+        printf(", \"server_pid\": %ld, \"server_utime_s\": %.3f, \"server_stime_s\": %.3f",
+               opt.server_pid, w->srv_u, w->srv_s);
 }
 
 /* ---------- connect, ping 16 bytes, wait for the echo (churn, idle, --idle) ---------- */
@@ -988,6 +1026,7 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(a, "--interval")) opt.interval = parse_secs(v, a);
         else if (!strcmp(a, "--hold")) opt.hold = parse_secs(v, a);
         else if (!strcmp(a, "--stall")) opt.stall = parse_secs(v, a);
+        else if (!strcmp(a, "--server-pid")) opt.server_pid = (long)parse_num(v, a);
         else {
             fprintf(stderr, "loadgen: unknown option %s\n%s", a, USAGE);
             exit(2);

@@ -209,6 +209,11 @@ P50_MS = Metric("p50_ms", "p50 RTT ms", False, 2)
 P99_MS = Metric("p99_ms", "p99 RTT ms", False, 2)
 RATE_MIB = Metric("mib_per_s", "MiB/s (2^20)", None, 3)
 RATE_DEV = Metric("rate_dev_pct", "deviation from rate %", None, 1)
+# server CPU time per echoed message, over the loadgen's measured window only
+CPU_MSG = Metric("server_us_per_msg", "server CPU µs/msg", False, 2)
+CPU_MSG_USER = Metric("server_user_us_per_msg", "server user µs/msg", False, 2)
+CPU_MSG_SYS = Metric("server_sys_us_per_msg", "server system µs/msg", False, 2)
+CPU_PER_MSG = (CPU_MSG, CPU_MSG_USER, CPU_MSG_SYS)
 
 SLOW_SERVERS = ("tui-echo-json", "tui-echo-text", "tui-echo-ui", REFERENCE)
 IDLE_10K_SERVERS = ("tui-echo-json", "tui-echo-text", REFERENCE, "epoll-c")
@@ -218,11 +223,14 @@ FAULT_SERVERS = (HEADLESS,)
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("pp-1x64", "ping-pong 1 conn x 64 B", "load",
-             ("--mode", "pingpong", "--conns", "1", "--size", "64"), (P50, P99)),
+             ("--mode", "pingpong", "--conns", "1", "--size", "64"),
+             (P50, P99, *CPU_PER_MSG)),
     Scenario("pp-50x1k", "ping-pong 50 conns x 1 KiB", "load",
-             ("--mode", "pingpong", "--conns", "50", "--size", "1024"), (MSGS, P99)),
+             ("--mode", "pingpong", "--conns", "50", "--size", "1024"),
+             (MSGS, P99, *CPU_PER_MSG)),
     Scenario("pp-10x64k", "ping-pong 10 conns x 64 KiB", "load",
-             ("--mode", "pingpong", "--conns", "10", "--size", "65536"), (MBPS,)),
+             ("--mode", "pingpong", "--conns", "10", "--size", "65536"),
+             (MBPS, *CPU_PER_MSG)),
     Scenario("stream-4", "stream 4 conns, 256 KiB in flight each", "load",
              ("--mode", "stream", "--conns", "4", "--inflight", "262144"), (MBPS,)),
     Scenario("churn", "churn: connect, 16 B echo, close; 8 in flight", "load",
@@ -230,7 +238,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     # load while 1,000 other connections sit idle (each echoed one 16 B ping)
     Scenario("pp-50x1k-idle1000", "ping-pong 50 conns x 1 KiB + 1,000 idle", "load",
              ("--mode", "pingpong", "--conns", "50", "--size", "1024",
-              "--idle", "1000"), (MSGS, P99),
+              "--idle", "1000"), (MSGS, P99, *CPU_PER_MSG),
              clients=1050, only=IDLE_LOAD_SERVERS),
     Scenario("churn-idle1000", "churn, 8 in flight + 1,000 idle", "load",
              ("--mode", "churn", "--concurrency", "8", "--idle", "1000"),

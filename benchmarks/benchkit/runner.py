@@ -147,6 +147,27 @@ def _finish(proc: subprocess.Popen[bytes], timeout: float) -> str:
     return stdout.decode(errors="replace")
 
 
+def cpu_per_message(result: Record) -> Record:
+    """Server CPU µs per echoed message, total, user and system, for ping-pong.
+
+    The loadgen reads the server's utime and stime at the instants its
+    measured window opens and closes, the same window its message count
+    covers, so neither warm-up, connects nor the drain are in it.
+    """
+    messages = result.get("messages") or 0
+    if result.get("mode") != "pingpong" or "server_utime_s" not in result:
+        return {}
+    if messages <= 0:
+        return {}
+    user = result["server_utime_s"] * 1e6 / messages
+    system = result["server_stime_s"] * 1e6 / messages
+    return {
+        "server_us_per_msg": user + system,
+        "server_user_us_per_msg": user,
+        "server_sys_us_per_msg": system,
+    }
+
+
 def run_load(
     server: Server, scenario: Scenario, settings: Settings, host: str, port: int
 ) -> Record:
@@ -156,6 +177,7 @@ def run_load(
     'holding' line on, so opening the idle connections is not in it.
     """
     argv = loadgen_argv(settings, scenario, host, port)
+    argv += ["--server-pid", str(server.pid)]
     timeout = sum(timing(settings, scenario)) + 60  # 60: connecting --idle, drain
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -173,6 +195,7 @@ def run_load(
     metrics = {k: v for k, v in result.items() if isinstance(v, (int, float))}
     if cpu0 is not None and cpu1 is not None:
         metrics["server_cpu_pct"] = round(100 * (cpu1 - cpu0) / wall, 1)
+    metrics.update(cpu_per_message(result))
     return {"metrics": metrics, "loadgen": result}
 
 
