@@ -19,6 +19,7 @@ import os
 import platform
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -32,6 +33,7 @@ from typing import TypeVar
 from benchkit.catalog import (
     BENCH_DIR,
     BUILD_DIR,
+    CONTROL_DIR,
     REFERENCE,
     REPO_ROOT,
     SCENARIOS,
@@ -42,6 +44,7 @@ from benchkit.catalog import (
 )
 from benchkit.procs import (
     TMUX_SOCKET,
+    AttachedServer,
     Server,
     ServerProcess,
     TmuxServer,
@@ -73,6 +76,8 @@ class Context:
     # it is not tried again
     broken: dict[str, str] = field(default_factory=dict)
     exits: dict[str, list[str]] = field(default_factory=dict)
+    # server name -> seconds from the monitor's launch to its first screen
+    monitor_starts: dict[str, list[float]] = field(default_factory=dict)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -232,6 +237,18 @@ def launch_key(spec: ServerSpec, args: tuple[str, ...]) -> str:
     return " ".join([spec.name, shlex.join(args)]) if args else spec.name
 
 
+def tmux_socket(spec: ServerSpec, kind: str = "") -> str:
+    """A tmux socket per tmux-using server: tuiecho-bench[-KIND][-SHORT], so the
+    UI, the attached monitor and their baseline twins never share one."""
+    suffix = spec.name.partition("@")[2]
+    return "-".join(part for part in (TMUX_SOCKET, kind, suffix) if part)
+
+
+def monitor_name(spec: ServerSpec) -> str:
+    """How the attached monitor is named in the exit list."""
+    return f"{spec.name} (its monitor, attach)"
+
+
 @contextmanager
 def started(
     spec: ServerSpec, ctx: Context, port: int, args: tuple[str, ...] = ()
@@ -245,12 +262,14 @@ def started(
     server: Server
     try:
         if spec.in_tmux:
-            # the twin of a baseline gets its own tmux socket: tuiecho-bench-SHORT
-            suffix = spec.name.partition("@")[2]
-            socket = f"{TMUX_SOCKET}-{suffix}" if suffix else TMUX_SOCKET
-            server = TmuxServer(argv, spec.cwd, log, (160, 48), env, socket)
+            server = TmuxServer(argv, spec.cwd, log, (160, 48), env, tmux_socket(spec))
         else:
-            server = ServerProcess(
+            if spec.attach:
+                CONTROL_DIR.mkdir(exist_ok=True)
+                if spec.control_path.is_socket():
+                    # left by a killed run: the monitor must wait for a fresh one
+                    spec.control_path.unlink()
+            process = ServerProcess(
                 argv,
                 spec.cwd,
                 log,
@@ -260,6 +279,23 @@ def started(
                 else None,
                 env=env,
             )
+            server = process
+            if spec.attach:
+                # the monitor on the loadgen's CPU: attach mode's point is that
+                # the screen need not share the server's
+                monitor = [
+                    *ctx.settings.loadgen_prefix,
+                    *spec.attach_command(ctx.python),
+                ]
+                server = AttachedServer(
+                    process,
+                    spec.control_path,
+                    monitor,
+                    spec.cwd,
+                    logs / f"{spec.name}.monitor.log",
+                    env,
+                    tmux_socket(spec, "attach"),
+                )
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         raise StartError(str(exc)) from exc
     try:
@@ -267,6 +303,9 @@ def started(
     finally:
         server.stop()
         ctx.exits.setdefault(spec.name, []).append(exit_text(server))
+        if isinstance(server, AttachedServer) and server.monitor is not None:
+            statuses = ctx.exits.setdefault(monitor_name(spec), [])
+            statuses.append(exit_text(server.monitor))
 
 
 def exit_text(server: Server) -> str:
@@ -300,6 +339,11 @@ def serving(
         try:
             with started(spec, ctx, port, args) as server:
                 reason = wait_until_serving(server, HOST, port, START_DEADLINE)
+                if reason is None and isinstance(server, AttachedServer):
+                    reason = server.start_monitor(START_DEADLINE)
+                    if server.drawn_after is not None:
+                        starts = ctx.monitor_starts.setdefault(spec.name, [])
+                        starts.append(server.drawn_after)
                 if reason is None:
                     yield server, port
                     return
@@ -429,8 +473,17 @@ def machine_lines(
         "slow-reader, flood and fault scenarios: a fresh process per run; the order "
         "of servers and scenarios rotates each round",
         "- tui-echo-json writes its JSON Lines to a file (build/logs/, truncated at "
-        "each start); tui-echo-text to /dev/null; tui-echo-ui renders in tmux",
+        "each start); tui-echo-text to /dev/null; tui-echo-ui renders in tmux; "
+        "tui-echo-attach is tui-echo-json with --control, and its monitor "
+        "(tui_echo attach) renders in tmux as a process of its own, on the "
+        "loadgen's CPU, paused and resumed with its server",
     ]
+    for name, starts in ctx.monitor_starts.items():
+        lines.append(
+            f"- {name}: the monitor's first screen came {fmt_seconds(starts)} after "
+            f"its launch ({len(starts)} start{'s' if len(starts) > 1 else ''}; "
+            "the runs wait for it)"
+        )
     if baseline is not None:
         lines.append(
             f"- baseline: {baseline.label}, its tui_echo/ "
@@ -438,6 +491,14 @@ def machine_lines(
             f"NAME@{baseline.short}"
         )
     return lines
+
+
+def fmt_seconds(values: list[float]) -> str:
+    """``0.62 s`` or ``0.62 s (median; 0.55-0.90)``."""
+    text = f"{statistics.median(values):.2f} s"
+    if len(values) > 1:
+        text += f" (median; {min(values):.2f}\u2013{max(values):.2f})"
+    return text
 
 
 def write_outputs(
@@ -450,6 +511,7 @@ def write_outputs(
         "meta": meta,
         "unavailable": ctx.broken,
         "exits": ctx.exits,
+        "monitor_starts": ctx.monitor_starts,
         "runs": ctx.records,
     }
     (out / f"{name}.json").write_text(json.dumps(payload, indent=1, default=str) + "\n")

@@ -14,7 +14,9 @@ SERVERS_DIR = BENCH_DIR / "servers"
 REFERENCE = "asyncio-protocol"
 HEADLESS = "tui-echo-json"
 UI = "tui-echo-ui"
-TUI_SERVERS = ("tui-echo-json", "tui-echo-text", "tui-echo-ui")
+ATTACH = "tui-echo-attach"
+TUI_SERVERS = ("tui-echo-json", "tui-echo-text", "tui-echo-ui", "tui-echo-attach")
+CONTROL_DIR = BUILD_DIR / "control"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class ServerSpec:
     max_clients: int | None = None  # select() cannot go past FD_SETSIZE
     env: tuple[tuple[str, str], ...] = ()  # added to the harness's environment
     base: str = ""  # for a baseline twin: the name of the server it mirrors
+    # also run the monitor, `python -m tui_echo attach {control}`, in tmux
+    attach: bool = False
 
     @property
     def base_name(self) -> str:
@@ -41,14 +45,24 @@ class ServerSpec:
     def is_tui(self) -> bool:
         return self.base_name in TUI_SERVERS
 
+    @property
+    def control_path(self) -> Path:
+        """Where this server's control socket goes (one per server, twins apart)."""
+        return CONTROL_DIR / f"{self.name}.sock"
+
     def command(self, python: str, host: str, port: int) -> list[str]:
         values = {
             "python": python,
             "host": host,
             "port": str(port),
             "build": str(BUILD_DIR),
+            "control": str(self.control_path),
         }
         return [arg.format(**values) for arg in self.argv]
+
+    def attach_command(self, python: str) -> list[str]:
+        """The monitor's command line, for a server with ``attach``."""
+        return [python, "-m", "tui_echo", "attach", str(self.control_path)]
 
 
 def _tui(*extra: str) -> tuple[str, ...]:
@@ -80,6 +94,14 @@ SERVERS: tuple[ServerSpec, ...] = (
     ServerSpec("tui-echo-json", _tui("--no-ui", "--log-format", "json"), stdout="file"),
     ServerSpec("tui-echo-text", _tui("--no-ui"), stdout="devnull"),
     ServerSpec("tui-echo-ui", _tui(), in_tmux=True),
+    # the same headless server as tui-echo-json, with the monitor in a process
+    # of its own, fed by the control socket's EVENTS
+    ServerSpec(
+        "tui-echo-attach",
+        _tui("--no-ui", "--log-format", "json", "--control", "{control}"),
+        stdout="file",
+        attach=True,
+    ),
     ServerSpec("asyncio-streams", _ref("asyncio_streams.py")),
     ServerSpec("asyncio-protocol", _ref("asyncio_protocol.py")),
     ServerSpec("uvloop-protocol", _ref("uvloop_protocol.py")),
@@ -215,10 +237,12 @@ CPU_MSG_USER = Metric("server_user_us_per_msg", "server user µs/msg", False, 2)
 CPU_MSG_SYS = Metric("server_sys_us_per_msg", "server system µs/msg", False, 2)
 CPU_PER_MSG = (CPU_MSG, CPU_MSG_USER, CPU_MSG_SYS)
 
+# slowreader and flood leave out tui-echo-attach: its goals are the load ones,
+# and each of these runs costs seconds
 SLOW_SERVERS = ("tui-echo-json", "tui-echo-text", "tui-echo-ui", REFERENCE)
 IDLE_10K_SERVERS = ("tui-echo-json", "tui-echo-text", REFERENCE, "epoll-c")
 IDLE_LOAD_SERVERS = (*TUI_SERVERS, REFERENCE, "uvloop-protocol", "epoll-c")
-FLOOD_SERVERS = (*TUI_SERVERS, REFERENCE)
+FLOOD_SERVERS = SLOW_SERVERS
 FAULT_SERVERS = (HEADLESS,)
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -324,6 +348,10 @@ class Goal:
 
 
 GOAL_1 = "Goal 1, the monitor's cost: tui-echo-ui relative to tui-echo-json"
+GOAL_1_ATTACH = (
+    "Goal 1, second comparison: attach mode relative to headless, "
+    "tui-echo-attach / tui-echo-json"
+)
 GOAL_3 = "Goal 3, headless vs asyncio: tui-echo-json / asyncio-protocol"
 GOAL_FAULTS = "Faults: tui-echo-json with --fault"
 
@@ -332,11 +360,13 @@ def _ui(scenario: str, key: str, label: str, op: str, target: float) -> Goal:
     return Goal(GOAL_1, scenario, key, label, UI, HEADLESS, op, target)
 
 
-def _vs_asyncio(scenario: str, key: str, label: str, op: str, target: float) -> Goal:
-    return Goal(GOAL_3, scenario, key, label, HEADLESS, REFERENCE, op, target)
+def _attach(goal: Goal) -> Goal:
+    """A goal-1 load target, for the monitor attached from another process."""
+    return dataclasses.replace(goal, group=GOAL_1_ATTACH, server=ATTACH)
 
 
-GOALS: tuple[Goal, ...] = (
+# goal 1's load targets: the monitor may cost at most this much, wherever it runs
+_MONITOR_LOAD: tuple[Goal, ...] = (
     _ui("pp-50x1k", "msgs_per_s", "messages/s", ">=", 0.95),
     _ui("pp-50x1k", "p99_us", "p99 RTT", "<=", 1.5),
     _ui("pp-50x1k-idle1000", "msgs_per_s", "messages/s", ">=", 0.95),
@@ -344,10 +374,20 @@ GOALS: tuple[Goal, ...] = (
     _ui("churn-idle1000", "conns_per_s", "connections/s", ">=", 0.95),
     _ui("churn-idle1000", "p99_us", "p99 connect+echo", "<=", 1.5),
     _ui("stream-4", "mb_per_s", "MB/s", ">=", 0.95),
+)
+
+
+def _vs_asyncio(scenario: str, key: str, label: str, op: str, target: float) -> Goal:
+    return Goal(GOAL_3, scenario, key, label, HEADLESS, REFERENCE, op, target)
+
+
+GOALS: tuple[Goal, ...] = (
+    *_MONITOR_LOAD,
     Goal(GOAL_1, "idle-2000", "kib_per_conn", "RSS per idle connection, with UI",
          UI, None, "<=", 4, "KiB"),
     Goal(GOAL_1, "slowreader", "rss_growth_mib", "slow-reader RSS growth, with UI",
          UI, None, "<=", 8, "MiB"),
+    *(_attach(goal) for goal in _MONITOR_LOAD),
     _vs_asyncio("pp-50x1k", "msgs_per_s", "messages/s", ">=", 1.2),
     _vs_asyncio("pp-50x1k", "p99_us", "p99 RTT", "<=", 1.0),
     _vs_asyncio("pp-10x64k", "mb_per_s", "MB/s", ">=", 1.0),

@@ -1,8 +1,9 @@
 """Processes, ports and /proc readings for the harness.
 
 Every process the harness starts goes through :class:`ServerProcess` or
-:class:`TmuxServer`, and is stopped by its own PID (SIGTERM, then SIGKILL after
-a deadline).  Nothing here ever signals a process it did not start.
+:class:`TmuxServer` (:class:`AttachedServer` pairs one of each), and is stopped
+by its own PID (SIGTERM, then SIGKILL after a deadline).  Nothing here ever
+signals a process it did not start.
 """
 
 from __future__ import annotations
@@ -246,6 +247,13 @@ class TmuxServer:
         if pid_running(self.pid):
             os.kill(self.pid, signal.SIGCONT)
 
+    def drawn(self) -> bool:
+        """True once a full-screen app has switched the pane to the alternate
+        screen and drawn something there (a traceback never does)."""
+        if self._display_safe("#{alternate_on}") != "1":
+            return False
+        return bool(self.screen().strip())
+
     def screen(self) -> str:
         """The pane's current text (what the UI shows, or the error it printed)."""
         try:
@@ -329,7 +337,99 @@ def _last_line(screen: str) -> str:
     return lines[-1] if lines else ""
 
 
-Server = ServerProcess | TmuxServer
+class AttachedServer:
+    """A headless server with ``--control PATH``, and the monitor attached to it
+    from another process (``tui_echo attach PATH``) in a tmux session.
+
+    The pair acts as one server: paused, resumed and stopped together, the
+    measured PID being the server's.  The monitor starts once the server
+    serves (it needs the control socket) and is stopped first, so that it
+    leaves as on ``q`` (exit 0) instead of seeing its server go away.
+    """
+
+    def __init__(
+        self,
+        server: ServerProcess,
+        control: Path,
+        monitor_argv: list[str],
+        cwd: Path,
+        log_path: Path,
+        env: dict[str, str] | None,
+        socket: str,
+    ) -> None:
+        self.server = server
+        self.pid = server.pid
+        self.log_path = server.log_path
+        self.control = control
+        self.monitor: TmuxServer | None = None
+        self.drawn_after: float | None = None  # seconds from launch to first screen
+        self._monitor_args = (monitor_argv, cwd, log_path, env, socket)
+
+    @property
+    def exit_status(self) -> int | None:
+        return self.server.exit_status
+
+    @property
+    def killed(self) -> bool:
+        return self.server.killed
+
+    def start_monitor(self, deadline: float) -> str | None:
+        """Start the monitor and wait for its first screen; None, or why not."""
+        end = time.monotonic() + deadline
+        while not self.control.is_socket():  # bound a moment after the port
+            if not self.server.alive():
+                return self.server.failure()
+            if time.monotonic() >= end:
+                return f"no control socket at {self.control}"
+            time.sleep(0.05)
+        argv, cwd, log_path, env, socket = self._monitor_args
+        t0 = time.monotonic()
+        try:
+            self.monitor = TmuxServer(argv, cwd, log_path, (160, 48), env, socket)
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            return f"monitor did not start: {exc}"
+        while time.monotonic() < end:
+            if not self.monitor.alive():
+                return "monitor " + self.monitor.failure()
+            if self.monitor.drawn():
+                self.drawn_after = time.monotonic() - t0
+                return None
+            time.sleep(0.05)
+        return f"monitor drew nothing within {deadline:.0f} s"
+
+    def alive(self) -> bool:
+        """Both serving: a run without its monitor would measure something else."""
+        if not self.server.alive():
+            return False
+        return self.monitor is None or self.monitor.alive()
+
+    def failure(self) -> str:
+        if not self.server.alive() or self.monitor is None:
+            return self.server.failure()
+        return "monitor " + self.monitor.failure()
+
+    def pause(self) -> None:
+        # the server first, so no event is left waiting on a stopped monitor
+        self.server.pause()
+        if self.monitor is not None:
+            self.monitor.pause()
+
+    def resume(self) -> None:
+        if self.monitor is not None:
+            self.monitor.resume()
+        self.server.resume()
+
+    def stop(self) -> None:
+        """The monitor first (SIGTERM: it leaves as on q), then the server."""
+        try:
+            self.server.resume()  # the monitor's leaving must not wait on a frozen peer
+            if self.monitor is not None:
+                self.monitor.stop()
+        finally:
+            self.server.stop()
+
+
+Server = ServerProcess | TmuxServer | AttachedServer
 
 
 def wait_until_serving(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .catalog import (
+    ATTACH,
     GOALS,
     HEADLESS,
     REFERENCE,
@@ -153,32 +154,36 @@ def results_table(
     return _markdown(rows)
 
 
-def ui_table(records: list[Record], scenarios: list[Scenario]) -> str:
-    """tui-echo-ui against tui-echo-json: medians and the per-round ratios."""
+def monitor_table(
+    records: list[Record], scenarios: list[Scenario], server: str, short: str
+) -> str:
+    """A server with a monitor (``tui-echo-ui``, ``tui-echo-attach``) against
+    tui-echo-json: medians and the per-round ratios."""
+    ratio = f"{short} / json ({MIN_MAX})"
     rows = [
-        ["scenario", "metric", "better", UI, HEADLESS, f"ui / json ({MIN_MAX})"],
+        ["scenario", "metric", "better", server, HEADLESS, ratio],
         ["---"] * 3 + ["--:"] * 3,
     ]
     for scenario in scenarios:
         for metric in scenario.metrics:
             if metric.higher_is_better is None:
                 continue
-            ui = list(per_round(records, UI, scenario.name, metric.key).values())
+            mine = list(per_round(records, server, scenario.name, metric.key).values())
             json = list(
                 per_round(records, HEADLESS, scenario.name, metric.key).values()
             )
-            if not ui or not json:
+            if not mine or not json:
                 continue
-            ratios = round_ratios(records, UI, HEADLESS, scenario.name, metric.key)
+            ratios = round_ratios(records, server, HEADLESS, scenario.name, metric.key)
             rows.append([
                 scenario.title, metric.label, metric.direction,
-                fmt_spread(ui, metric.digits), fmt_spread(json, metric.digits),
+                fmt_spread(mine, metric.digits), fmt_spread(json, metric.digits),
                 fmt_ratios(ratios) if ratios else "—",
             ])  # fmt: skip
     return (
         _markdown(rows)
         if len(rows) > 2
-        else "(no runs of both tui-echo-ui and tui-echo-json)"
+        else f"(no runs of both {server} and {HEADLESS})"
     )
 
 
@@ -326,12 +331,15 @@ def cpu_table(
             gen = list(
                 per_round(records, spec.name, scenario.name, "loadgen_cpu_pct").values()
             )
-            both = srv and gen
-            line.append(
-                f"{statistics.median(srv):.0f} / {statistics.median(gen):.0f}"
-                if both
-                else "—"
+            mon = list(
+                per_round(records, spec.name, scenario.name, "monitor_cpu_pct").values()
             )
+            text = "—"
+            if srv and gen:
+                text = f"{statistics.median(srv):.0f} / {statistics.median(gen):.0f}"
+            if srv and gen and mon:
+                text += f" / {statistics.median(mon):.0f}"
+            line.append(text)
         if any(c != "—" for c in line[1:]):
             rows.append(line)
     return _markdown(rows)
@@ -388,7 +396,15 @@ def render(
         "",
         "## With the UI: tui-echo-ui relative to tui-echo-json",
         "",
-        ui_table(records, scenarios),
+        monitor_table(records, scenarios, UI, "ui"),
+        "",
+        "## Attach mode: tui-echo-attach relative to tui-echo-json",
+        "",
+        monitor_table(records, scenarios, ATTACH, "attach"),
+        "",
+        "The same headless server with --control, and the monitor in a process of "
+        "its own on the loadgen's CPU: what the server pays for feeding a monitor "
+        "over the control socket.",
         "",
     ]
     if baseline is not None:
@@ -410,13 +426,15 @@ def render(
         "target met it too. Ratios are per round, as above.",
         "",
         *goals_section(records, baseline),
-        "## CPU during load runs: server % / load generator % (median)",
+        "## CPU during load runs: server % / load generator % (median); for "
+        "tui-echo-attach, / its monitor %",
         "",
         cpu_table(records, servers, scenarios),
         "",
         "Server on one CPU, loadgen on the other: a loadgen near 100% means the "
         "loadgen, not the server, may be the limit (expected only against the "
-        "fastest servers).",
+        "fastest servers). tui-echo-attach's monitor runs on the loadgen's CPU: "
+        "loadgen + monitor near 100% means the same.",
         "",
         "## Checks",
         "",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from .catalog import BUILD_DIR, Scenario, duration_ms, fault_items, size_bytes
-from .procs import Server, cpu_seconds, read_status_kib
+from .procs import AttachedServer, Server, cpu_seconds, read_status_kib
 
 Record = dict[str, Any]
 
@@ -173,20 +173,27 @@ def run_load(
 ) -> Record:
     """A timed load run; metrics come straight from the loadgen.
 
-    Server CPU is counted over the loadgen's run; with ``--idle``, from its
-    'holding' line on, so opening the idle connections is not in it.
+    Server CPU % is counted over the loadgen's run; with ``--idle``, from its
+    'holding' line on, so opening the idle connections is not in it.  So is
+    an attached monitor's (it shares the loadgen's CPU).
     """
     argv = loadgen_argv(settings, scenario, host, port)
     argv += ["--server-pid", str(server.pid)]
+    monitor = server.monitor if isinstance(server, AttachedServer) else None
     timeout = sum(timing(settings, scenario)) + 60  # 60: connecting --idle, drain
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    mon0 = mon1 = None
     try:
         if "--idle" in scenario.loadgen:
             assert proc.stderr is not None
             PipeLines(proc.stderr).wait_for("holding", 60)
         cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        if monitor is not None:
+            mon0 = cpu_seconds(monitor.pid)
         stdout = _finish(proc, timeout)
         cpu1, wall = cpu_seconds(server.pid), time.monotonic() - t0
+        if monitor is not None:
+            mon1 = cpu_seconds(monitor.pid)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -195,6 +202,8 @@ def run_load(
     metrics = {k: v for k, v in result.items() if isinstance(v, (int, float))}
     if cpu0 is not None and cpu1 is not None:
         metrics["server_cpu_pct"] = round(100 * (cpu1 - cpu0) / wall, 1)
+    if mon0 is not None and mon1 is not None:
+        metrics["monitor_cpu_pct"] = round(100 * (mon1 - mon0) / wall, 1)
     metrics.update(cpu_per_message(result))
     return {"metrics": metrics, "loadgen": result}
 
