@@ -49,6 +49,9 @@ class RemoteServer:
 
     mode = "attached"
     can_act = True
+    kernel_supported = True
+    """The server answers `KERNEL` where it can (Linux); elsewhere it says nothing,
+    and the columns stay empty."""
 
     def __init__(self, path: str) -> None:
         self.path = path

@@ -35,6 +35,7 @@ class LogReplay:
 
     mode = "replay"
     can_act = False
+    kernel_supported = False
 
     def __init__(self, path: str, speed: float = 1.0) -> None:
         self.path = path
