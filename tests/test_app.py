@@ -195,6 +195,9 @@ async def test_every_key_is_in_the_command_palette_and_the_help(
         b for b in app.BINDINGS if isinstance(b, Binding) and b.action != "clear_filter"
     ]
     for binding in every:
+        if binding.action.startswith("playback_"):  # a replay's keys only
+            assert binding.description not in commands
+            continue
         assert commands[binding.description].help == binding.tooltip
     help_keys = {key for _, rows in app.key_help() for key, _ in rows}
     keys = ["k", "r", "f", "F", "K", "⏎", "/", "s", "S", "l", "h", "p", "?", "q ^c"]

@@ -139,6 +139,9 @@ class RemoteServer:
         """Detach: the server goes on serving."""
         self.close()
 
+    def mode_detail(self) -> str:
+        return "server gone" if self.gone else ""
+
     def close(self) -> None:
         """Hang up both connections and let the threads end (any thread)."""
         if self._closed:

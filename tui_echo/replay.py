@@ -106,6 +106,15 @@ class LogReplay:
             self.speed = speed
             self._lock.notify_all()
 
+    def mode_detail(self) -> str:
+        """Speed and where the playback is, for the status bar."""
+        where = "paused" if self.paused else "playing"
+        if self.stopped_at is not None and self.finished:
+            where = f"stopped at {self.stopped_at.split(':')[0]}"
+        elif self.finished:
+            where = "at the end"
+        return f"x{self.speed:g}, {where}"
+
     # ---- what a server would be asked: nothing can be done ----
 
     def kick(self, client_id: int) -> None:

@@ -28,7 +28,13 @@ from textual.widgets import Input
 
 from tui_echo.book import LINGER, ClientBook
 from tui_echo.events import Event
-from tui_echo.ui.control import FaultTarget, Server, ServerControl, as_control
+from tui_echo.ui.control import (
+    FaultTarget,
+    Playback,
+    Server,
+    ServerControl,
+    as_control,
+)
 from tui_echo.ui.screens import (
     ClientDetailScreen,
     ConfirmScreen,
@@ -80,6 +86,9 @@ MAIN_SCREEN_ONLY = frozenset(
 
 ACTING = frozenset({"kick", "reset", "kick_all", "fault", "fault_new"})
 """Actions that change a client: hidden when the control cannot act (replay)."""
+
+PLAYBACK = frozenset({"playback_pause", "playback_faster", "playback_slower"})
+"""Actions of a replay only: pause it, change its speed."""
 
 CLIENT_ACTIONS = frozenset({"kick", "reset", "fault", "details"})
 """Actions on the selected client: from the client table or its detail screen."""
@@ -144,6 +153,14 @@ class EchoApp(App[None]):
             tooltip="The last 1,000 closed clients: reason, duration, bytes",
         ),
         Binding("p", "toggle_pause", "Pause", tooltip="Freeze the display", show=False),
+        Binding(
+            "space",
+            "playback_pause",
+            "Play/pause",
+            tooltip="Pause the replay, or go on",
+        ),
+        Binding("plus", "playback_faster", "Faster", tooltip="Replay faster"),
+        Binding("minus", "playback_slower", "Slower", tooltip="Replay slower"),
         Binding("question_mark", "help", "Help", tooltip="Keys and legend"),
         Binding("q", "quit", "Quit", tooltip="Stop the server and leave"),
         Binding(
@@ -273,6 +290,7 @@ class EchoApp(App[None]):
         self.status_bar.show(
             self.book,
             mode=self.server.mode,
+            detail=self.server.mode_detail(),
             paused=self.paused,
             backlogged=self.server.feed.backlogged,
         )
@@ -352,8 +370,17 @@ class EchoApp(App[None]):
         record = self.book.clients.get(client_id) if client_id is not None else None
         return None if record is None or record.closed else client_id
 
+    def _offered(self, action: str) -> bool:
+        """Whether this source has the action at all: acting on clients needs a
+        server that can act; pausing and speeding up, a replay."""
+        if action in ACTING:
+            return self.server.can_act
+        if action in PLAYBACK:
+            return isinstance(self.server, Playback)
+        return True
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ACTING and not self.server.can_act:
+        if not self._offered(action):
             return False
         screen = self.screen
         on_main = screen is self.screen_stack[0]
@@ -548,6 +575,24 @@ class EchoApp(App[None]):
             self.refresh_view()
         self._show_status()
 
+    def action_playback_pause(self) -> None:
+        """Pause the replay (its clock stops), or go on."""
+        self._playback("toggle_pause")
+
+    def action_playback_faster(self) -> None:
+        """Replay faster."""
+        self._playback("faster")
+
+    def action_playback_slower(self) -> None:
+        """Replay slower."""
+        self._playback("slower")
+
+    def _playback(self, change: str) -> None:
+        """Ask the replay to pause, go on or change its speed, and show it."""
+        if isinstance(self.server, Playback):
+            getattr(self.server, change)()
+            self.refresh_view()
+
     # ---- help ----------------------------------------------------------------------
 
     def action_help(self) -> None:
@@ -556,9 +601,14 @@ class EchoApp(App[None]):
 
     def key_help(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """Every key in sections, as the bindings say (so help cannot disagree)."""
+        offered = [
+            binding
+            for binding in self.BINDINGS
+            if isinstance(binding, Binding) and self._offered(binding.action)
+        ]
         actions = [
             (keys, QUIT_TEXT[self.server.mode] if text == self._quit_tooltip else text)
-            for keys, text in self._describe(self.BINDINGS)
+            for keys, text in self._describe(offered)
         ]
         return [
             ("Clients", self._describe(ClientTable.BINDINGS) + MOUSE_KEYS),
@@ -621,9 +671,7 @@ class EchoApp(App[None]):
         for binding in self.BINDINGS:
             if not isinstance(binding, Binding) or binding.action == "clear_filter":
                 continue
-            if binding.description in titles:
-                continue
-            if binding.action in ACTING and not self.server.can_act:
+            if binding.description in titles or not self._offered(binding.action):
                 continue
             titles.add(binding.description)
             yield SystemCommand(

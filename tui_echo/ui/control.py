@@ -14,7 +14,7 @@ fixed clock.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from tui_echo import kernel
 from tui_echo.feed import EventFeed
@@ -84,6 +84,25 @@ class ServerControl(Server, Protocol):
     """False when `kernel_stats` can never answer (not Linux, a replay): the kernel
     columns say n/a."""
 
+    def mode_detail(self) -> str:
+        """A few words for the status bar beside the mode (`x4, paused`, `server
+        gone`), or nothing."""
+        ...
+
+
+@runtime_checkable
+class Playback(Protocol):
+    """A source that plays a recording (replay): it can pause and change speed."""
+
+    def toggle_pause(self) -> None:
+        """Pause the playback, or go on."""
+
+    def faster(self) -> None:
+        """Play faster (the next speed up)."""
+
+    def slower(self) -> None:
+        """Play slower (the next speed down)."""
+
 
 class LiveControl:
     """An in-process server (`EchoServer`) as the app's control: live, may act.
@@ -131,6 +150,9 @@ class LiveControl:
 
     def stop(self) -> None:
         self.server.stop()
+
+    def mode_detail(self) -> str:
+        return ""
 
 
 def as_control(server: ServerControl | Server) -> ServerControl:

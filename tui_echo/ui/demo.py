@@ -143,6 +143,9 @@ class ScriptedServer:
     def stop(self) -> None:
         self.stopped = True
 
+    def mode_detail(self) -> str:
+        return ""
+
     def settle(self) -> None:
         """Carry out the remembered kicks and resets: publish their closes."""
         for client_id, reason in [(c, "kicked") for c in self.kicked] + [

@@ -109,7 +109,7 @@ class StatusBar(Vertical):
         self._server_view = Static(id="summary")
         self._traffic_view = Static(id="traffic")
         self._shown: tuple[Text, Text] | None = None
-        self._last: tuple[ClientBook, str, bool, bool] | None = None
+        self._last: tuple[ClientBook, str, str, bool, bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield self._server_view
@@ -117,21 +117,27 @@ class StatusBar(Vertical):
 
     def on_resize(self, event: Resize) -> None:
         if self._last is not None:
-            book, mode, paused, backlogged = self._last
-            self.show(book, mode=mode, paused=paused, backlogged=backlogged)
+            book, mode, detail, paused, backlogged = self._last
+            self.show(
+                book, mode=mode, detail=detail, paused=paused, backlogged=backlogged
+            )
 
     def show(
         self,
         book: ClientBook,
         *,
         mode: str = "live",
+        detail: str = "",
         paused: bool = False,
         backlogged: bool = False,
     ) -> None:
-        """Show the book's numbers now (UI thread); redraws only what changed."""
-        self._last = (book, mode, paused, backlogged)
+        """Show the book's numbers now (UI thread); redraws only what changed.
+
+        `detail` says more of the mode (a replay's speed, a server gone).
+        """
+        self._last = (book, mode, detail, paused, backlogged)
         width = max(1, self.size.width)
-        server = join(fit_parts(self._server_parts(book, mode), width))
+        server = join(fit_parts(self._server_parts(book, mode, detail), width))
         traffic = self._traffic_line(book, width, paused, backlogged)
         if self._shown is None or server != self._shown[0]:
             self._server_view.update(server, layout=False)  # fixed size
@@ -141,13 +147,15 @@ class StatusBar(Vertical):
         self.set_class(paused, "-paused")
 
     @staticmethod
-    def _server_parts(book: ClientBook, mode: str) -> list[Part]:
+    def _server_parts(book: ClientBook, mode: str, detail: str) -> list[Part]:
         totals = book.totals
         parts = [Part(_text(" tui-echo ", "bold reverse"))]
         if mode == "live":
             parts.append(Part(_text("live"), priority=5))
         else:
             parts.append(Part(_text(f" {mode.upper()} ", "bold reverse")))
+        if detail:
+            parts.append(Part(_text(detail, "bold")))
         if book.address is not None:
             where = format_address(*book.address)
             verb = {"attached": "attached to", "replay": "recorded on"}.get(
