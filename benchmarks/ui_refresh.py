@@ -23,6 +23,7 @@ import asyncio
 import statistics
 import time
 
+from tui_echo.common import ClientState
 from tui_echo.events import ClientConnected, ClientData, Listening
 from tui_echo.feed import EventFeed
 from tui_echo.ui.app import REFRESH_INTERVAL, EchoApp
@@ -63,7 +64,7 @@ class BusyServer:
                     bytes_in=total,
                     bytes_out=total,
                     pending=(client * 13) % 4096,
-                    state="open",
+                    state=ClientState.OPEN,
                     ts=now,
                 )
             )
@@ -71,6 +72,10 @@ class BusyServer:
         self.generating.append(time.perf_counter() - started)
         return self._feed
 
+    def set_fault(self, target: object, spec: object) -> None: ...
+    def fault_activity(self, client_id: int) -> None: ...
+    def watch_kernel(self, client_ids: object) -> None: ...
+    def kernel_stats(self, client_id: int) -> None: ...
     def kick(self, client_id: int) -> None: ...
     def reset(self, client_id: int) -> None: ...
     def kick_all(self) -> None: ...

@@ -50,7 +50,7 @@ from enum import Enum
 
 from tui_echo.common import RING_SIZE, ClientState
 from tui_echo.events import ClientClosed, ClientData
-from tui_echo.faults import FaultSpec
+from tui_echo.faults import FaultActivity, FaultSpec
 
 READ = select.POLLIN
 """Interest in readability (the same bit for poll and epoll)."""
@@ -168,18 +168,6 @@ class Limits:
     def resume_below(self) -> int:
         """A paused client reads again once its pending bytes are down to this."""
         return self.max_buffer // 2
-
-
-@dataclass(frozen=True, slots=True)
-class FaultActivity:
-    """What a client's fault has done since it was set (for the detail view)."""
-
-    delayed: int
-    """Bytes that waited out a `delay` (or `jitter`)."""
-    pieces: int
-    """Sends made under `slice`, `rate`, `gap` or `close-after`."""
-    discarded: int
-    """Bytes thrown away by `blackhole` or past `close-after`."""
 
 
 class ActiveFault:

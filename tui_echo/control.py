@@ -30,9 +30,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from tui_echo.connection import Connection, FaultActivity
+from tui_echo.connection import Connection
 from tui_echo.events import Event, to_json
-from tui_echo.faults import FaultSpec
+from tui_echo.faults import FaultActivity, FaultSpec
 from tui_echo.kernel import KernelStats
 
 MAX_LINE = 4096

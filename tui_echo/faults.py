@@ -19,7 +19,7 @@ fault does to a client's bytes is `Connection`'s to carry out (connection.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 from tui_echo.common import FAULT_OFF as OFF
@@ -86,9 +86,17 @@ class FaultSpec:
         """True when sends are paced or cut (rate, slice, gap)."""
         return self.rate is not None or self.slice is not None or self.gap > 0
 
-    def with_changes(self, **changes: Any) -> FaultSpec:
-        """A copy with some items changed."""
-        return replace(self, **changes)
+
+@dataclass(frozen=True, slots=True)
+class FaultActivity:
+    """What a client's fault has done since it was set (for the detail view)."""
+
+    delayed: int
+    """Bytes that waited out a `delay` (or `jitter`)."""
+    pieces: int
+    """Sends made under `slice`, `rate`, `gap` or `close-after`."""
+    discarded: int
+    """Bytes thrown away by `blackhole` or past `close-after`."""
 
 
 def describe(spec: FaultSpec | None) -> str:

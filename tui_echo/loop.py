@@ -39,7 +39,6 @@ from tui_echo.connection import (
     WRITE,
     CloseHow,
     Connection,
-    FaultActivity,
     Limits,
     MemoryBudget,
 )
@@ -52,7 +51,7 @@ from tui_echo.events import (
     ServerError,
     ShutdownComplete,
 )
-from tui_echo.faults import FaultSpec, describe
+from tui_echo.faults import FaultActivity, FaultSpec, describe
 from tui_echo.feed import EventFeed
 from tui_echo.kernel import KernelStats, read_kernel_stats
 from tui_echo.memory import release_freed_memory

@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterable
 
 from tui_echo.common import ClientState
-from tui_echo.connection import FaultActivity
 from tui_echo.events import (
     ClientConnected,
     ClientData,
@@ -30,7 +29,7 @@ from tui_echo.events import (
     ServerError,
     from_json,
 )
-from tui_echo.faults import FaultSpec, describe
+from tui_echo.faults import FaultActivity, FaultSpec, describe
 from tui_echo.feed import EventFeed
 from tui_echo.kernel import KernelStats
 

@@ -15,10 +15,9 @@ from types import TracebackType
 
 from tui_echo.common import format_address
 from tui_echo.config import ServerConfig
-from tui_echo.connection import FaultActivity
 from tui_echo.control_server import ControlSocketError, open_control_socket
 from tui_echo.events import FaultChanged, Listening
-from tui_echo.faults import FaultSpec, describe
+from tui_echo.faults import FaultActivity, FaultSpec, describe
 from tui_echo.feed import EventFeed
 from tui_echo.kernel import KernelStats
 from tui_echo.loop import EchoLoop

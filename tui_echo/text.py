@@ -65,14 +65,14 @@ def _second(whole: int, fmt: str) -> str:
 
 def clock_time(ts: float) -> str:
     """Local wall-clock time with milliseconds, `14:03:07.250`."""
-    whole = int(ts)
-    return f"{_second(whole, '%H:%M:%S')}.{int((ts - whole) * 1000):03d}"
+    whole, millis = divmod(round(ts * 1000), 1000)  # round: 39.385 is not 39.384
+    return f"{_second(whole, '%H:%M:%S')}.{millis:03d}"
 
 
 def timestamp(ts: float) -> str:
     """Local date and time with milliseconds, for log lines that outlive the day."""
-    whole = int(ts)
-    return f"{_second(whole, '%Y-%m-%d %H:%M:%S')}.{int((ts - whole) * 1000):03d}"
+    whole, millis = divmod(round(ts * 1000), 1000)
+    return f"{_second(whole, '%Y-%m-%d %H:%M:%S')}.{millis:03d}"
 
 
 def describe(event: Event, peer_of: Callable[[int], str | None] | None = None) -> str:

@@ -22,8 +22,7 @@ from tui_echo.feed import EventFeed
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from tui_echo.connection import FaultActivity
-    from tui_echo.faults import FaultSpec
+    from tui_echo.faults import FaultActivity, FaultSpec
     from tui_echo.kernel import KernelStats
 
 Mode = Literal["live", "attached", "replay"]

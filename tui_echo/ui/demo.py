@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from textual.pilot import Pilot
 
 from tui_echo.common import ClientState
-from tui_echo.connection import FaultActivity
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
@@ -22,7 +21,7 @@ from tui_echo.events import (
     Listening,
     Rejected,
 )
-from tui_echo.faults import FaultSpec, describe
+from tui_echo.faults import FaultActivity, FaultSpec, describe
 from tui_echo.feed import EventFeed
 from tui_echo.kernel import KernelStats
 from tui_echo.ui.app import EchoApp
