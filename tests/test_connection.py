@@ -241,3 +241,10 @@ def test_the_budget_comes_back_when_a_client_drains_or_closes() -> None:
     assert second.closed_event(ts=0.0).discarded == 50 * 1024
     second.discard()
     assert budget.pending == 0
+
+
+def test_a_client_that_connects_while_over_budget_reads_a_little_at_a_time() -> None:
+    budget = MemoryBudget(1024)
+    budget.add(2048)
+    assert budget.over
+    assert make(budget=budget).room == OVER_BUDGET_READ

@@ -262,3 +262,47 @@ def test_delayed_bytes_count_against_max_buffer() -> None:
     assert conn.state is ClientState.PAUSED
     assert conn.interest == 0  # not reading, nothing may go yet: only the timer
     assert conn.deadline == pytest.approx(1.0)
+
+
+def test_what_a_fault_threw_away_stays_counted_after_it_is_replaced() -> None:
+    conn = make("blackhole")
+    arrive(conn, bytes(100), now=0.0)
+    conn.set_fault(None, now=1.0)
+    conn.kick()
+    closed = conn.closed_event(ts=1.0)
+    assert (closed.bytes_in, closed.bytes_out, closed.discarded) == (100, 0, 100)
+
+
+def test_replacing_a_delay_keeps_the_order_of_what_waits() -> None:
+    conn = make("delay=5s")
+    arrive(conn, b"A", now=0.0)
+    conn.set_fault(FaultSpec.parse("slice=1"), now=1.0)  # A is due at once
+    arrive(conn, b"B", now=1.0)
+    assert b"".join(send_all(conn, now=1.0)) == b"AB"
+
+
+def test_replacing_a_long_delay_with_a_short_one_keeps_the_order() -> None:
+    conn = make("delay=5s")
+    arrive(conn, b"A", now=0.0)
+    conn.set_fault(FaultSpec.parse("delay=1s"), now=0.5)  # A now due at 1.5
+    arrive(conn, b"B", now=0.6)  # due at 1.6, after A
+    assert conn.deadline is not None
+    conn.timer(now=2.0)
+    assert b"".join(send_all(conn, now=2.0)) == b"AB"
+
+
+def test_reset_after_zero_resets_right_away() -> None:
+    limits = Limits(max_buffer=MAX, budget=MemoryBudget(1 << 30), rng=random.Random())
+    conn = Connection(1, "p", limits, now=0.0)
+    assert conn.set_fault(FaultSpec.parse("reset-after=0"), 0.0) == CLOSE
+    assert (conn.close_reason, conn.close_how) == ("reset-after", CloseHow.RST)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["close-in=1000000", "close-in=1234567", "delay=0.00001", "delay=123.4567"],
+)
+def test_any_duration_prints_as_text_that_reads_back(text: str) -> None:
+    spec = FaultSpec.parse(text)
+    assert spec is not None
+    assert FaultSpec.parse(str(spec)) == spec

@@ -235,6 +235,7 @@ class Connection:
         "connected_at",
         "counted",
         "deadline",
+        "dropped",
         "eof_seen",
         "fault",
         "full",
@@ -274,7 +275,8 @@ class Connection:
         """The last `RING_SIZE` bytes received, while the client is inspected."""
         self.interest = READ
         """What the poller should watch: the loop registers it on `INTEREST`."""
-        self.room = min(RECV_SIZE, limits.max_buffer)
+        read_cap = OVER_BUDGET_READ if limits.budget.over else RECV_SIZE
+        self.room = min(read_cap, limits.max_buffer)
         """The most the next read may take."""
         self.close_how = CloseHow.AS_IS
         self.close_reason: str | None = None
@@ -282,6 +284,9 @@ class Connection:
         self.counted = 0
         """Pending bytes as the memory budget has them."""
         self.fault: ActiveFault | None = None
+        self.dropped = 0
+        """Bytes faults threw away (blackhole, past close-after, reset-after),
+        over every fault this client had."""
         self.deadline: float | None = None
         """When `timer` must be called next (a fault's wake-up), if ever."""
 
@@ -308,9 +313,8 @@ class Connection:
 
     @property
     def discarded(self) -> int:
-        """Bytes the fault threw away, plus what is pending (thrown away at close)."""
-        fault = self.fault
-        return self.pending + (fault.discarded if fault is not None else 0)
+        """Bytes faults threw away, plus what is pending (thrown away at close)."""
+        return self.pending + self.dropped
 
     def outgoing(self) -> bytes | bytearray:
         """What the loop may send now (when `WRITE` is of interest)."""
@@ -351,12 +355,14 @@ class Connection:
     def flushed(self, sent: int, now: float) -> int:
         """`sent` bytes of `outgoing()` went out."""
         self.bytes_out += sent
-        del self.outbuf[:sent]  # type: ignore[union-attr] # pending data is a bytearray
+        if sent:
+            del self.outbuf[:sent]  # type: ignore[union-attr] # pending: a bytearray
         if not self.outbuf:
             self.outbuf = NOTHING_PENDING  # let a big buffer's memory go
         fault = self.fault
         if fault is not None:
-            fault.pieces += 1
+            if _shapes_sends(fault.spec):
+                fault.pieces += 1
             fault.tokens -= sent
             fault.send_after = now + fault.spec.gap
             cap = fault.spec.close_after
@@ -381,14 +387,7 @@ class Connection:
             return 0
         if fault.close_at is not None and now >= fault.close_at:
             return self._close_in_time(fault.spec)
-        held = fault.held
-        if held and held[0][0] <= now:
-            ready = bytearray(self.outbuf)
-            while held and held[0][0] <= now:
-                _, chunk = held.popleft()
-                fault.held_bytes -= len(chunk)
-                ready += chunk
-            self.outbuf = ready
+        self._release(fault, now)
         return self._after_change(now)
 
     def failed(self, error: OSError) -> int:
@@ -424,24 +423,27 @@ class Connection:
         new fault's delay; without a fault they go at once.
         """
         old = self.fault
-        held: deque[tuple[float, bytes]] = old.held if old is not None else deque()
         if spec is None:
+            if old is not None:
+                self._release(old, None)  # what waited goes now, in its turn
             self.fault = None
             self.deadline = None
-            if held:
-                self.outbuf = bytearray(self.outbuf) + b"".join(c for _, c in held)
             return self._after_change(now)
         fault = ActiveFault(spec, now, self.bytes_in, self.bytes_out)
-        latest = now + spec.delay + spec.jitter
-        for release, chunk in held:
-            fault.held.append((min(release, latest), chunk))
-            fault.held_bytes += len(chunk)
-            fault.last_release = min(release, latest)
+        if old is not None:
+            latest = now + spec.delay + spec.jitter
+            for release, chunk in old.held:
+                fault.held.append((min(release, latest), chunk))
+                fault.held_bytes += len(chunk)
+                fault.last_release = min(release, latest)
         self.fault = fault
+        self._release(fault, now)
         if fault.close_at is not None and fault.close_at <= now:
             return self._close_in_time(spec)
-        if spec.close_after is not None and spec.close_after == 0:
+        if spec.close_after == 0:
             return self._close("close-after", CloseHow.FIN)
+        if spec.reset_after == 0:
+            return self._close("reset-after", CloseHow.RST)
         return self._after_change(now)
 
     def discard(self) -> int:
@@ -502,19 +504,19 @@ class Connection:
         spec = fault.spec
         received = self.bytes_in - fault.in_base
         if spec.reset_after is not None and received >= spec.reset_after:
-            fault.discarded += len(data)  # never echoed: the RST comes first
+            self._drop(fault, len(data))  # never echoed: the RST comes first
             return self._close("reset-after", CloseHow.RST)
         if spec.blackhole:
-            fault.discarded += len(data)
+            self._drop(fault, len(data))
             return 0
         if spec.close_after is not None:
             room = spec.close_after - (self.bytes_out - fault.out_base) - self.pending
             if room < len(data):
-                fault.discarded += len(data) - max(room, 0)
+                self._drop(fault, len(data) - max(room, 0))
                 data = data[: max(room, 0)]
         if not data:
             return 0
-        if spec.delay or spec.jitter:
+        if spec.delay or spec.jitter or fault.held:  # behind what waits, in order
             release = now + spec.delay
             if spec.jitter:
                 release += self.limits.rng.random() * spec.jitter
@@ -528,6 +530,25 @@ class Connection:
         else:
             self.outbuf = bytearray(data)
         return self._after_change(now)
+
+    def _drop(self, fault: ActiveFault, count: int) -> None:
+        """A fault throws `count` received bytes away (counted twice: for the
+        client's close, and for what this fault has done)."""
+        self.dropped += count
+        fault.discarded += count
+
+    def _release(self, fault: ActiveFault, until: float | None) -> None:
+        """Move delayed bytes whose time has come (all, if `until` is None) to the
+        bytes that may go, after those already there."""
+        held = fault.held
+        if not held or (until is not None and held[0][0] > until):
+            return
+        ready = self.outbuf if self.outbuf else bytearray()
+        while held and (until is None or held[0][0] <= until):
+            _, chunk = held.popleft()
+            fault.held_bytes -= len(chunk)
+            ready += chunk
+        self.outbuf = ready
 
     def _send_limit(self, fault: ActiveFault) -> int:
         """How many pending bytes one send may take under the fault (0: not now)."""

@@ -20,6 +20,7 @@ fault does to a client's bytes is `Connection`'s to carry out (connection.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from typing import Any
 
 from tui_echo.common import FAULT_OFF as OFF
@@ -149,7 +150,8 @@ def _show(kind: type, value: float) -> str:
     if kind is float:
         if value < 1 and round(value * 1000, 3) == int(round(value * 1000, 3)):
             return f"{round(value * 1000)}ms"
-        return f"{value:g}s"
+        # The shortest exact decimal, never an exponent the grammar cannot read.
+        return f"{format(Decimal(repr(value)), 'f')}s"
     for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
         if value >= size and value % size == 0:
             return f"{int(value) // size}{unit}"

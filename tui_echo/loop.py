@@ -73,7 +73,9 @@ FIN_DRAIN_READS = 16
 
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _LINGER_ABORT = struct.pack("ii", 1, 0)
-_READABLE = select.POLLIN | select.POLLERR | select.POLLHUP
+_TROUBLE = select.POLLERR | select.POLLHUP
+"""Reported whatever the interest: an error, or both directions shut."""
+_READABLE = select.POLLIN | _TROUBLE
 _WRITABLE = select.POLLOUT
 
 Command = Callable[[], object]
@@ -224,6 +226,10 @@ class EchoLoop:
                     self._on_special(fd, mask)
                     continue
                 sock, conn = entry
+                # What this batch reports may be stale: a command or an earlier
+                # event may have changed what the client wants (stall, pause), or
+                # closed it and given its descriptor to a new client.
+                mask &= conn.interest | _TROUBLE
                 try:
                     if mask & _READABLE:
                         on_readable(sock, conn, mask, now)
@@ -286,7 +292,8 @@ class EchoLoop:
                 except (BlockingIOError, InterruptedError):
                     sent = 0
                 except OSError as exc:
-                    conn.cut_short(data, 0)  # none of it went: pending, then discarded
+                    # None of it went: pending, then discarded by the close.
+                    self._carry_out(sock, conn, conn.cut_short(data, 0) & BUDGET)
                     self._carry_out(sock, conn, conn.failed(exc))
                     return
                 if sent == count:
@@ -309,7 +316,8 @@ class EchoLoop:
             self._carry_out(sock, conn, todo)
 
     def _on_hangup(self, sock: socket.socket, conn: Connection) -> None:
-        """The poller reports an error or hang-up on a socket that is not read."""
+        """The poller reports an error or a hang-up (both directions shut) on a
+        socket that is not read (stalled, paused)."""
         error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if error:
             self._carry_out(sock, conn, conn.failed(OSError(error, os.strerror(error))))
