@@ -125,8 +125,20 @@ def test_every_event_reads_back_from_its_json() -> None:
             "pending": 0,
             "state": "dancing",
         },
+        {"event": "connect", "ts": float("nan"), "client": 1, "peer": "x"},
+        {"event": "connect", "ts": float("-inf"), "client": 1, "peer": "x"},
+        {"event": "connect", "ts": 1.0, "client": None, "peer": "x"},
+        {"event": "connect", "ts": 1.0, "client": -3, "peer": "x"},
     ],
 )
 def test_what_is_not_one_of_our_events_is_a_value_error(payload: object) -> None:
     with pytest.raises(ValueError, match=r"event|JSON"):
         from_json(payload)
+
+
+def test_strings_from_outside_never_carry_control_characters() -> None:
+    event = from_json(
+        {"event": "connect", "ts": 1.0, "client": 1, "peer": "\x1b[2J\x07evil"}
+    )
+    assert isinstance(event, ClientConnected)
+    assert event.peer == "\\x1b[2J\\x07evil"

@@ -219,3 +219,22 @@ def test_a_broken_log_replays_up_to_the_break_and_says_where(
 def test_a_missing_log_says_why(tmp_path: Path) -> None:
     with pytest.raises(ReplayError, match="no such file or directory"):
         LogReplay(str(tmp_path / "missing.jsonl"))
+
+
+def test_a_command_about_a_client_gone_does_not_stop_later_commands(
+    served: RunningServer,
+) -> None:
+    remote, seen = attach(served)
+    try:
+        with served.connect():
+            gone = seen.wait_for(ClientConnected).client
+            remote.inspect(gone, True)
+        seen.wait_for(ClientClosed, client=gone)
+        remote.watch_kernel([gone])  # RECENT/ACTIVITY/KERNEL of a client gone: ERR
+        remote.kick(gone)  # ERR no client: answered, not fatal
+        with served.connect() as client:
+            later = seen.wait_for(ClientConnected, lambda e: e.client != gone).client
+            remote.kick(later)
+            assert client.recv(10) == b""
+    finally:
+        remote.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from tui_echo.common import FAULT_OFF, ClientState
@@ -341,13 +341,16 @@ class ClientBook:
         self.totals.rate_out = sum(r.rate_out for r in open_clients)
         return gone
 
-    def prune(self) -> set[int]:
-        """Forget the closed clients whose linger time is over; return their ids."""
+    def prune(self, keep: Collection[int] = ()) -> set[int]:
+        """Forget the closed clients whose linger time is over, but those in `keep`
+        (a frozen screen still shows them); return their ids."""
         expired = self.clock() - self.linger
         gone = {
             cid
             for cid, record in self.clients.items()
-            if record.closed_at is not None and record.closed_at <= expired
+            if record.closed_at is not None
+            and record.closed_at <= expired
+            and cid not in keep
         }
         for cid in gone:
             del self.clients[cid]

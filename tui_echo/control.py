@@ -94,6 +94,8 @@ def execute(line: str, operator: Operator) -> Reply:
         lines, streams = _run(line.split(), operator)
     except ControlError as exc:
         return Reply([f"ERR {exc}"])
+    except Exception as exc:  # a bug: say so, the session goes on
+        return Reply([f"ERR internal error: {exc!r}"])
     return Reply([*lines, "OK"], streams)
 
 
@@ -238,7 +240,7 @@ def event_line(event: Event, seq: int) -> bytes:
 class ControlSession:
     """One control connection's protocol state (loop thread only)."""
 
-    __slots__ = ("closing", "inbuf", "outbuf", "skipping", "streaming")
+    __slots__ = ("closing", "hung_up", "inbuf", "outbuf", "skipping", "streaming")
 
     def __init__(self) -> None:
         self.inbuf = bytearray()
@@ -250,27 +252,44 @@ class ControlSession:
         """Inside a line that is too long: ignore input up to its newline."""
         self.closing = False
         """Say the last line in `outbuf`, then close."""
+        self.hung_up = False
+        """The client sent EOF: answer what it asked, then close."""
 
     @property
     def reading(self) -> bool:
         """Whether the loop should read from it (not while replies pile up)."""
-        return not self.closing and len(self.outbuf) < REPLY_BACKLOG
+        return not (self.closing or self.hung_up) and len(self.outbuf) < REPLY_BACKLOG
+
+    @property
+    def done(self) -> bool:
+        """Nothing more to say, and nothing more will come: close it."""
+        if self.closing or self.hung_up:
+            return not self.outbuf and not self.has_waiting_lines
+        return False
 
     def received(self, data: bytes, operator: Operator) -> None:
-        """Bytes from the client: run every whole command line in them."""
+        """Bytes from the client: run the whole command lines in them, as long as
+        the replies waiting stay under `REPLY_BACKLOG` (the rest waits in
+        `inbuf`: `run_waiting` goes on once the replies have gone)."""
         if self.streaming or self.closing:
             return  # a streaming session only streams; its input is ignored
         self.inbuf += data
-        while not self.streaming:
+        self.run_waiting(operator)
+
+    def run_waiting(self, operator: Operator) -> None:
+        """Run the command lines waiting in `inbuf`, while replies may pile up."""
+        while not self.streaming and len(self.outbuf) < REPLY_BACKLOG:
             end = self.inbuf.find(b"\n")
             if end < 0:
-                if len(self.inbuf) >= MAX_LINE:
+                if self.skipping:  # still inside an over-long line: drop it
+                    self.inbuf.clear()
+                elif len(self.inbuf) >= MAX_LINE:
                     self._refuse("line longer than 4096 bytes")
                     self.skipping = True
                     self.inbuf.clear()
                 return
             line, self.inbuf = bytes(self.inbuf[:end]), self.inbuf[end + 1 :]
-            if self.skipping:  # the rest of an over-long line
+            if self.skipping:  # the end of an over-long line, refused already
                 self.skipping = False
                 continue
             if end >= MAX_LINE:
@@ -286,6 +305,18 @@ class ControlSession:
             self.streaming = reply.streams
         if self.streaming:
             self.inbuf.clear()
+
+    @property
+    def has_waiting_lines(self) -> bool:
+        """Whole command lines wait to be run (their replies were held back)."""
+        return not self.streaming and b"\n" in self.inbuf
+
+    def ended(self) -> None:
+        """The client shut down its sending side: answer what it asked, then close.
+        (A streaming session just closes.)"""
+        if self.streaming:
+            self.outbuf.clear()
+        self.hung_up = True
 
     def stream(self, lines: Iterable[bytes]) -> bool:
         """Queue event lines; True if that cut the reader off (it fell too far

@@ -31,6 +31,8 @@ READ = select.POLLIN
 WRITE = select.POLLOUT
 _READABLE = select.POLLIN | select.POLLERR | select.POLLHUP
 RECV_SIZE = 65536
+PROBE_TIMEOUT = 1.0
+"""Seconds to wait for an answer at an existing socket before calling it taken."""
 FAREWELL = 1.0
 """Seconds, over all sessions, to send what waits when the server stops."""
 CLOSING_GRACE = 5.0
@@ -97,10 +99,14 @@ def _clear_stale(path: str) -> None:
     if info.st_uid != os.getuid():
         raise ControlSocketError(f"{path} is someone else's socket; not touching it")
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(PROBE_TIMEOUT)  # a stopped server's full backlog must not hang us
     try:
         probe.connect(path)
     except (ConnectionRefusedError, FileNotFoundError):
         pass  # stale: its server is gone
+    except TimeoutError:
+        taken = f"{path} is in use by a server that does not answer"
+        raise ControlSocketError(taken) from None
     except OSError as exc:
         raise ControlSocketError(f"cannot use {path}: {_reason(exc)}") from None
     else:
@@ -151,9 +157,8 @@ class ControlServer:
             except OSError:
                 data = b""
             if data == b"":
-                self._close(fd)
-                return
-            if data:
+                session.ended()
+            elif data:
                 session.received(data, self.operator)
                 if session.streaming and fd not in self._cut_off_at:
                     self._count_streaming()
@@ -226,7 +231,9 @@ class ControlServer:
             except OSError:
                 self._close(fd)
                 return
-        if session.closing and not session.outbuf:
+        if session.has_waiting_lines:  # held back by a pile of replies
+            session.run_waiting(self.operator)
+        if session.done:
             self._close(fd)
             return
         self._update(fd, session)

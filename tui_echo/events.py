@@ -7,6 +7,7 @@ so consumers can `match` on it and mypy checks that every kind is handled.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -149,6 +150,14 @@ def to_json(event: Event) -> JsonObject:
     return payload
 
 
+def _safe_text(text: str) -> str:
+    """A string from outside (a log, a socket), with control characters escaped:
+    none may reach a terminal raw."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+
+
 _KINDS: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -169,7 +178,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "message": (str,),
     "fault": (str,),
     "state": (str,),
-    "client": (int, type(None)),
+    "client": (int,),
     "port": (int,),
     "bytes": (int,),
     "bytes_in": (int,),
@@ -195,16 +204,23 @@ def from_json(payload: object) -> Event:
     if cls is None:
         raise ValueError(f"not a tui-echo event: {str(kind)[:40]!r}")
     values: dict[str, Any] = {}
+    optional_client = cls in (ServerError, FaultChanged)
     for name in cls.__slots__:
+        value = payload.get(name)
+        if value is None and (
+            (name == "client" and optional_client) or name == "discarded"
+        ):
+            continue  # absent: no client concerned; nothing discarded
         if name not in payload:
-            if name == "client" and cls in (ServerError, FaultChanged):
-                continue  # absent: no client concerned
-            if name == "discarded":
-                continue
             raise ValueError(f"{kind} event without {name!r}")
-        value = payload[name]
         if isinstance(value, bool) or not isinstance(value, _TYPES[name]):
             raise ValueError(f"{kind} event with a bad {name!r}: {value!r:.40}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{kind} event with a bad {name!r}: {value!r}")
+        if isinstance(value, int) and value < 0:
+            raise ValueError(f"{kind} event with a negative {name!r}: {value}")
+        if isinstance(value, str):
+            value = _safe_text(value)
         values[name] = value
     if cls is ClientData:
         try:

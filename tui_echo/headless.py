@@ -160,6 +160,8 @@ def run_headless(
         events = feed.drain()
         writer.write(formatter.lines(events))
         done = any(isinstance(event, ShutdownComplete) for event in events)
+        if not events and not server.running:
+            done = True  # the loop thread is gone without its last word
         if not done and not writer.reader_gone:
             requested.wait(PACE)
     writer.report()

@@ -241,7 +241,10 @@ class EchoLoop:
             if timers and timers[0][0] <= now:
                 self._run_timers(now)
             if now >= next_tick:
-                self._tick(now)
+                try:
+                    self._tick(now)
+                except Exception as exc:  # a bug: report it and keep serving
+                    self.publish(ServerError(message=f"internal error: {exc!r}"))
                 next_tick = now + TICK
 
     def _on_special(self, fd: int, mask: int) -> None:
@@ -261,7 +264,11 @@ class EchoLoop:
                 pass
         commands = self._commands
         while commands:
-            commands.popleft()()
+            command = commands.popleft()
+            try:
+                command()
+            except Exception as exc:  # a bug in one: report it, run the others
+                self.publish(ServerError(message=f"internal error: {exc!r}"))
 
     # ---- clients: I/O, then what the connection says --------------------------------
 
@@ -355,9 +362,13 @@ class EchoLoop:
             entry = by_id.get(conn.id)
             if entry is None or conn.deadline != when:
                 continue  # closed since, or its deadline moved (a new entry exists)
-            todo = conn.timer(now)
-            if todo:
-                self._carry_out(entry[0], conn, todo)
+            try:
+                todo = conn.timer(now)
+                if todo:
+                    self._carry_out(entry[0], conn, todo)
+            except Exception as exc:  # a bug must cost one client, not the loop
+                conn.close_reason = f"internal error: {exc!r}"
+                self._close(entry[0], conn)
 
     def _budget_flipped(self) -> None:
         """All clients together went over `max_memory`, or back under half of it:

@@ -32,6 +32,7 @@ from tui_echo.events import (
 from tui_echo.faults import FaultActivity, FaultSpec, describe
 from tui_echo.feed import EventFeed
 from tui_echo.kernel import KernelStats
+from tui_echo.text import printable
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for the server to answer while attaching, or for a command."""
@@ -57,8 +58,15 @@ class RemoteServer:
         self.feed = EventFeed()
         self.gone = False
         """The server closed the events stream (it stopped, or cut us off)."""
+        self.cut_off = False
+        """The server cut this monitor off (too slow) or said what it did not
+        expect: it may well be running still."""
         self._stream = _connect(path)
-        self._commands = _connect(path)
+        try:
+            self._commands = _connect(path)
+        except AttachError:
+            self._stream.close()
+            raise
         self._lines = self._stream.makefile("rb")
         self._replies = self._commands.makefile("rb")
         self._requests: queue.Queue[list[str] | None] = queue.Queue()
@@ -139,6 +147,8 @@ class RemoteServer:
         self.close()
 
     def mode_detail(self) -> str:
+        if self.cut_off:
+            return "cut off"
         return "server gone" if self.gone else ""
 
     def close(self) -> None:
@@ -169,9 +179,20 @@ class RemoteServer:
             try:
                 self._commands.sendall("".join(f"{ln}\n" for ln in lines).encode())
                 for line in lines:
-                    self._take(line, self._reply(self._replies))
+                    reply, error = self._answer(self._replies)
+                    if error is not None:  # `no client 7`: it left meanwhile
+                        self._forget(line)
+                        continue
+                    with contextlib.suppress(ValueError, KeyError, IndexError):
+                        self._take(line, reply)  # a reply it cannot read: skip it
             except (OSError, ValueError):
                 return  # the server is gone: the events stream says so
+
+    def _forget(self, request: str) -> None:
+        """A client a request named is gone: do not ask after it again."""
+        command, _, args = request.partition(" ")
+        if command in ("RECENT", "ACTIVITY", "INSPECT") and args.split()[0].isdigit():
+            self._inspected.discard(int(args.split()[0]))
 
     def _take(self, request: str, reply: list[str]) -> None:
         """Keep what a refresh request answered."""
@@ -190,8 +211,14 @@ class RemoteServer:
                 try:
                     event = from_json_line(raw)
                 except ValueError:
-                    why = raw.decode("ascii", "replace").strip()[:200]
-                    feed.publish(ServerError(message=f"the server said: {why}"))
+                    said = printable(raw.strip()[:200])
+                    if said.startswith("ERR too slow"):
+                        said = (
+                            "the server cut this monitor off: it fell too far behind"
+                            " the events (the server goes on; attach again)"
+                        )
+                    feed.publish(ServerError(message=said))
+                    self.cut_off = True
                     break
                 if isinstance(event, ClientData):
                     feed.publish_data([event])
@@ -200,20 +227,32 @@ class RemoteServer:
         except (OSError, ValueError):
             pass
         self.gone = True
-        if not self._closed:
+        if not self._closed and not self.cut_off:
             feed.publish(ServerError(message=GONE))
 
     # ---- the first look ------------------------------------------------------------
 
     def _reply(self, lines: Iterable[bytes]) -> list[str]:
         """The lines of one reply, up to its OK (an ERR becomes a ValueError)."""
+        reply, error = self._answer(lines)
+        if error is not None:
+            raise ValueError(error)
+        return reply
+
+    @staticmethod
+    def _answer(lines: Iterable[bytes]) -> tuple[list[str], str | None]:
+        """One reply: its lines, and its `ERR ...` line if it ended with one.
+
+        Raises:
+            ValueError: the server closed the connection.
+        """
         reply: list[str] = []
         for raw in lines:
-            line = raw.decode("ascii").rstrip("\n")
+            line = raw.decode("ascii", "replace").rstrip("\n")
             if line == "OK":
-                return reply
+                return reply, None
             if line.startswith("ERR"):
-                raise ValueError(line)
+                return reply, line
             reply.append(line)
         raise ValueError("the server closed the connection")
 
@@ -282,13 +321,18 @@ def _fields(line: str) -> dict[str, str]:
     """`key=value` words of a LIST or STATS line; the last key (`fault`) takes the
     rest of the line, `=` and `,` included."""
     head, _, fault = line.partition(" fault=")
-    fields = dict(word.split("=", 1) for word in head.split())
+    fields = _key_values(head)
     fields["fault"] = fault
     return fields
 
 
+def _key_values(line: str) -> dict[str, str]:
+    """The `key=value` words of a reply line."""
+    return dict(word.split("=", 1) for word in line.split())
+
+
 def _kernel_entry(line: str) -> tuple[int, KernelStats]:
-    f = {key: int(value) for key, value in (w.split("=", 1) for w in line.split())}
+    f = {key: int(value) for key, value in _key_values(line).items()}
     return f["id"], KernelStats(
         recv_q=f["recvq"],
         send_q=f["sendq"],
@@ -303,5 +347,5 @@ def _kernel_entry(line: str) -> tuple[int, KernelStats]:
 def _activity(line: str) -> FaultActivity | None:
     if line == "fault=-":
         return None
-    f = {key: int(value) for key, value in (w.split("=", 1) for w in line.split())}
+    f = {key: int(value) for key, value in _key_values(line).items()}
     return FaultActivity(f["delayed"], f["pieces"], f["discarded"])

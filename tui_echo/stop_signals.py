@@ -3,11 +3,19 @@
 The handlers stay for the life of the process: a second signal while the server is
 stopping (or after) only repeats the request, so the exit status stays 0 and no
 `KeyboardInterrupt` can surface from a thread join.
+
+The request itself is made on a small watcher thread, never in the signal handler:
+a handler runs between two bytecodes of the main thread, which may hold the very
+lock an `Event.set()` would need (the headless sink waits on such an event), and
+would deadlock. The C-level handler writes the signal's number to a socket pair
+(`signal.set_wakeup_fd`, safe at any moment); the watcher reads it and acts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -20,22 +28,30 @@ class StopSignals:
 
     def __init__(self) -> None:
         self.requested = threading.Event()
-        """Set by the first stop signal."""
+        """Set once a stop signal has come."""
         self._callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
 
     def install(self) -> StopSignals:
-        """Route the stop signals here from now on."""
+        """Route the stop signals here from now on (main thread)."""
+        receiver, sender = socket.socketpair()
+        sender.setblocking(False)  # the C handler must never block
+        signal.set_wakeup_fd(sender.fileno(), warn_on_full_buffer=False)
+        self._pair = (receiver, sender)  # kept open for the process's life
         for sig in STOP_SIGNALS:
             signal.signal(sig, self._on_signal)
+        threading.Thread(
+            target=self._watch, args=(receiver,), name="tui-echo-signals", daemon=True
+        ).start()
         return self
 
     def on_request(self, callback: Callable[[], None]) -> None:
-        """Call `callback` on every stop signal (now, if one came already).
-
-        It runs in a signal handler: it must be quick and must not block.
-        """
-        self._callbacks.append(callback)
-        if self.requested.is_set():
+        """Call `callback` (on the watcher thread) on every stop signal, and now if
+        one came already. It must be quick and thread-safe."""
+        with self._lock:
+            self._callbacks.append(callback)
+            already = self.requested.is_set()
+        if already:
             callback()
 
     def ignore_from_now(self) -> None:
@@ -49,6 +65,18 @@ class StopSignals:
             signal.signal(sig, signal.SIG_IGN)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        self.requested.set()
-        for callback in list(self._callbacks):
+        """Nothing to do here: the wake-up byte reaches the watcher (see above)."""
+
+    def _watch(self, receiver: socket.socket) -> None:
+        stops = {int(sig) for sig in STOP_SIGNALS}
+        with contextlib.suppress(OSError):
+            while data := receiver.recv(64):
+                if stops.intersection(data):
+                    self._request()
+
+    def _request(self) -> None:
+        with self._lock:
+            self.requested.set()
+            callbacks = list(self._callbacks)
+        for callback in callbacks:
             callback()

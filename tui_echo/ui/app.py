@@ -278,12 +278,19 @@ class EchoApp(App[None]):
         """Drain the feed, fold the events, repaint what changed: one batch."""
         started = time.perf_counter()
         self._last_refresh = time.monotonic()
-        # While paused the events wait in the server's feed, which merges data
-        # and bounds the rest (see feed.py), and are shown in batches on resume.
-        if not self.paused:
-            self._show(self.server.feed.drain(MAX_EVENTS_PER_REFRESH))
-        else:  # still say if the waiting events hold up accepting
-            self._show_status()
+        events = self.server.feed.drain(MAX_EVENTS_PER_REFRESH)
+        if self.paused:
+            # Frozen on screen, yet the events are taken and folded: left in the
+            # server's feed they would pile up until it stopped accepting.
+            self.book.apply_all(events)
+            if self._showing:
+                self.event_log.write_events(events, self.book)  # shown on resume
+                self.book.prune(keep=set(self.table.order))  # bounded, still frozen
+                self._show_status()
+        else:
+            self._show(events)
+        if len(events) == MAX_EVENTS_PER_REFRESH:  # more wait: take them soon
+            self.refresh_soon(INPUT_REFRESH_GAP)
         self.refresh_costs.append(time.perf_counter() - started)
 
     def _show_status(self) -> None:

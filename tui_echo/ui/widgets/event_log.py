@@ -169,6 +169,8 @@ class EventLog(Log):
             else:
                 self._last_data = " ".join(text.split())
         self._count = count
+        if len(pending) > MAX_LINES:  # the log would drop them at once anyway
+            del pending[:-MAX_LINES]
 
     def flush(self, *, force: bool = False) -> None:
         """Write the waiting lines, if `WRITE_EVERY` has passed (or `force`)."""
