@@ -7,7 +7,7 @@ from tests.helpers import data_event
 from tui_echo.book import ClientBook
 from tui_echo.events import ClientClosed, ClientConnected, FaultChanged
 from tui_echo.feed import EventFeed
-from tui_echo.ui.widgets.event_log import DataSummary, Note, event_lines
+from tui_echo.ui.widgets.event_log import MAX_LINES, DataSummary, Note, event_lines
 
 
 def texts(lines: list[tuple[bool, str]]) -> list[str]:
@@ -104,3 +104,18 @@ def test_operator_notes_take_their_place_among_the_events() -> None:
     assert [text.split()[1] for _, text in lines] == ["connect", "kick", "fault"]
     assert all(lifecycle for lifecycle, _ in lines)
     assert "fault       #1 127.0.0.1:1: stall" in lines[2][1]
+
+
+def test_a_flood_of_connects_is_counted_not_written_beyond_what_the_log_keeps() -> None:
+    book = ClientBook(lambda: 0.0)
+    events = [
+        ClientConnected(client=i, peer=f"127.0.0.1:{i}", ts=i / 1000)
+        for i in range(1, MAX_LINES + 501)
+    ]
+    lines = event_lines(events, book, DataSummary())
+    assert len(lines) == MAX_LINES + 1
+    assert lines[0][1].endswith(
+        "… 500 events not shown: too many to read (the connects and closes of a flood)"
+    )
+    assert lines[1][1].endswith("connect     #501 127.0.0.1:501")
+    assert lines[-1][1].endswith(f"#{MAX_LINES + 500} 127.0.0.1:{MAX_LINES + 500}")

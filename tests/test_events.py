@@ -17,6 +17,7 @@ from tui_echo.events import (
     ServerError,
     ShutdownComplete,
     from_json,
+    json_line,
     to_json,
 )
 
@@ -142,3 +143,31 @@ def test_strings_from_outside_never_carry_control_characters() -> None:
     )
     assert isinstance(event, ClientConnected)
     assert event.peer == "\\x1b[2J\\x07evil"
+
+
+def test_the_fast_json_line_is_exactly_the_json_form() -> None:
+    events = [
+        Listening(host="::1", port=9000, ts=1.25),
+        ClientConnected(client=1, peer='[::1]:5 "quoted" é', ts=2.0),
+        ClientData(
+            client=1,
+            bytes=3,
+            bytes_in=3,
+            bytes_out=1,
+            pending=2,
+            state=ClientState.HALF_CLOSED,
+            ts=1796004764.200956,
+        ),
+        ClientClosed(client=1, reason="kicked", bytes_in=3, bytes_out=1, ts=3.0),
+        FaultChanged(client=1, fault="delay=50ms,slice=1", ts=3.5),
+        FaultChanged(fault="off", ts=3.6),
+        Rejected(peer="127.0.0.1:7", reason="max clients (1) reached", ts=4.0),
+        ServerError(message="boom\n\x1b", ts=4.5),
+        ServerError(message="about one", client=3, ts=4.5),
+        ShutdownComplete(ts=5.0),
+    ]
+    for event in events:
+        line = json_line(event)
+        assert "\n" not in line
+        assert json.loads(line) == to_json(event)
+        assert list(json.loads(line)) == list(to_json(event))  # the same key order

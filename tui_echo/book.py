@@ -284,13 +284,13 @@ class ClientBook:
         grown_in = bytes_in - record.bytes_in
         grown_out = bytes_out - record.bytes_out
         record.bytes_in, record.bytes_out = bytes_in, bytes_out
-        self.totals.bytes_in += grown_in
-        self.totals.bytes_out += grown_out
-        self._add_throughput(ts, grown_in + grown_out)
-
-    def _add_throughput(self, ts: float, amount: int) -> None:
-        self._roll_history(int(ts))
-        self.throughput[-1] += amount
+        totals = self.totals
+        totals.bytes_in += grown_in
+        totals.bytes_out += grown_out
+        second = int(ts)
+        if second != self._history_second:  # once a second: most events skip it
+            self._roll_history(second)
+        self.throughput[-1] += grown_in + grown_out
 
     def _roll_history(self, second: int) -> None:
         """Advance the per-second history to `second`, adding empty seconds."""

@@ -30,6 +30,7 @@ from tui_echo.config import (
 )
 from tui_echo.faults import FaultSpec
 from tui_echo.headless import LineWriter, run_headless, stdout_is_open
+from tui_echo.memory import calm_garbage_collector
 from tui_echo.remote import AttachError, RemoteServer
 from tui_echo.replay import LogReplay, ReplayError
 from tui_echo.server import EchoServer, ServerStartError
@@ -207,14 +208,15 @@ def config_from(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status."""
+    stdout_open = stdout_is_open()  # before any descriptor could take its number
     signals = StopSignals().install()  # first: a stop signal is never fatal
     try:
-        return _main(argv, signals)
+        return _main(argv, signals, stdout_open)
     finally:
         signals.ignore_from_now()
 
 
-def _main(argv: Sequence[str] | None, signals: StopSignals) -> int:
+def _main(argv: Sequence[str] | None, signals: StopSignals, stdout_open: bool) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     if words and words[0] == "attach":
         attach = build_attach_parser().parse_args(words[1:])
@@ -230,7 +232,7 @@ def _main(argv: Sequence[str] | None, signals: StopSignals) -> int:
     # and churn improved at 1 ms, with no loss of throughput.
     sys.setswitchinterval(SWITCH_INTERVAL)
     if args.no_ui:
-        if not stdout_is_open():
+        if not stdout_open:
             _fail("stdout is closed: there is nowhere to write the log")
             return EXIT_FAILURE
     elif not _have_terminal("use --no-ui to run headless"):
@@ -248,6 +250,7 @@ def _main(argv: Sequence[str] | None, signals: StopSignals) -> int:
         )
     try:
         if args.no_ui:
+            calm_garbage_collector()
             return _run_headless(server, args.log_format, signals)
         return _run_monitor(server, signals)
     finally:
@@ -318,6 +321,7 @@ def _run_monitor(
         return EXIT_FAILURE
     if signals.requested.is_set():
         return EXIT_OK
+    calm_garbage_collector()
     app = EchoApp(source, clock=clock)
     signals.on_request(app.request_quit)
     app.run()

@@ -25,13 +25,12 @@ carries the commands out; `control_server.py` does the socket I/O.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from tui_echo.connection import Connection
-from tui_echo.events import Event, to_json
+from tui_echo.events import Event, json_line
 from tui_echo.faults import FaultActivity, FaultSpec
 from tui_echo.kernel import KernelStats
 
@@ -57,8 +56,6 @@ RECENT ID                hex=... the recent bytes kept for a client
 ACTIVITY ID              delayed pieces discarded: what its fault has done
 KERNEL ID...             recvq sendq rtt rttvar retrans cwnd lost (Linux)
 HELP                     this"""
-
-_encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class ControlError(Exception):
@@ -232,9 +229,7 @@ def kernel_line(client_id: int, stats: KernelStats) -> str:
 
 def event_line(event: Event, seq: int) -> bytes:
     """An event as one JSON Line for `EVENTS`: its JSON form plus `seq`."""
-    payload = to_json(event)
-    payload["seq"] = seq
-    return _encode(payload).encode() + b"\n"
+    return f'{json_line(event)[:-1]},"seq":{seq}}}\n'.encode()
 
 
 class ControlSession:

@@ -10,13 +10,12 @@ accepting: say so once on stderr, and again when it accepts again).
 from __future__ import annotations
 
 import errno
-import json
 import os
 import threading
 from collections.abc import Callable
 
 from tui_echo.book import ClientBook
-from tui_echo.events import ClientClosed, Event, ShutdownComplete, to_json
+from tui_echo.events import ClientClosed, Event, ShutdownComplete, json_line
 from tui_echo.feed import EventFeed
 from tui_echo.server import EchoServer
 from tui_echo.text import describe, human_duration, timestamp
@@ -29,7 +28,6 @@ PACE = 0.05
 the sink wakes at most 20 times a second rather than once per event: each wake-up
 takes the GIL from the echo loop."""
 
-_encode_json = json.JSONEncoder(separators=(",", ":")).encode
 
 Warn = Callable[[str], None]
 """Says one line to the operator (on stderr)."""
@@ -39,7 +37,7 @@ class JsonLines:
     """JSON Lines: one object per event, as SPEC gives them."""
 
     def lines(self, events: list[Event]) -> list[str]:
-        return [_encode_json(to_json(event)) for event in events]
+        return [json_line(event) for event in events]
 
 
 class TextLines:

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import pytest
 
 from tui_echo.config import ServerConfig
-from tui_echo.events import ClientConnected, Event
+from tui_echo.events import ClientClosed, ClientConnected, Event
 from tui_echo.faults import FaultSpec
 from tui_echo.feed import EventFeed
 from tui_echo.server import EchoServer
@@ -102,13 +102,17 @@ class EchoServerFixture:
         self._handed_out.add(event.client)
         return event.client
 
-    def kick(self, client_id: int) -> None:
-        """Close a client with a FIN (its pending bytes discarded)."""
+    def kick(self, client_id: int, timeout: float = TIMEOUT) -> ClientClosed:
+        """Close a client with a FIN (its pending bytes discarded); returns once it
+        is closed, with its `close` event (so the client's next read sees EOF)."""
         self.server.kick(client_id)
+        return self.events.wait_for(ClientClosed, timeout=timeout, client=client_id)
 
-    def reset(self, client_id: int) -> None:
-        """Close a client with an RST."""
+    def reset(self, client_id: int, timeout: float = TIMEOUT) -> ClientClosed:
+        """Close a client with an RST; returns once it is closed, with its `close`
+        event (so the client's next read sees the reset)."""
         self.server.reset(client_id)
+        return self.events.wait_for(ClientClosed, timeout=timeout, client=client_id)
 
     def set_fault(self, target: int | str, spec: FaultSpec | str | None) -> None:
         """A fault on a client id, on `"all"` clients or on `"new"` ones (SPEC text,

@@ -14,6 +14,7 @@ would deadlock. The C-level handler writes the signal's number to a socket pair
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import signal
 import socket
 import threading
@@ -34,7 +35,7 @@ class StopSignals:
 
     def install(self) -> StopSignals:
         """Route the stop signals here from now on (main thread)."""
-        receiver, sender = socket.socketpair()
+        receiver, sender = (_above_stdio(s) for s in socket.socketpair())
         sender.setblocking(False)  # the C handler must never block
         signal.set_wakeup_fd(sender.fileno(), warn_on_full_buffer=False)
         self._pair = (receiver, sender)  # kept open for the process's life
@@ -80,3 +81,13 @@ class StopSignals:
             callbacks = list(self._callbacks)
         for callback in callbacks:
             callback()
+
+
+def _above_stdio(sock: socket.socket) -> socket.socket:
+    """The socket on a descriptor above 2: with stdout or stderr closed at start,
+    a new socket would take its number, and the log or a warning would go to it."""
+    if sock.fileno() > 2:
+        return sock
+    moved = socket.socket(fileno=fcntl.fcntl(sock.fileno(), fcntl.F_DUPFD_CLOEXEC, 3))
+    sock.close()
+    return moved

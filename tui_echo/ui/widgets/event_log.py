@@ -98,8 +98,24 @@ def event_lines(
     lines: list[LogLine] = []
     if not busy and (flushed := summary.line(force=True)):
         lines.append((False, flushed))  # the busy spell is over: say what it summed
+    # A flood (thousands of connects a second) brings more lifecycle lines than the
+    # log keeps: the older ones would scroll away unseen, so they are counted, not
+    # written (writing each costs the UI thread, and the GIL, microseconds).
+    unseen = max(0, len(ordered) - data_count - MAX_LINES)
+    if unseen:
+        first = next(e for e in ordered if not isinstance(e, (ClientData, Note)))
+        lines.append(
+            (
+                True,
+                f"{clock_time(first.ts)} … {unseen:,} events not shown:"
+                " too many to read (the connects and closes of a flood)",
+            )
+        )
     data_seen = 0
     for event in ordered:
+        if unseen and not isinstance(event, (ClientData, Note)):
+            unseen -= 1  # one of the oldest of the flood: counted above
+            continue
         if isinstance(event, Note):
             lines.append((True, f"{clock_time(event.ts)} {event.text}"))
         elif isinstance(event, ClientData):
