@@ -217,3 +217,34 @@ def test_the_headless_book_keeps_no_history() -> None:
     book.apply(ClientConnected(client=1, peer="p", ts=1000.0))
     book.apply(ClientClosed(client=1, reason="x", bytes_in=0, bytes_out=0))
     assert not book.history
+
+
+def test_a_flood_keeps_rows_for_its_latest_clients_and_counts_them_all() -> None:
+    book = ClientBook(Clock(2000.0))
+    events = []
+    for i in range(1, 301):
+        ts = 1000.0 + i / 100
+        events += [
+            ClientConnected(client=i, peer=f"127.0.0.1:{i}", ts=ts),
+            data_event(i, 16, ts=ts),
+            ClientClosed(
+                client=i, reason="peer closed", bytes_in=16, bytes_out=16, ts=ts
+            ),
+        ]
+    book.apply_all(events)
+    assert sorted(book.clients) == list(range(251, 301))  # rows: the latest 50
+    assert list(book.history) == list(range(1, 301))  # every one in the history
+    assert book.history[7].peer == "127.0.0.1:7"
+    assert book.peer_of(7) == "127.0.0.1:7"
+    totals = book.totals
+    assert (totals.clients_now, totals.clients_total) == (0, 300)
+    assert (totals.bytes_in, totals.bytes_out) == (300 * 16, 300 * 16)
+    assert book.max_id == 300
+
+
+def test_clients_that_stay_are_no_flood() -> None:
+    book = ClientBook(Clock(2000.0))
+    book.apply_all(
+        [ClientConnected(client=i, peer=f"p:{i}", ts=1000.0) for i in range(1, 500)]
+    )
+    assert len(book.clients) == 499

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from tui_echo.common import FAULT_OFF, ClientState
@@ -79,6 +79,28 @@ class ClientRecord:
         """Seconds from connect to `now`, or to the close."""
         end = self.closed_at if self.closed_at is not None else now
         return max(0.0, end - self.connected_at)
+
+
+FLOOD = 200
+"""Clients that come and go within one batch beyond which the batch is a flood."""
+FLOOD_ROWS = 50
+"""Of a flood's clients, how many still get a row (the latest ones)."""
+
+
+@dataclass(slots=True)
+class _BriefClient:
+    """A flood's client while the book folds its batch: no row, just counts."""
+
+    peer: str
+    connected_at: float
+    fault: str | None
+    bytes_in: int = 0
+    bytes_out: int = 0
+
+
+_NOBODY: frozenset[int] = frozenset()
+_OF_A_CLIENT = frozenset({ClientConnected, ClientData, ClientClosed, FaultChanged})
+"""Event kinds that always name a client (`fault` may, for one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,17 +173,84 @@ class ClientBook:
         """The largest client id seen (the table sizes its ID column by it)."""
         self._faulted: set[int] = set()
         """Connected clients with a fault in force."""
+        self._brief: dict[int, _BriefClient] = {}
+        """A flood's clients that skip their row, from connect to close (one
+        batch: see `apply_all`)."""
 
     # ---- folding events ---------------------------------------------------------
 
-    def apply_all(self, events: Iterable[Event]) -> set[int]:
-        """Fold events in order; return the ids of the clients they touched."""
+    def apply_all(self, events: Sequence[Event]) -> set[int]:
+        """Fold events in order; return the ids of the clients they touched.
+
+        In a flood (more than `FLOOD` clients that came and went within the
+        batch), all but the last `FLOOD_ROWS` of those skip their row: they are
+        counted and go straight to the history (a row each would be a blur on
+        screen, and costs microseconds each, taken from the echo loop's GIL).
+        """
         touched: set[int] = set()
+        brief = self._brief_in_flood(events) if self.detail else _NOBODY
         for event in events:
+            if brief and type(event) in _OF_A_CLIENT and event.client in brief:  # type: ignore[union-attr,operator]
+                self._skim(event)
+                continue
             client = self.apply(event)
             if client is not None:
                 touched.add(client)
         return touched
+
+    @staticmethod
+    def _brief_in_flood(events: Sequence[Event]) -> frozenset[int] | set[int]:
+        """The clients of a flood that connect and close within `events`, but the
+        last `FLOOD_ROWS` of them (nobody, if it is no flood)."""
+        connected = {e.client for e in events if type(e) is ClientConnected}
+        if len(connected) <= FLOOD:
+            return _NOBODY
+        closed = [
+            e.client
+            for e in events
+            if type(e) is ClientClosed and e.client in connected
+        ]
+        if len(closed) <= FLOOD:
+            return _NOBODY
+        return set(closed[:-FLOOD_ROWS])
+
+    def _skim(self, event: Event) -> None:
+        """Fold an event of a flood's brief client: counters and its history line."""
+        totals = self.totals
+        match event:
+            case ClientConnected():
+                totals.clients_now += 1
+                totals.clients_total += 1
+                self.max_id = max(self.max_id, event.client)
+                self._brief[event.client] = _BriefClient(
+                    event.peer, event.ts, self.default_fault
+                )
+            case ClientData():
+                brief = self._brief[event.client]
+                self._count(brief, event.bytes_in, event.bytes_out, event.ts)
+            case ClientClosed():
+                brief = self._brief.pop(event.client)
+                self._count(brief, event.bytes_in, event.bytes_out, event.ts)
+                totals.clients_now -= 1
+                self._remember_closed(
+                    ClosedClient(
+                        id=event.client,
+                        peer=brief.peer,
+                        connected_at=brief.connected_at,
+                        closed_at=event.ts,
+                        reason=event.reason,
+                        bytes_in=event.bytes_in,
+                        bytes_out=event.bytes_out,
+                        discarded=event.discarded,
+                        fault=brief.fault,
+                    )
+                )
+            case FaultChanged():
+                self._brief[event.client].fault = (  # type: ignore[index]
+                    None if event.fault == FAULT_OFF else event.fault
+                )
+            case ServerError():
+                totals.errors += 1
 
     def apply(self, event: Event) -> int | None:
         """Fold one event; return the id of the client it touched, if any."""
@@ -245,18 +334,23 @@ class ClientBook:
         return event.client
 
     def _add_history(self, record: ClientRecord, event: ClientClosed) -> None:
-        history = self.history
-        history[record.id] = ClosedClient(
-            id=record.id,
-            peer=record.peer,
-            connected_at=record.connected_at,
-            closed_at=event.ts,
-            reason=event.reason,
-            bytes_in=event.bytes_in,
-            bytes_out=event.bytes_out,
-            discarded=event.discarded,
-            fault=record.fault,
+        self._remember_closed(
+            ClosedClient(
+                id=record.id,
+                peer=record.peer,
+                connected_at=record.connected_at,
+                closed_at=event.ts,
+                reason=event.reason,
+                bytes_in=event.bytes_in,
+                bytes_out=event.bytes_out,
+                discarded=event.discarded,
+                fault=record.fault,
+            )
         )
+
+    def _remember_closed(self, closed: ClosedClient) -> None:
+        history = self.history
+        history[closed.id] = closed
         if len(history) > HISTORY_LENGTH:
             history.popitem(last=False)
 
@@ -278,7 +372,11 @@ class ClientBook:
         return event.client
 
     def _count(
-        self, record: ClientRecord, bytes_in: int, bytes_out: int, ts: float
+        self,
+        record: ClientRecord | _BriefClient,
+        bytes_in: int,
+        bytes_out: int,
+        ts: float,
     ) -> None:
         """Move a client's counters forward and add the growth to the totals."""
         grown_in = bytes_in - record.bytes_in
