@@ -51,10 +51,11 @@ class DataSummary:
         self.last_ts = 0.0
         self._next_line_at = 0.0
 
-    def add(self, event: ClientData) -> None:
-        self.received += event.bytes
-        self.clients.add(event.client)
-        self.last_ts = event.ts
+    def add_all(self, events: list[ClientData]) -> None:
+        """Count a batch's data events (in time order) into the summary."""
+        self.received += sum(e.bytes for e in events)
+        self.clients.update(e.client for e in events)
+        self.last_ts = events[-1].ts
 
     def line(self, *, force: bool = False) -> str | None:
         """The summary line, if one is due (or forced) and there is anything to say."""
@@ -93,17 +94,21 @@ def event_lines(
     batch goes into `summary`, whose line (when due) follows the batch's last data."""
     # Stable: equal times keep the feed's order (a client's data before its close).
     ordered: list[Event | Note] = sorted([*events, *notes], key=_ts)
-    data_count = sum(isinstance(e, ClientData) for e in ordered)
-    busy = data_count > DATA_LINES_PER_BATCH
+    data = [e for e in ordered if type(e) is ClientData]
+    busy = len(data) > DATA_LINES_PER_BATCH
     lines: list[LogLine] = []
     if not busy and (flushed := summary.line(force=True)):
         lines.append((False, flushed))  # the busy spell is over: say what it summed
+    last_data: Event | Note | None = None
+    if busy:
+        summary.add_all(data)  # its line, when due, follows the last of them
+        last_data = data[-1]
     # A flood (thousands of connects a second) brings more lifecycle lines than the
     # log keeps: the older ones would scroll away unseen, so they are counted, not
     # written (writing each costs the UI thread, and the GIL, microseconds).
-    unseen = max(0, len(ordered) - data_count - MAX_LINES)
+    unseen = max(0, len(ordered) - len(data) - MAX_LINES)
     if unseen:
-        first = next(e for e in ordered if not isinstance(e, (ClientData, Note)))
+        first = next(e for e in ordered if type(e) is not ClientData)
         lines.append(
             (
                 True,
@@ -111,27 +116,22 @@ def event_lines(
                 " too many to read (the connects and closes of a flood)",
             )
         )
-    data_seen = 0
+    peer_of = book.peer_of
     for event in ordered:
-        if unseen and not isinstance(event, (ClientData, Note)):
+        kind = type(event)
+        if kind is ClientData:
+            if not busy:
+                text = describe(event, peer_of)  # type: ignore[arg-type]
+                lines.append((False, f"{clock_time(event.ts)} {text}"))
+            elif event is last_data and (due := summary.line()):
+                lines.append((False, due))
+        elif kind is Note:
+            lines.append((True, f"{clock_time(event.ts)} {event.text}"))  # type: ignore[union-attr]
+        elif unseen:
             unseen -= 1  # one of the oldest of the flood: counted above
-            continue
-        if isinstance(event, Note):
-            lines.append((True, f"{clock_time(event.ts)} {event.text}"))
-        elif isinstance(event, ClientData):
-            data_seen += 1
-            if busy:
-                summary.add(event)
-                if data_seen == data_count and (due := summary.line()):
-                    lines.append((False, due))
-                continue
-            lines.append(
-                (False, f"{clock_time(event.ts)} {describe(event, book.peer_of)}")
-            )
         else:
-            lines.append(
-                (True, f"{clock_time(event.ts)} {describe(event, book.peer_of)}")
-            )
+            text = describe(event, peer_of)  # type: ignore[arg-type]
+            lines.append((True, f"{clock_time(event.ts)} {text}"))
     return lines
 
 
