@@ -103,7 +103,7 @@ _OF_A_CLIENT = frozenset({ClientConnected, ClientData, ClientClosed, FaultChange
 """Event kinds that always name a client (`fault` may, for one)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClosedClient:
     """A client's story once it is over: one line of the history view."""
 

@@ -1,8 +1,13 @@
-"""The events the echo core publishes: small frozen dataclasses with a JSON form.
+"""The events the echo core publishes: small slotted dataclasses with a JSON form.
 
 Every event has a wall-clock timestamp `ts` (seconds since the epoch) and a class
 constant `kind`, its name in the JSON form. `Event` is the closed union of them all,
 so consumers can `match` on it and mypy checks that every kind is handled.
+
+Events are values: nobody changes one once it is published (the loop thread makes
+them, other threads read them). They are not `frozen` dataclasses only because a
+frozen dataclass sets each field through `object.__setattr__`: a data event cost
+2.0 us to make, against 0.76, measured, and the loop makes three per connection.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ def _now() -> float:
     return time.time()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Listening:
     """The server is bound and accepting on `host`:`port` (the real port, never 0)."""
 
@@ -33,7 +38,7 @@ class Listening:
     ts: float = field(default_factory=_now)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ClientConnected:
     """A client connected; `client` is unique for the life of the process."""
 
@@ -43,7 +48,7 @@ class ClientConnected:
     ts: float = field(default_factory=_now)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ClientData:
     """Traffic of one client since its previous `ClientData`, with live counters.
 
@@ -75,7 +80,7 @@ class ClientData:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ClientClosed:
     """A client's connection is gone, and why (`peer closed`, `kicked`, ...)."""
 
@@ -89,7 +94,7 @@ class ClientClosed:
     ts: float = field(default_factory=_now)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class FaultChanged:
     """A fault was set or cleared: for one client, or (no `client`) the default of
     clients still to come."""
@@ -101,7 +106,7 @@ class FaultChanged:
     ts: float = field(default_factory=_now)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Rejected:
     """A connection was accepted and closed at once (for example `--max-clients`)."""
 
@@ -111,7 +116,7 @@ class Rejected:
     ts: float = field(default_factory=_now)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ServerError:
     """Something went wrong that the operator should know of; the server goes on."""
 
@@ -121,7 +126,7 @@ class ServerError:
     ts: float = field(default_factory=_now)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ShutdownComplete:
     """The listener and every client are closed; this is the last event."""
 

@@ -56,8 +56,9 @@ COMMAND_SETTLE = 0.05
 """Seconds to give the loop thread to carry out a command before showing its
 outcome (a kick's close, a fault's event)."""
 
-MAX_EVENTS_PER_REFRESH = 20_000
-"""A cap on one refresh's work; the rest waits for the next tick."""
+MAX_EVENTS_PER_REFRESH = 100_000
+"""A cap on one refresh's work (more than the server lets wait: it stops accepting
+at 50,000 lifecycle events); the rest is taken at once by another refresh."""
 
 INPUT_EVENTS = (
     events.Key,
