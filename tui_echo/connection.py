@@ -360,7 +360,7 @@ class Connection:
         if not self.outbuf:
             self.outbuf = NOTHING_PENDING  # let a big buffer's memory go
         fault = self.fault
-        if fault is not None:
+        if fault is not None and sent:
             if _shapes_sends(fault.spec):
                 fault.pieces += 1
             fault.tokens -= sent

@@ -16,6 +16,7 @@ import contextlib
 import errno
 import heapq
 import itertools
+import math
 import os
 import random
 import select
@@ -64,6 +65,9 @@ ACCEPT_BATCH = 64
 
 ACCEPT_RETRY = 0.1
 """Pause in accepting after EMFILE and friends, instead of spinning on the error."""
+
+TIMER_GRAIN = 0.001
+"""epoll's unit of time: below it, a deadline is met by sleeping, not polling."""
 
 STALE_TIMERS = 1024
 """Timer entries beyond two per client that make the heap worth rebuilding."""
@@ -216,9 +220,11 @@ class EchoLoop:
         timers = self._timers
         next_tick = monotonic() + TICK
         while self._running:
-            wake_at = timers[0][0] if timers and timers[0][0] < next_tick else next_tick
-            timeout = wake_at - monotonic()
-            ready = poll(timeout if timeout > 0 else 0)
+            if timers and timers[0][0] < next_tick:
+                ready = self._wait_for_timer(timers[0][0])
+            else:
+                timeout = next_tick - monotonic()
+                ready = poll(timeout if timeout > 0 else 0)
             now = monotonic()
             for fd, mask in ready:
                 entry = by_fd.get(fd)
@@ -246,6 +252,18 @@ class EchoLoop:
                 except Exception as exc:  # a bug: report it and keep serving
                     self.publish(ServerError(message=f"internal error: {exc!r}"))
                 next_tick = now + TICK
+
+    def _wait_for_timer(self, deadline: float) -> list[tuple[int, int]]:
+        """Poll until `deadline` (a fault's), or until a socket is ready, to the
+        tenth of a millisecond: epoll counts whole milliseconds (rounded up, so a
+        delay would come up to 1 ms late), so the last fraction is slept."""
+        timeout = deadline - time.monotonic()
+        if timeout >= TIMER_GRAIN:
+            return self._poller.poll(math.floor(timeout * 1000) / 1000)
+        ready = self._poller.poll(0)
+        if not ready and timeout > 0:
+            time.sleep(timeout)  # under a millisecond; the GIL is free meanwhile
+        return ready
 
     def _on_special(self, fd: int, mask: int) -> None:
         try:
