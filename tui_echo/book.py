@@ -232,19 +232,7 @@ class ClientBook:
                 brief = self._brief.pop(event.client)
                 self._count(brief, event.bytes_in, event.bytes_out, event.ts)
                 totals.clients_now -= 1
-                self._remember_closed(
-                    ClosedClient(
-                        id=event.client,
-                        peer=brief.peer,
-                        connected_at=brief.connected_at,
-                        closed_at=event.ts,
-                        reason=event.reason,
-                        bytes_in=event.bytes_in,
-                        bytes_out=event.bytes_out,
-                        discarded=event.discarded,
-                        fault=brief.fault,
-                    )
-                )
+                self._add_history(brief, event)
             case FaultChanged():
                 self._brief[event.client].fault = (  # type: ignore[index]
                     None if event.fault == FAULT_OFF else event.fault
@@ -333,24 +321,22 @@ class ClientBook:
             self._add_history(record, event)
         return event.client
 
-    def _add_history(self, record: ClientRecord, event: ClientClosed) -> None:
-        self._remember_closed(
-            ClosedClient(
-                id=record.id,
-                peer=record.peer,
-                connected_at=record.connected_at,
-                closed_at=event.ts,
-                reason=event.reason,
-                bytes_in=event.bytes_in,
-                bytes_out=event.bytes_out,
-                discarded=event.discarded,
-                fault=record.fault,
-            )
-        )
-
-    def _remember_closed(self, closed: ClosedClient) -> None:
+    def _add_history(
+        self, client: ClientRecord | _BriefClient, event: ClientClosed
+    ) -> None:
+        """The client's story, told by its close, into the bounded history."""
         history = self.history
-        history[closed.id] = closed
+        history[event.client] = ClosedClient(
+            id=event.client,
+            peer=client.peer,
+            connected_at=client.connected_at,
+            closed_at=event.ts,
+            reason=event.reason,
+            bytes_in=event.bytes_in,
+            bytes_out=event.bytes_out,
+            discarded=event.discarded,
+            fault=client.fault,
+        )
         if len(history) > HISTORY_LENGTH:
             history.popitem(last=False)
 
