@@ -1,9 +1,11 @@
 """The cost of watching: UI-thread time of one refresh with N busy clients.
 
-    python benchmarks/ui_refresh.py [--clients 1000] [--seconds 10]
+    python benchmarks/ui_refresh.py [--clients 1000] [--seconds 10] [--churn 0]
 
 A synthetic server feeds the app what a real one would with N clients all sending:
-their connects once, then one coalesced `data` event per client per refresh. The app
+their connects once, then one coalesced `data` event per client per refresh. With
+`--churn C`, C more clients per refresh come and go within it (connect, 16 B echoed,
+close), as in the benchmark's churn scenario (about 11,000 a second there). The app
 runs headless (Textual's test driver, 160x48) with its usual refresh interval. Two
 numbers per refresh:
 
@@ -24,32 +26,41 @@ import statistics
 import time
 
 from tui_echo.common import ClientState
-from tui_echo.events import ClientConnected, ClientData, Listening
+from tui_echo.events import (
+    ClientClosed,
+    ClientConnected,
+    ClientData,
+    Event,
+    Listening,
+)
 from tui_echo.feed import EventFeed
 from tui_echo.ui.app import REFRESH_INTERVAL, EchoApp
 
 
-class BusyServer:
-    """Pretends N clients connected and all keep sending (for the app only)."""
+class BusyFeed(EventFeed):
+    """Every drain finds one fresh data event per client (and the churn), as a live
+    server's feed would under full load."""
 
-    def __init__(self, clients: int) -> None:
+    def __init__(self, clients: int, churn: int) -> None:
+        super().__init__()
         self.clients = clients
-        self._feed = EventFeed()
-        self._feed.publish(Listening(host="127.0.0.1", port=9000))
+        self.churn = churn
+        self._next_id = clients + 1
+        self.publish(Listening(host="127.0.0.1", port=9000))
         for client in range(1, clients + 1):
-            self._feed.publish(
-                ClientConnected(client=client, peer=f"127.0.0.1:{client}")
-            )
+            self.publish(ClientConnected(client=client, peer=f"127.0.0.1:{client}"))
         self._totals = [0] * (clients + 1)
         self._tick = 0
         self.generating: list[float] = []
         """Seconds spent making each batch of fake events (not the app's cost)."""
 
-    @property
-    def feed(self) -> EventFeed:
-        # Every drain finds one fresh data event per client, as a live server's
-        # feed would under full load.
+    def drain(self, max_events: int | None = None) -> list[Event]:
         started = time.perf_counter()
+        self._make_batch()
+        self.generating.append(time.perf_counter() - started)
+        return super().drain(max_events)
+
+    def _make_batch(self) -> None:
         self._tick += 1
         now = time.time()
         events = []
@@ -68,9 +79,23 @@ class BusyServer:
                     ts=now,
                 )
             )
-        self._feed.publish_data(events)
-        self.generating.append(time.perf_counter() - started)
-        return self._feed
+        self.publish_data(events)
+        for client in range(self._next_id, self._next_id + self.churn):
+            self.publish(ClientConnected(client=client, peer=f"127.0.0.1:{client}"))
+            self.publish_close(
+                ClientClosed(client=client, reason="peer closed", bytes_in=16,
+                             bytes_out=16, ts=now),
+                ClientData(client=client, bytes=16, bytes_in=16, bytes_out=16,
+                           pending=0, state=ClientState.OPEN, ts=now),
+            )  # fmt: skip
+        self._next_id += self.churn
+
+
+class BusyServer:
+    """Pretends N clients connected and all keep sending (for the app only)."""
+
+    def __init__(self, clients: int, churn: int = 0) -> None:
+        self.feed = BusyFeed(clients, churn)
 
     def set_fault(self, target: object, spec: object) -> None: ...
     def fault_activity(self, client_id: int) -> None: ...
@@ -86,23 +111,25 @@ class BusyServer:
     def stop(self) -> None: ...
 
 
-async def measure(clients: int, seconds: float, sort: str) -> dict[str, float]:
-    server = BusyServer(clients)
+async def measure(
+    clients: int, seconds: float, sort: str, churn: int
+) -> dict[str, float]:
+    server = BusyServer(clients, churn)
     app = EchoApp(server, refresh_interval=REFRESH_INTERVAL)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         if sort != "id":
             app.table.sort_by(sort)
         app.refresh_costs.clear()
-        server.generating.clear()
+        server.feed.generating.clear()
         cpu, wall = time.process_time(), time.monotonic()
         await asyncio.sleep(seconds)
         cpu, wall = time.process_time() - cpu, time.monotonic() - wall
         # The app drains the feed once per refresh: take the fake events' making
         # out of each refresh's time and out of the CPU total.
-        made = list(server.generating)[-len(app.refresh_costs) :]
+        made = list(server.feed.generating)[-len(app.refresh_costs) :]
         costs = sorted(c - g for c, g in zip(app.refresh_costs, made, strict=True))
-        cpu -= sum(server.generating)
+        cpu -= sum(server.feed.generating)
     refreshes = len(costs)
     return {
         "refreshes": refreshes,
@@ -119,10 +146,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--sort", default="in", help="sort column while measuring")
+    parser.add_argument(
+        "--churn", type=int, default=0, help="clients that come and go per refresh"
+    )
     args = parser.parse_args()
-    result = asyncio.run(measure(args.clients, args.seconds, args.sort))
+    result = asyncio.run(measure(args.clients, args.seconds, args.sort, args.churn))
+    churning = f", {args.churn} more coming and going each" if args.churn else ""
     print(
-        f"{args.clients} busy clients, sorted by {args.sort}, {result['refreshes']}"
+        f"{args.clients} busy clients{churning}, sorted by {args.sort},"
+        f" {result['refreshes']}"
         f" refreshes in {args.seconds:.0f}s:\n"
         f"  refresh_view   median {result['median_ms']:.1f} ms"
         f"  p95 {result['p95_ms']:.1f} ms  max {result['max_ms']:.1f} ms\n"

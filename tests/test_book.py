@@ -8,6 +8,7 @@ from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
+    Event,
     FaultChanged,
     Listening,
     Rejected,
@@ -240,6 +241,32 @@ def test_a_flood_keeps_rows_for_its_latest_clients_and_counts_them_all() -> None
     assert (totals.clients_now, totals.clients_total) == (0, 300)
     assert (totals.bytes_in, totals.bytes_out) == (300 * 16, 300 * 16)
     assert book.max_id == 300
+
+
+def test_a_flood_longer_than_the_history_keeps_its_latest_closes_in_order() -> None:
+    book = ClientBook(Clock(2000.0))
+    count = HISTORY_LENGTH + 500
+    events: list[Event] = []
+    for i in range(1, count + 1):
+        ts = 1000.0 + i / 10_000
+        events += [
+            ClientConnected(client=i, peer=f"127.0.0.1:{i}", ts=ts),
+            data_event(i, 16, 8, ts=ts),
+            FaultChanged(client=i, fault="stall", ts=ts),
+            ClientClosed(
+                client=i, reason="peer closed", bytes_in=16, bytes_out=8, ts=ts
+            ),
+        ]
+    book.apply_all(events)
+    first_kept = count - HISTORY_LENGTH + 1
+    assert list(book.history) == list(range(first_kept, count + 1))
+    assert book.history[first_kept].peer == f"127.0.0.1:{first_kept}"
+    assert book.history[first_kept].fault == "stall"
+    totals = book.totals
+    assert (totals.clients_now, totals.clients_total) == (0, count)
+    assert (totals.bytes_in, totals.bytes_out) == (count * 16, count * 8)
+    assert sum(book.throughput) == count * 24
+    assert book.max_id == count
 
 
 def test_clients_that_stay_are_no_flood() -> None:

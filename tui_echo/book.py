@@ -89,13 +89,12 @@ FLOOD_ROWS = 50
 
 @dataclass(slots=True)
 class _BriefClient:
-    """A flood's client while the book folds its batch: no row, just counts."""
+    """A flood's client while the book folds its batch: what its history line
+    needs."""
 
     peer: str
     connected_at: float
     fault: str | None
-    bytes_in: int = 0
-    bytes_out: int = 0
 
 
 _NOBODY: frozenset[int] = frozenset()
@@ -184,14 +183,16 @@ class ClientBook:
 
         In a flood (more than `FLOOD` clients that came and went within the
         batch), all but the last `FLOOD_ROWS` of those skip their row: they are
-        counted and go straight to the history (a row each would be a blur on
+        counted, and the latest go to the history (a row each would be a blur on
         screen, and costs microseconds each, taken from the echo loop's GIL).
         """
         touched: set[int] = set()
-        brief = self._brief_in_flood(events) if self.detail else _NOBODY
+        brief, remembered = self._flood(events) if self.detail else (_NOBODY, _NOBODY)
         for event in events:
-            if brief and type(event) in _OF_A_CLIENT and event.client in brief:  # type: ignore[union-attr,operator]
-                self._skim(event)
+            kind = type(event)
+            if brief and kind in _OF_A_CLIENT and event.client in brief:  # type: ignore[union-attr,operator]
+                if kind is not ClientData:  # its bytes are counted with its close
+                    self._skim(event, kind, remembered)
                 continue
             client = self.apply(event)
             if client is not None:
@@ -199,46 +200,49 @@ class ClientBook:
         return touched
 
     @staticmethod
-    def _brief_in_flood(events: Sequence[Event]) -> frozenset[int] | set[int]:
+    def _flood(events: Sequence[Event]) -> tuple[Collection[int], Collection[int]]:
         """The clients of a flood that connect and close within `events`, but the
-        last `FLOOD_ROWS` of them (nobody, if it is no flood)."""
+        last `FLOOD_ROWS` of them (nobody, if it is no flood); and of those, the
+        ones whose close is recent enough to stay in the history."""
         connected = {e.client for e in events if type(e) is ClientConnected}
         if len(connected) <= FLOOD:
-            return _NOBODY
-        closed = [
-            e.client
-            for e in events
-            if type(e) is ClientClosed and e.client in connected
-        ]
+            return _NOBODY, _NOBODY
+        closes = [e.client for e in events if type(e) is ClientClosed]
+        closed = [client for client in closes if client in connected]
         if len(closed) <= FLOOD:
-            return _NOBODY
-        return set(closed[:-FLOOD_ROWS])
+            return _NOBODY, _NOBODY
+        brief = set(closed[:-FLOOD_ROWS])
+        # The history keeps the last HISTORY_LENGTH closes: older ones of this
+        # batch would be forgotten within it, so they are not written at all.
+        remembered = brief.intersection(closes[-HISTORY_LENGTH:])
+        return brief, remembered
 
-    def _skim(self, event: Event) -> None:
-        """Fold an event of a flood's brief client: counters and its history line."""
+    def _skim(self, event: Event, kind: type, remembered: Collection[int]) -> None:
+        """Fold a connect, close or fault of a flood's brief client: its counts,
+        and its history line if that would be kept. (Its data events are left
+        out: the close carries the same running totals.)"""
+        client: int = event.client  # type: ignore[union-attr,assignment]
         totals = self.totals
-        match event:
-            case ClientConnected():
-                totals.clients_now += 1
-                totals.clients_total += 1
-                self.max_id = max(self.max_id, event.client)
-                self._brief[event.client] = _BriefClient(
-                    event.peer, event.ts, self.default_fault
+        if kind is ClientConnected:
+            totals.clients_now += 1
+            totals.clients_total += 1
+            if client > self.max_id:
+                self.max_id = client
+            if client in remembered:
+                self._brief[client] = _BriefClient(
+                    event.peer,  # type: ignore[union-attr]
+                    event.ts,
+                    self.default_fault,
                 )
-            case ClientData():
-                brief = self._brief[event.client]
-                self._count(brief, event.bytes_in, event.bytes_out, event.ts)
-            case ClientClosed():
-                brief = self._brief.pop(event.client)
-                self._count(brief, event.bytes_in, event.bytes_out, event.ts)
-                totals.clients_now -= 1
-                self._add_history(brief, event)
-            case FaultChanged():
-                self._brief[event.client].fault = (  # type: ignore[index]
-                    None if event.fault == FAULT_OFF else event.fault
-                )
-            case ServerError():
-                totals.errors += 1
+        elif kind is ClientClosed:
+            totals.clients_now -= 1
+            closed: ClientClosed = event  # type: ignore[assignment]
+            self._count_growth(closed.bytes_in, closed.bytes_out, closed.ts)
+            if client in remembered:
+                self._add_history(self._brief.pop(client), closed)
+        elif kind is FaultChanged and client in remembered:
+            fault = event.fault  # type: ignore[union-attr]
+            self._brief[client].fault = None if fault == FAULT_OFF else fault
 
     def apply(self, event: Event) -> int | None:
         """Fold one event; return the id of the client it touched, if any."""
@@ -359,7 +363,7 @@ class ClientBook:
 
     def _count(
         self,
-        record: ClientRecord | _BriefClient,
+        record: ClientRecord,
         bytes_in: int,
         bytes_out: int,
         ts: float,
@@ -368,6 +372,10 @@ class ClientBook:
         grown_in = bytes_in - record.bytes_in
         grown_out = bytes_out - record.bytes_out
         record.bytes_in, record.bytes_out = bytes_in, bytes_out
+        self._count_growth(grown_in, grown_out, ts)
+
+    def _count_growth(self, grown_in: int, grown_out: int, ts: float) -> None:
+        """Add bytes received and echoed at `ts` to the totals and the history."""
         totals = self.totals
         totals.bytes_in += grown_in
         totals.bytes_out += grown_out

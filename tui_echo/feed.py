@@ -86,9 +86,11 @@ class EventFeed:
         with self._lock:
             lifecycle, waiting = self._lifecycle, self._data
             room = len(lifecycle) + len(waiting) if max_events is None else max_events
-            taken: list[Event] = []
-            while lifecycle and len(taken) < room:
-                taken.append(lifecycle.popleft())
+            if len(lifecycle) <= room:  # the usual case: all of them, in C
+                taken: list[Event] = list(lifecycle)
+                lifecycle.clear()
+            else:
+                taken = [lifecycle.popleft() for _ in range(room)]
             if not lifecycle:
                 if len(waiting) <= room - len(taken):
                     taken.extend(waiting.values())
