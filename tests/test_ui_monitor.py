@@ -30,6 +30,7 @@ from tui_echo.ui.screens import (
     HistoryScreen,
 )
 from tui_echo.ui.widgets import ClientTable, EventLog
+from tui_echo.ui.widgets.key_footer import KeyFooter
 
 __all__ = ["monitor", "small_monitor"]  # fixtures
 
@@ -65,6 +66,41 @@ async def test_at_80x24_the_columns_that_matter_stay_and_nothing_scrolls_sideway
         footer = [key.description for key in app.screen.query(FooterKey)]
         assert "Help" in footer
         assert "Quit" in footer
+
+
+async def test_keys_grey_out_and_back_in_place_without_a_new_footer() -> None:
+    clock = FixedClock()
+    server = ScriptedServer([Listening(host="127.0.0.1", port=9000, ts=clock())], clock)
+    app = EchoApp(server, clock=clock, refresh_interval=3600.0, linger=LINGER)
+    async with app.run_test(size=SIZE) as pilot:
+
+        def kick_key() -> FooterKey | None:
+            keys = [k for k in app.screen.query(FooterKey) if k.description == "Kick"]
+            return keys[0] if keys else None
+
+        def kick_disabled() -> bool | None:
+            key = kick_key()
+            return None if key is None else key.has_class("-disabled")
+
+        footer = app.query_one(KeyFooter)
+
+        def settled() -> bool:  # composed for its width (a resize recomposes)
+            width = footer.size.width
+            return bool(width) and footer._composed_for == width
+
+        await until(pilot, lambda: settled() and kick_disabled(), "no one to kick")
+        before = kick_key()
+        server.feed.publish(connect(1, clock()))
+        app.refresh_view()
+        await until(pilot, lambda: kick_disabled() is False, "kickable")
+        assert kick_key() is before, "the same key, not a recomposed footer"
+        assert before is not None and not before._disabled  # a click kicks too
+        server.feed.publish(
+            ClientClosed(client=1, reason="peer closed", bytes_in=0, bytes_out=0)
+        )
+        app.refresh_view()
+        await until(pilot, lambda: kick_disabled() is True, "gone again")
+        assert kick_key() is before
 
 
 async def test_wider_terminals_bring_columns_back_by_priority() -> None:
