@@ -94,7 +94,8 @@ async def test_keys_grey_out_and_back_in_place_without_a_new_footer() -> None:
         app.refresh_view()
         await until(pilot, lambda: kick_disabled() is False, "kickable")
         assert kick_key() is before, "the same key, not a recomposed footer"
-        assert before is not None and not before._disabled  # a click kicks too
+        assert before is not None
+        assert not before._disabled  # a click kicks too
         server.feed.publish(
             ClientClosed(client=1, reason="peer closed", bytes_in=0, bytes_out=0)
         )
