@@ -8,8 +8,9 @@ import pytest
 from textual.binding import Binding
 from textual.widgets import Static
 
-from tests.helpers import open_client, recv_exactly
+from tests.helpers import DEADLINE, open_client, recv_exactly
 from tests.test_ui_pilot import SIZE, Monitor, monitor, until
+from tui_echo import cli
 from tui_echo.config import ServerConfig
 from tui_echo.events import ClientConnected, Listening
 from tui_echo.server import EchoServer
@@ -30,8 +31,11 @@ async def test_a_client_appears_with_its_port_and_its_byte_counts(
     assert "open" in row
     client.sendall(b"x" * 777)
     assert recv_exactly(client, 777) == b"x" * 777
-    row = await monitor.row_showing(1, "777 B")
-    assert row.count("777 B") == 2, row  # in and out
+    # RECV-Q may show the 777 B too, if sampled before the loop read them.
+    await monitor.until(
+        lambda: (monitor.cell(1, "in"), monitor.cell(1, "out")) == ("777 B", "777 B"),
+        "777 B in and out",
+    )
 
 
 async def test_k_kicks_the_selected_client(monitor: Monitor) -> None:
@@ -184,6 +188,56 @@ async def test_q_and_ctrl_c_quit_and_free_the_port(key: str) -> None:
         assert client.recv(10) == b""
     with socket.create_server(("127.0.0.1", port)):
         pass
+
+
+async def test_the_port_opens_once_the_monitor_is_on_screen() -> None:
+    server = EchoServer(ServerConfig(port=0)).bind()
+    port = server.address[1]
+    drawn_when_called: list[bool] = []
+
+    def serve() -> str | None:
+        drawn_when_called.append(app.table.size.height > 0)
+        return cli.serve_now(server)
+
+    # A tick once a minute: what shows soon was shown by the start itself.
+    app = EchoApp(server, refresh_interval=60, linger=0.5, when_shown=serve)
+    try:
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(server.address, timeout=DEADLINE).close()
+        async with app.run_test(size=SIZE) as pilot:
+            await until(
+                pilot,
+                lambda: f"listening on 127.0.0.1:{port}" in summary_text(app),
+                "the address in the status bar",
+            )
+            assert drawn_when_called == [True]
+            with open_client(server.address) as client:
+                client.sendall(b"hello")
+                assert recv_exactly(client, 5) == b"hello"
+    finally:
+        server.stop()
+
+
+async def test_a_port_taken_since_bind_ends_the_monitor_with_the_reason() -> None:
+    server = EchoServer(ServerConfig(port=0)).bind()
+    try:
+        with socket.socket() as other:  # beside a bound socket that does not listen
+            other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            other.bind(server.address)
+            other.listen()
+            app = EchoApp(server, linger=0.5, when_shown=lambda: cli.serve_now(server))
+            async with app.run_test(size=SIZE) as pilot:
+                await pilot.pause()
+    finally:
+        server.stop()
+    assert app.return_code == 1
+    where = f"127.0.0.1:{server.address[1]}"
+    assert app.start_failure == f"cannot listen on {where}: address already in use"
+    assert not server.running
+
+
+def summary_text(app: EchoApp) -> str:
+    return str(app.query_one("#summary", Static).render())
 
 
 async def test_every_key_is_in_the_command_palette_and_the_help(

@@ -9,10 +9,12 @@ import socket
 import struct
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.helpers import (
+    DEADLINE,
     RunningServer,
     echo_many,
     open_client,
@@ -430,6 +432,55 @@ def test_start_fails_cleanly_when_the_port_is_taken() -> None:
         with pytest.raises(ServerStartError, match="address already in use"):
             server.start()
         server.stop()  # harmless after a failed start
+
+
+def test_a_bound_server_refuses_clients_until_it_starts() -> None:
+    server = EchoServer(ServerConfig(port=0)).bind()
+    try:
+        address = server.address
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(address, timeout=DEADLINE).close()
+        assert server.feed.drain() == []  # not listening, so nothing to say yet
+        server.start()
+        assert server.address == address
+        client = open_client(address)
+        try:
+            client.sendall(b"at last")
+            assert recv_exactly(client, 7) == b"at last"
+        finally:
+            client.close()
+        assert isinstance(server.feed.drain()[0], Listening)
+    finally:
+        server.stop()
+
+
+def test_a_bound_server_never_started_gives_back_its_port_and_control_socket(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "control.sock"
+    server = EchoServer(ServerConfig(port=0, control=str(path))).bind()
+    port = server.address[1]
+    assert path.exists()
+    server.stop()
+    assert not path.exists()
+    with socket.socket() as plain:  # no SO_REUSEADDR: a bound socket would clash
+        plain.bind(("127.0.0.1", port))
+
+
+def test_start_fails_cleanly_when_another_server_listens_there_since_bind(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "control.sock"
+    server = EchoServer(ServerConfig(port=0, control=str(path))).bind()
+    with socket.socket() as other:  # binding beside a socket that does not listen
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.bind(server.address)
+        other.listen()
+        with pytest.raises(ServerStartError, match="address already in use"):
+            server.start()
+    assert not server.running
+    assert not path.exists()  # given back, as after any failed start
+    server.stop()  # harmless after a failed start
 
 
 def test_start_fails_cleanly_for_an_unknown_host() -> None:

@@ -65,6 +65,13 @@ class Monitor:
         line = self.table.order.index(client_id) + 1 - round(self.table.scroll_y)
         return self.table.render_line(line).text
 
+    def cell(self, client_id: int, column: str) -> str:
+        """What one cell of the client's row shows ('' when it has no row)."""
+        layout = self.table._columns()
+        cells = self.table._row_cells(client_id, layout)  # [] when it has no row
+        keys = [c.key for c, _ in layout]
+        return cells[keys.index(column)].strip() if cells else ""
+
     async def row_showing(self, client_id: int, text: str) -> str:
         return await self.until(
             lambda: text in self.row_text(client_id) and self.row_text(client_id),

@@ -239,7 +239,10 @@ def _main(argv: Sequence[str] | None, signals: StopSignals, stdout_open: bool) -
         return EXIT_FAILURE
     server = EchoServer(config)
     try:
-        server.start()
+        if args.no_ui:
+            server.start()
+        else:  # the port is taken now, and opened once the monitor is on screen
+            server.bind()
     except ServerStartError as exc:
         _fail(str(exc))
         return EXIT_FAILURE
@@ -252,9 +255,23 @@ def _main(argv: Sequence[str] | None, signals: StopSignals, stdout_open: bool) -
         if args.no_ui:
             calm_garbage_collector()
             return _run_headless(server, args.log_format, signals)
-        return _run_monitor(server, signals)
+        return _run_monitor(server, signals, when_shown=lambda: serve_now(server))
     finally:
         server.stop()
+
+
+def serve_now(server: EchoServer) -> str | None:
+    """Open the port of a bound server; why it could not, or None.
+
+    The monitor calls it once its first screen is up: its start-up (imports,
+    styles, the first paint) holds the GIL for about a second, and a client
+    served meanwhile would see the echo stall (p99 several times headless).
+    """
+    try:
+        server.start()
+    except ServerStartError as exc:
+        return str(exc)
+    return None
 
 
 def _run_headless(server: EchoServer, log_format: str, signals: StopSignals) -> int:
@@ -310,8 +327,10 @@ def _run_monitor(
     source: EchoServer | RemoteServer | LogReplay,
     signals: StopSignals,
     clock: Callable[[], float] = time.time,
+    when_shown: Callable[[], str | None] | None = None,
 ) -> int:
-    """The monitor over a source of events; exit status."""
+    """The monitor over a source of events; exit status. `when_shown`: see
+    `EchoApp`."""
     # Signals are routed before the (slow) import of the UI: a port may be open
     # already, and a SIGTERM must stop gracefully however early.
     try:
@@ -322,9 +341,12 @@ def _run_monitor(
     if signals.requested.is_set():
         return EXIT_OK
     calm_garbage_collector()
-    app = EchoApp(source, clock=clock)
+    app = EchoApp(source, clock=clock, when_shown=when_shown)
     signals.on_request(app.request_quit)
     app.run()
+    if app.start_failure is not None:
+        _fail(app.start_failure)
+        return EXIT_FAILURE
     if app.return_code:  # the app failed (Textual printed why)
         return EXIT_FAILURE
     return EXIT_OK

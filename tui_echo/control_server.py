@@ -52,7 +52,24 @@ class Poller:
     unregister: Callable[[int], None]
 
 
-def open_control_socket(path: str) -> socket.socket:
+@dataclass(frozen=True, slots=True)
+class ControlListener:
+    """The listening control socket, its path, and the inode of the file it made
+    there (so only that file is ever removed)."""
+
+    sock: socket.socket
+    path: str
+    inode: int
+
+    def close(self) -> None:
+        """Close the socket; remove its file if the file is still the one it made."""
+        self.sock.close()
+        with contextlib.suppress(OSError):
+            if os.stat(self.path).st_ino == self.inode:
+                os.unlink(self.path)
+
+
+def open_control_socket(path: str) -> ControlListener:
     """A listening Unix socket at `path`, mode 0600 (caller's thread).
 
     Raises:
@@ -78,12 +95,13 @@ def open_control_socket(path: str) -> socket.socket:
         os.chmod(path, 0o600)
         sock.listen(MAX_SESSIONS)
         sock.setblocking(False)
+        inode = os.stat(path).st_ino
     except OSError as exc:
         sock.close()
         raise ControlSocketError(f"cannot listen on {path}: {_reason(exc)}") from None
     finally:
         os.umask(old_umask)
-    return sock
+    return ControlListener(sock, path, inode)
 
 
 def _clear_stale(path: str) -> None:
@@ -125,19 +143,18 @@ class ControlServer:
     """The control listener and its sessions (loop thread only, but `close`)."""
 
     def __init__(
-        self, listener: socket.socket, path: str, poller: Poller, operator: Operator
+        self, listener: ControlListener, poller: Poller, operator: Operator
     ) -> None:
-        self.listener = listener
-        self.path = path
+        self._listener = listener
+        self.listener = listener.sock
         self.poller = poller
         self.operator = operator
-        self._inode = os.stat(path).st_ino
         self._sessions: dict[int, tuple[socket.socket, ControlSession]] = {}
         self._interest: dict[int, int] = {}
         self._cut_off_at: dict[int, float] = {}
         self.streaming = 0
         """Sessions that stream events: `broadcast` does nothing without them."""
-        poller.register(listener.fileno(), READ)
+        poller.register(listener.sock.fileno(), READ)
 
     def owns(self, fd: int) -> bool:
         """True for the listener's and the sessions' descriptors."""
@@ -194,10 +211,7 @@ class ControlServer:
             self._close(fd)
         with contextlib.suppress(OSError, ValueError, KeyError):
             self.poller.unregister(self.listener.fileno())
-        self.listener.close()
-        with contextlib.suppress(OSError):
-            if os.stat(self.path).st_ino == self._inode:
-                os.unlink(self.path)
+        self._listener.close()
 
     # ---- sessions ---------------------------------------------------------------
 

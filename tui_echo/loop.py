@@ -43,7 +43,7 @@ from tui_echo.connection import (
     Limits,
     MemoryBudget,
 )
-from tui_echo.control_server import ControlServer, Poller
+from tui_echo.control_server import ControlListener, ControlServer, Poller
 from tui_echo.events import (
     ClientConnected,
     Event,
@@ -98,7 +98,7 @@ class EchoLoop:
         config: ServerConfig,
         feed: EventFeed,
         listener: socket.socket,
-        control: socket.socket | None = None,
+        control: ControlListener | None = None,
     ) -> None:
         self.config = config
         self.feed = feed
@@ -145,11 +145,11 @@ class EchoLoop:
         self._closed_in = self._closed_out = 0
         """Bytes of the clients that are gone (for STATS)."""
         self._control: ControlServer | None = None
-        if control is not None and config.control is not None:
+        if control is not None:
             poller = Poller(
                 self._poller.register, self._poller.modify, self._poller.unregister
             )
-            self._control = ControlServer(control, config.control, poller, self)
+            self._control = ControlServer(control, poller, self)
 
     # ---- any thread ---------------------------------------------------------------
 

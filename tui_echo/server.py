@@ -1,9 +1,12 @@
 """`EchoServer`: a TCP echo server on a background thread, and its thread-safe handle.
 
-`start()` binds in the caller's thread, so a bind failure raises `ServerStartError`
-before any thread or UI exists; then the `EchoLoop` (loop.py) serves every client on
-its own thread. Commands (`kick`, `reset`, `inspect`, `stop`) may come from any
-thread; events come back through the `EventFeed`.
+`start()` binds and listens in the caller's thread, so a failure raises
+`ServerStartError` before any thread exists; then the `EchoLoop` (loop.py) serves
+every client on its own thread. `bind()` may come first, alone: the port and the
+control socket are taken (and their errors reported) while clients are still refused,
+until `start()` opens the door (the monitor does so once it is on screen). Commands
+(`kick`, `reset`, `inspect`, `stop`) may come from any thread; events come back
+through the `EventFeed`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from types import TracebackType
 
 from tui_echo.common import format_address
 from tui_echo.config import ServerConfig
-from tui_echo.control_server import ControlSocketError, open_control_socket
+from tui_echo.control_server import (
+    ControlListener,
+    ControlSocketError,
+    open_control_socket,
+)
 from tui_echo.events import FaultChanged, Listening
 from tui_echo.faults import FaultActivity, FaultSpec, describe
 from tui_echo.feed import EventFeed
@@ -45,24 +52,29 @@ class EchoServer:
         self._loop: EchoLoop | None = None
         self._thread: threading.Thread | None = None
         self._address: tuple[str, int] | None = None
+        self._bound: tuple[socket.socket, ControlListener | None] | None = None
+        """The listener (bound, not yet listening) and the control socket, from
+        `bind()` until `start()` hands them to the loop."""
 
     @property
     def address(self) -> tuple[str, int]:
-        """The bound host and the real port (any thread, after `start`)."""
+        """The bound host and the real port (any thread, after `bind` or `start`)."""
         if self._address is None:
             raise RuntimeError("the server is not started")
         return self._address
 
-    def start(self) -> EchoServer:
-        """Bind and listen in the caller's thread, then start the loop thread.
+    def bind(self) -> EchoServer:
+        """Take the port and the control socket in the caller's thread, without
+        accepting clients yet: a client that connects now is refused. `start()`
+        then listens. `address` is known from here on.
 
         Raises:
             ServerStartError: the host does not resolve, the bind fails, or the
                 control socket cannot be made.
         """
-        if self._thread is not None:
-            raise RuntimeError("the server was started already")
-        listener = _listen(self.config.host, self.config.port)
+        if self._bound is not None or self._thread is not None:
+            raise RuntimeError("the server was bound already")
+        listener = _bind(self.config.host, self.config.port)
         control = None
         if self.config.control is not None:
             try:
@@ -72,6 +84,31 @@ class EchoServer:
                 raise ServerStartError(str(exc)) from None
         host, port = listener.getsockname()[:2]
         self._address = (host, port)
+        self._bound = (listener, control)
+        return self
+
+    def start(self) -> EchoServer:
+        """Listen (binding first unless `bind()` did), then start the loop thread.
+
+        Raises:
+            ServerStartError: the host does not resolve, the bind or the listen
+                fails (another server took the port since `bind()`), or the
+                control socket cannot be made.
+        """
+        if self._thread is not None:
+            raise RuntimeError("the server was started already")
+        if self._bound is None:
+            self.bind()
+        assert self._bound is not None
+        listener, control = self._bound
+        host, port = self.address
+        try:
+            listener.listen(socket.SOMAXCONN)
+        except OSError as exc:
+            self._release()
+            where, reason = format_address(host, port), _reason(exc)
+            raise ServerStartError(f"cannot listen on {where}: {reason}") from None
+        self._bound = None
         loop = self._loop = EchoLoop(self.config, self.feed, listener, control)
         loop.publish(Listening(host=host, port=port))  # the thread is not up yet
         if self.config.fault is not None:
@@ -82,11 +119,23 @@ class EchoServer:
         self._thread.start()
         return self
 
+    def _release(self) -> None:
+        """Give back what `bind()` took, if `start()` never took it over."""
+        if self._bound is None:
+            return
+        listener, control = self._bound
+        self._bound = None
+        listener.close()
+        if control is not None:
+            control.close()
+
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """Close the listener and every client, publish `shutdown`, join the thread.
+        """Close the listener and every client, publish `shutdown`, join the thread
+        (or, bound but never started, give back the port and the control socket).
 
         Idempotent, and safe from any thread but the loop thread.
         """
+        self._release()  # bound but never started: nothing else to stop
         thread, loop = self._thread, self._loop
         if thread is None or loop is None or not thread.is_alive():
             return
@@ -178,8 +227,8 @@ class EchoServer:
         self.stop()
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """A non-blocking listening socket on host:port (caller's thread)."""
+def _bind(host: str, port: int) -> socket.socket:
+    """A non-blocking socket bound to host:port, not yet listening (caller's thread)."""
     try:
         infos = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -195,11 +244,13 @@ def _listen(host: str, port: int) -> socket.socket:
         # they were sent; accepted sockets inherit this from the listener.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
         sock.bind(sockaddr)
-        sock.listen(socket.SOMAXCONN)
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
-        reason = (exc.strerror or str(exc)).lower()
         where = format_address(host, port)
-        raise ServerStartError(f"cannot listen on {where}: {reason}") from None
+        raise ServerStartError(f"cannot listen on {where}: {_reason(exc)}") from None
     return sock
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()

@@ -183,9 +183,15 @@ class EchoApp(App[None]):
         clock: Callable[[], float] = time.time,
         refresh_interval: float = REFRESH_INTERVAL,
         linger: float = LINGER,
+        when_shown: Callable[[], str | None] | None = None,
     ) -> None:
+        """`when_shown` runs once the first screen is displayed: the command opens
+        the port there, so no client meets the app's start-up. A message it
+        returns ends the app with status 1; `start_failure` keeps it."""
         super().__init__()
         self.server = as_control(server)
+        self._when_shown = when_shown
+        self.start_failure: str | None = None
         self.clock = clock
         self.book = ClientBook(clock, linger=linger)
         self.refresh_interval = refresh_interval
@@ -228,6 +234,15 @@ class EchoApp(App[None]):
         self._event_loop = asyncio.get_running_loop()
         if self._quit_requested:  # a signal came before the app was up
             self._quit_soon()
+
+    def on_ready(self) -> None:
+        if self._when_shown is None or self._quit_requested:
+            return
+        self.start_failure = self._when_shown()
+        if self.start_failure is not None:
+            self.exit(return_code=1)
+        else:
+            self.refresh_soon()  # "listening on" now, not at the next tick
 
     def request_quit(self) -> None:
         """Quit as `q` does. Safe from signal handlers and other threads; asking
