@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
+from textual import events
 from textual.binding import Binding
 from textual.widgets import Static
 
@@ -14,6 +16,7 @@ from tui_echo import cli
 from tui_echo.config import ServerConfig
 from tui_echo.events import ClientConnected, Listening
 from tui_echo.server import EchoServer
+from tui_echo.ui import app as app_module
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.demo import FixedClock, ScriptedServer
 from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, HelpScreen
@@ -190,7 +193,10 @@ async def test_q_and_ctrl_c_quit_and_free_the_port(key: str) -> None:
         pass
 
 
-async def test_the_port_opens_once_the_monitor_is_on_screen() -> None:
+async def test_the_port_opens_once_the_monitor_is_on_screen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app_module, "SHOWN_AT_THE_LATEST", 3600)  # Ready, not this
     server = EchoServer(ServerConfig(port=0)).bind()
     port = server.address[1]
     drawn_when_called: list[bool] = []
@@ -218,20 +224,48 @@ async def test_the_port_opens_once_the_monitor_is_on_screen() -> None:
         server.stop()
 
 
+async def test_the_port_opens_anyway_should_textual_never_say_it_is_ready(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class NeverReady(EchoApp):
+        def on_ready(self, event: events.Ready) -> None:
+            event.prevent_default()  # EchoApp's handler does not run
+
+    monkeypatch.setattr(app_module, "SHOWN_AT_THE_LATEST", 0.2)
+    server = EchoServer(ServerConfig(port=0)).bind()
+    served: list[str | None] = []
+
+    def serve() -> str | None:
+        served.append(cli.serve_now(server))
+        return served[-1]
+
+    app = NeverReady(server, refresh_interval=60, linger=0.5, when_shown=serve)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: server.running, "the server to start")
+            assert served == [None]
+            with open_client(server.address) as client:
+                client.sendall(b"late")
+                assert recv_exactly(client, 4) == b"late"
+    finally:
+        server.stop()
+
+
 async def test_a_port_taken_since_bind_ends_the_monitor_with_the_reason() -> None:
     server = EchoServer(ServerConfig(port=0)).bind()
+    address = server.address
     try:
         with socket.socket() as other:  # beside a bound socket that does not listen
             other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            other.bind(server.address)
+            other.bind(address)
             other.listen()
             app = EchoApp(server, linger=0.5, when_shown=lambda: cli.serve_now(server))
             async with app.run_test(size=SIZE) as pilot:
-                await pilot.pause()
+                await until(pilot, lambda: app.return_code is not None, "the end")
     finally:
         server.stop()
     assert app.return_code == 1
-    where = f"127.0.0.1:{server.address[1]}"
+    where = f"127.0.0.1:{address[1]}"
     assert app.start_failure == f"cannot listen on {where}: address already in use"
     assert not server.running
 
@@ -324,6 +358,32 @@ async def test_a_paused_display_still_takes_the_events_so_accepting_never_waits(
         assert table.order == []  # the screen stays frozen
         await pilot.press("p")
         await until(pilot, lambda: len(table.order) == 10, "the rows, on resume")
+
+
+async def test_a_growing_backlog_is_taken_before_the_tick(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(app_module, "EARLY_REFRESH_BACKLOG", 5)
+    clock = FixedClock()
+    server = ScriptedServer([Listening(host="127.0.0.1", port=9000, ts=clock())], clock)
+    app = EchoApp(server, clock=clock, refresh_interval=60)  # no tick in this test
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.book.address is not None, "the first refresh")
+
+        def publish(first: int, count: int) -> None:  # as the loop thread would
+            for client in range(first, first + count):
+                server.feed.publish(ClientConnected(client=client, peer="127.0.0.1:1"))
+
+        publisher = threading.Thread(target=publish, args=(1, 4))
+        publisher.start()
+        publisher.join()
+        await pilot.pause(0.2)
+        assert server.feed.backlog == 4  # below the mark: they wait for the tick
+        publisher = threading.Thread(target=publish, args=(5, 3))
+        publisher.start()
+        publisher.join()
+        await until(pilot, lambda: server.feed.backlog == 0, "an early refresh")
+        assert len(app.book.clients) == 7
 
 
 async def test_the_status_bar_says_when_the_display_holds_up_accepting() -> None:

@@ -66,3 +66,18 @@ def test_wait_wakes_on_publish_and_on_wake() -> None:
     assert not feed.wait(0)
     feed.wake()
     assert feed.wait(0)
+
+
+def test_the_backlog_alarm_rings_once_per_drain_at_its_mark() -> None:
+    feed = EventFeed()
+    rings: list[int] = []
+    feed.on_backlog(3, lambda: rings.append(feed.backlog))
+    for client in range(1, 6):
+        feed.publish(ClientConnected(client=client, peer="127.0.0.1:1"))
+    assert rings == [3]
+    feed.drain(2)  # a partial drain: the alarm may ring again
+    feed.publish(ClientConnected(client=6, peer="127.0.0.1:1"))
+    assert rings == [3, 4]
+    feed.drain()
+    feed.publish(ClientConnected(client=7, peer="127.0.0.1:1"))
+    assert rings == [3, 4]  # one waits: below the mark

@@ -472,15 +472,20 @@ def test_start_fails_cleanly_when_another_server_listens_there_since_bind(
 ) -> None:
     path = tmp_path / "control.sock"
     server = EchoServer(ServerConfig(port=0, control=str(path))).bind()
+    address = server.address
     with socket.socket() as other:  # binding beside a socket that does not listen
         other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        other.bind(server.address)
+        other.bind(address)
         other.listen()
         with pytest.raises(ServerStartError, match="address already in use"):
             server.start()
     assert not server.running
     assert not path.exists()  # given back, as after any failed start
+    with pytest.raises(RuntimeError, match="not started"):
+        _ = server.address
     server.stop()  # harmless after a failed start
+    with socket.socket() as plain:  # and the port is free
+        plain.bind(address)
 
 
 def test_start_fails_cleanly_for_an_unknown_host() -> None:

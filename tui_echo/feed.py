@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from tui_echo.events import ClientClosed, ClientData, Event
 
@@ -35,6 +35,15 @@ class EventFeed:
         self._data: dict[int, ClientData] = {}
         self._lock = threading.Lock()
         self._ready = threading.Event()
+        self._alarm_at = backlog_limit + 1  # never, until `on_backlog` says
+        self._alarm: Callable[[], None] | None = None
+        self._alarmed = False
+
+    def on_backlog(self, count: int, alarm: Callable[[], None] | None) -> None:
+        """Call `alarm` (on the publishing thread) when `count` lifecycle events wait;
+        once, until the next `drain`. A consumer that drains on a timer uses it to
+        drain early rather than let the backlog reach the limit and stop accepting."""
+        self._alarm_at, self._alarm = count, alarm
 
     def publish(self, event: Event) -> None:
         """Queue a lifecycle event (any thread; the loop thread in practice)."""
@@ -65,6 +74,10 @@ class EventFeed:
         # churn that was a tenth of the loop's time.
         if not self._ready.is_set():
             self._ready.set()
+        if len(self._lifecycle) >= self._alarm_at and not self._alarmed:
+            self._alarmed = True
+            if self._alarm is not None:
+                self._alarm()
 
     def publish_data(self, events: Iterable[ClientData]) -> None:
         """Merge a tick's data events into the waiting ones (loop thread)."""
@@ -100,6 +113,7 @@ class EventFeed:
                         taken.append(waiting.popitem()[1])
             if not lifecycle and not waiting:
                 self._ready.clear()
+            self._alarmed = False
         return taken
 
     def wait(self, timeout: float | None = None) -> bool:

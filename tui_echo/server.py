@@ -108,15 +108,20 @@ class EchoServer:
             self._release()
             where, reason = format_address(host, port), _reason(exc)
             raise ServerStartError(f"cannot listen on {where}: {reason}") from None
-        self._bound = None
-        loop = self._loop = EchoLoop(self.config, self.feed, listener, control)
-        loop.publish(Listening(host=host, port=port))  # the thread is not up yet
-        if self.config.fault is not None:
-            loop.publish(FaultChanged(fault=describe(self.config.fault)))
-        self._thread = threading.Thread(
-            target=self._loop.run, name="tui-echo-loop", daemon=True
-        )
-        self._thread.start()
+        try:
+            loop = EchoLoop(self.config, self.feed, listener, control)
+            loop.publish(Listening(host=host, port=port))  # the thread is not up yet
+            if self.config.fault is not None:
+                loop.publish(FaultChanged(fault=describe(self.config.fault)))
+            thread = threading.Thread(
+                target=loop.run, name="tui-echo-loop", daemon=True
+            )
+            thread.start()
+        except BaseException:  # out of descriptors or threads: give the port back
+            self._release()
+            raise
+        self._bound = None  # the loop owns the sockets now
+        self._loop, self._thread = loop, thread
         return self
 
     def _release(self) -> None:
@@ -124,7 +129,7 @@ class EchoServer:
         if self._bound is None:
             return
         listener, control = self._bound
-        self._bound = None
+        self._bound = self._address = None
         listener.close()
         if control is not None:
             control.close()

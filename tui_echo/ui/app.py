@@ -12,6 +12,7 @@ the UI never touches a socket, only calls the control's commands.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -55,6 +56,15 @@ thirty times a second, and each refresh holds the GIL the echo loop needs."""
 COMMAND_SETTLE = 0.05
 """Seconds to give the loop thread to carry out a command before showing its
 outcome (a kick's close, a fault's event)."""
+
+SHOWN_AT_THE_LATEST = 5.0
+"""Seconds after mounting by which `when_shown` runs anyway, should Textual never say
+that the first frame is displayed: a server must not stay closed for want of it."""
+
+EARLY_REFRESH_BACKLOG = 10_000
+"""Lifecycle events waiting in the feed that call for a refresh before the tick: under
+heavy churn (15,000 clients a second make 45,000 events) a second's worth would reach
+the feed's limit (50,000), and the server stops accepting while it is there."""
 
 MAX_EVENTS_PER_REFRESH = 100_000
 """A cap on one refresh's work (more than the server lets wait: it stops accepting
@@ -232,13 +242,21 @@ class EchoApp(App[None]):
         self.refresh_view()
         self._refresh_timer = self.set_interval(self.refresh_interval, self._on_tick)
         self._event_loop = asyncio.get_running_loop()
+        self.server.feed.on_backlog(EARLY_REFRESH_BACKLOG, self._backlog_growing)
+        if self._when_shown is not None:
+            self.set_timer(SHOWN_AT_THE_LATEST, self._shown)
         if self._quit_requested:  # a signal came before the app was up
             self._quit_soon()
 
     def on_ready(self) -> None:
-        if self._when_shown is None or self._quit_requested:
+        self._shown()
+
+    def _shown(self) -> None:
+        """The first screen is up: run `when_shown`, once."""
+        when_shown, self._when_shown = self._when_shown, None
+        if when_shown is None or self._quit_requested:
             return
-        self.start_failure = self._when_shown()
+        self.start_failure = when_shown()
         if self.start_failure is not None:
             self.exit(return_code=1)
         else:
@@ -282,6 +300,13 @@ class EchoApp(App[None]):
         self._soon = False
         if not self._quit_requested:
             self.refresh_view()
+
+    def _backlog_growing(self) -> None:
+        """Events pile up in the feed (the publisher's thread): take them now."""
+        loop = self._event_loop
+        if loop is not None and not self._quit_requested:
+            with contextlib.suppress(RuntimeError):  # the app's loop just closed
+                loop.call_soon_threadsafe(self.refresh_soon)
 
     def _on_tick(self) -> None:
         # Input refreshed a moment ago: this tick would show nothing new.
