@@ -213,13 +213,37 @@ static void set_nonblocking(int fd) {
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) die("fcntl failed");
 }
 
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+#define SOURCES 200
+
+/* New connections come from 127.0.0.2 .. 127.0.0.201 in turn. The client side of a
+   churn leaves each closed connection in TIME_WAIT for 60 s; from one source address
+   connect()'s search for a free port slows down as they pile up, until the kernel's
+   cap (tcp_max_tw_buckets) is reached and it speeds up again, so churn rates (12,500
+   against 18,000 connections/s here) depended on what ran the minute before. With
+   200 sources the ports never run short. The port is still chosen at connect(). */
+static int bind_next_source(int fd) {
+    static uint32_t next;
+    struct sockaddr_in src;
+    memset(&src, 0, sizeof src);
+    src.sin_family = AF_INET;
+    src.sin_addr.s_addr = htonl(0x7f000002u + next++ % SOURCES);
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    return bind(fd, (struct sockaddr *)&src, sizeof src);
+}
+
 /* Start a non-blocking connect; returns fd or -1 (errno set). */
 static int start_connect(void) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, (struct sockaddr *)&opt.addr, sizeof opt.addr) < 0 && errno != EINPROGRESS) {
+    if (bind_next_source(fd) < 0
+        || (connect(fd, (struct sockaddr *)&opt.addr, sizeof opt.addr) < 0
+            && errno != EINPROGRESS)) {
         int saved = errno;
         close(fd);
         errno = saved;
