@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import statistics
 import time
+from collections.abc import Callable
 
 from tui_echo.common import ClientState
 from tui_echo.events import (
@@ -53,6 +54,10 @@ class BusyFeed(EventFeed):
         self._tick = 0
         self.generating: list[float] = []
         """Seconds spent making each batch of fake events (not the app's cost)."""
+
+    def on_backlog(self, count: int, alarm: Callable[[], None] | None) -> None:
+        """No early refreshes: the batches are made inside `drain`, one per tick, so
+        the app's alarm would ring at every batch and refresh back to back."""
 
     def drain(self, max_events: int | None = None) -> list[Event]:
         started = time.perf_counter()
