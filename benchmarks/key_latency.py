@@ -22,9 +22,7 @@ import os
 import pty
 import random
 import re
-import shutil
 import signal
-import socket
 import statistics
 import struct
 import subprocess
@@ -34,6 +32,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from benchkit.procs import free_port, pinned
 
 HERE = Path(__file__).resolve().parent
 LOADGEN = HERE / "build" / "loadgen"
@@ -107,19 +107,6 @@ class Terminal:
             time.sleep(0.05)
         os.kill(self.pid, signal.SIGKILL)
         return os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def pinned(cpu: int, argv: list[str]) -> list[str]:
-    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
-        return ["taskset", "-c", str(cpu), *argv]
-    return argv
 
 
 def title_other_than(last: bytes | None) -> Finder:

@@ -3,13 +3,13 @@ port accepts, against the same begun once the screen has settled.
 
     python benchmarks/ui_startup.py [--rounds 5] [--settle 3]
 
-Each round starts `python -m tui_echo` twice in a detached tmux session (160x48,
-tmux socket `tuiecho-startup`, the server pinned to CPU 1) and runs `build/loadgen`
-ping-pong 50 x 1 KiB (0.2 s warm-up, 2 s measured, pinned to CPU 0): once as soon as
-a connection to the port succeeds ("at once"), once `--settle` seconds later
-("settled"). Prints each run, then the medians of messages/s and p99 with their
-min-max, and the ratio at once / settled of the medians. The tmux server is ended
-after each run; nothing else is touched.
+Each round starts `python -m tui_echo` twice in a detached tmux session (160x48, on
+a tmux socket of its own, `tuiecho-startup-PID-N`, the server pinned to CPU 1) and
+runs `build/loadgen` ping-pong 50 x 1 KiB (0.2 s warm-up, 2 s measured, pinned to
+CPU 0): once as soon as a connection to the port succeeds ("at once"), once
+`--settle` seconds later ("settled"). Prints each run, then the medians of
+messages/s and p99 with their min-max, and the ratio at once / settled of the
+medians. Each run's tmux server is ended after it; nothing else is touched.
 """
 
 from __future__ import annotations
@@ -26,23 +26,11 @@ import sys
 import time
 from pathlib import Path
 
+from benchkit.procs import free_port, pinned
+
 HERE = Path(__file__).resolve().parent
 LOADGEN = HERE / "build" / "loadgen"
-TMUX = ["tmux", "-L", "tuiecho-startup"]
 ACCEPT_DEADLINE = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def pinned(cpu: int, argv: list[str]) -> list[str]:
-    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
-        return ["taskset", "-c", str(cpu), *argv]
-    return argv
 
 
 def wait_until_it_accepts(port: int) -> float:
@@ -57,11 +45,14 @@ def wait_until_it_accepts(port: int) -> float:
     raise SystemExit(f"the monitor did not accept within {ACCEPT_DEADLINE} s")
 
 
-def one_run(settle: float) -> dict[str, float]:
+def one_run(settle: float, number: int) -> dict[str, float]:
+    # A tmux server of its own per run: a new session on the socket of one that is
+    # still shutting down can fail.
+    tmux = ["tmux", "-L", f"tuiecho-startup-{os.getpid()}-{number}"]
     port = free_port()
     monitor = pinned(1, [sys.executable, "-m", "tui_echo", "--port", str(port)])
     subprocess.run(
-        [*TMUX, "new-session", "-d", "-x", "160", "-y", "48", shlex.join(monitor)],
+        [*tmux, "new-session", "-d", "-x", "160", "-y", "48", shlex.join(monitor)],
         check=True,
     )
     try:
@@ -82,7 +73,7 @@ def one_run(settle: float) -> dict[str, float]:
             pinned(0, argv), capture_output=True, text=True, check=True
         )
     finally:
-        subprocess.run([*TMUX, "kill-server"], check=False)
+        subprocess.run([*tmux, "kill-server"], check=False)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return {
         "accepted_after_s": accepted_after,
@@ -109,7 +100,8 @@ def main() -> int:
     for round_number in range(args.rounds):
         order = ["at once", "settled"][:: 1 if round_number % 2 == 0 else -1]
         for name in order:
-            run = one_run(0.0 if name == "at once" else args.settle)
+            settle = 0.0 if name == "at once" else args.settle
+            run = one_run(settle, sum(len(runs) for runs in results.values()))
             results[name].append(run)
             print(f"round {round_number + 1} {name:8} {run}", flush=True)
     for name, runs in results.items():

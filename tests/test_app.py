@@ -217,9 +217,7 @@ async def test_the_port_opens_once_the_monitor_is_on_screen(
                 "the address in the status bar",
             )
             assert drawn_when_called == [True]
-            with open_client(server.address) as client:
-                client.sendall(b"hello")
-                assert recv_exactly(client, 5) == b"hello"
+            assert_it_echoes(server, b"hello")
     finally:
         server.stop()
 
@@ -244,9 +242,7 @@ async def test_the_port_opens_anyway_should_textual_never_say_it_is_ready(
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: server.running, "the server to start")
             assert served == [None]
-            with open_client(server.address) as client:
-                client.sendall(b"late")
-                assert recv_exactly(client, 4) == b"late"
+            assert_it_echoes(server, b"late")
     finally:
         server.stop()
 
@@ -268,6 +264,12 @@ async def test_a_port_taken_since_bind_ends_the_monitor_with_the_reason() -> Non
     where = f"127.0.0.1:{address[1]}"
     assert app.start_failure == f"cannot listen on {where}: address already in use"
     assert not server.running
+
+
+def assert_it_echoes(server: EchoServer, payload: bytes) -> None:
+    with open_client(server.address) as client:
+        client.sendall(payload)
+        assert recv_exactly(client, len(payload)) == payload
 
 
 def summary_text(app: EchoApp) -> str:
