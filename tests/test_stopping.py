@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -20,6 +21,7 @@ from tests.helpers import (
     recv_exactly,
     wait_until,
 )
+from tui_echo.stop_signals import leave_if_stuck
 
 
 def port_of(server: Headless) -> int:
@@ -182,3 +184,31 @@ def test_python_m_is_the_same_program() -> None:
         timeout=DEADLINE,
     )
     assert result.stdout.startswith("tui-echo ")
+
+
+def test_a_monitor_stuck_after_a_stop_signal_is_left_after_the_grace() -> None:
+    done, steps = threading.Event(), []
+    watcher = leave_if_stuck(
+        done, lambda: steps.append("cleanup"), grace=0.05, leave=steps.append
+    )
+    watcher.join(DEADLINE)
+    assert steps == ["cleanup", 0]  # the server stopped first, then exit status 0
+
+
+def test_a_monitor_that_closes_in_time_is_left_alone() -> None:
+    done, steps = threading.Event(), []
+    done.set()
+    watcher = leave_if_stuck(done, lambda: steps.append("cleanup"), leave=steps.append)
+    watcher.join(DEADLINE)
+    assert not watcher.is_alive()
+    assert steps == []
+
+
+def test_a_failing_cleanup_does_not_keep_the_process() -> None:
+    def cleanup() -> None:
+        raise OSError("the terminal is gone")
+
+    steps: list[object] = []
+    watcher = leave_if_stuck(threading.Event(), cleanup, grace=0.01, leave=steps.append)
+    watcher.join(DEADLINE)
+    assert steps == [0]

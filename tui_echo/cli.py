@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -34,7 +35,7 @@ from tui_echo.memory import calm_garbage_collector
 from tui_echo.remote import AttachError, RemoteServer
 from tui_echo.replay import LogReplay, ReplayError
 from tui_echo.server import EchoServer, ServerStartError
-from tui_echo.stop_signals import StopSignals
+from tui_echo.stop_signals import StopSignals, leave_if_stuck
 
 T = TypeVar("T")
 PROG = "tui-echo"
@@ -255,7 +256,9 @@ def _main(argv: Sequence[str] | None, signals: StopSignals, stdout_open: bool) -
         if args.no_ui:
             calm_garbage_collector()
             return _run_headless(server, args.log_format, signals)
-        return _run_monitor(server, signals, when_shown=lambda: serve_now(server))
+        return _run_monitor(
+            server, signals, server.stop, when_shown=lambda: serve_now(server)
+        )
     finally:
         server.stop()
 
@@ -296,7 +299,7 @@ def _attach(path: str, signals: StopSignals) -> int:
         _fail(str(exc))
         return EXIT_FAILURE
     try:
-        return _run_monitor(remote, signals)
+        return _run_monitor(remote, signals, remote.close)
     finally:
         remote.close()
 
@@ -311,7 +314,7 @@ def _replay(path: str, speed: float, signals: StopSignals) -> int:
         _fail(str(exc))
         return EXIT_FAILURE
     try:
-        return _run_monitor(replay, signals, clock=replay.clock)
+        return _run_monitor(replay, signals, replay.stop, clock=replay.clock)
     finally:
         replay.stop()
 
@@ -326,10 +329,12 @@ def _have_terminal(otherwise: str) -> bool:
 def _run_monitor(
     source: EchoServer | RemoteServer | LogReplay,
     signals: StopSignals,
+    cleanup: Callable[[], None],
     clock: Callable[[], float] = time.time,
     when_shown: Callable[[], str | None] | None = None,
 ) -> int:
-    """The monitor over a source of events; exit status. `when_shown`: see
+    """The monitor over a source of events; exit status. `cleanup` releases the
+    source should the monitor hang after a stop signal; `when_shown`: see
     `EchoApp`."""
     # Signals are routed before the (slow) import of the UI: a port may be open
     # already, and a SIGTERM must stop gracefully however early.
@@ -343,7 +348,18 @@ def _run_monitor(
     calm_garbage_collector()
     app = EchoApp(source, clock=clock, when_shown=when_shown)
     signals.on_request(app.request_quit)
-    app.run()
+    finished = threading.Event()
+    watching: list[threading.Thread] = []
+
+    def watch_the_quit() -> None:  # on the signal watcher's thread: one at a time
+        if not watching:
+            watching.append(leave_if_stuck(finished, cleanup))
+
+    signals.on_request(watch_the_quit)
+    try:
+        app.run()
+    finally:
+        finished.set()
     if app.start_failure is not None:
         _fail(app.start_failure)
         return EXIT_FAILURE

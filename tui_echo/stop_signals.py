@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import signal
 import socket
 import threading
@@ -22,6 +23,9 @@ from collections.abc import Callable
 from types import FrameType
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+QUIT_GRACE = 10.0
+"""Seconds the monitor gets to close after a stop signal before the process leaves
+without it (see `leave_if_stuck`)."""
 
 
 class StopSignals:
@@ -81,6 +85,33 @@ class StopSignals:
             callbacks = list(self._callbacks)
         for callback in callbacks:
             callback()
+
+
+def leave_if_stuck(
+    done: threading.Event,
+    cleanup: Callable[[], None],
+    grace: float = QUIT_GRACE,
+    leave: Callable[[int], object] = os._exit,
+) -> threading.Thread:
+    """Watch (on a daemon thread) that `done` is set within `grace` seconds; if not,
+    run `cleanup` and `leave(0)`.
+
+    For the monitor after a stop signal: Textual can hang for good closing a terminal
+    that has gone away (seen after `tmux kill-server`: its output thread never takes
+    the last write, and the main thread waits on it), and a server that was told to
+    stop must not linger for that. `cleanup` stops the server, if it was not yet.
+    """
+
+    def watch() -> None:
+        if done.wait(grace):
+            return
+        with contextlib.suppress(Exception):  # leaving matters more than its errors
+            cleanup()
+        leave(0)
+
+    watcher = threading.Thread(target=watch, name="tui-echo-quit-watch", daemon=True)
+    watcher.start()
+    return watcher
 
 
 def _above_stdio(sock: socket.socket) -> socket.socket:
