@@ -226,13 +226,20 @@ static void set_nonblocking(int fd) {
    200 sources the ports never run short. The port is still chosen at connect(). */
 static int bind_next_source(int fd) {
     static uint32_t next;
+    static int unavailable; /* 127.0.0.2 and up are not local here: one source */
+    if (unavailable) return 0;
     struct sockaddr_in src;
     memset(&src, 0, sizeof src);
     src.sin_family = AF_INET;
     src.sin_addr.s_addr = htonl(0x7f000002u + next++ % SOURCES);
     int one = 1;
     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    return bind(fd, (struct sockaddr *)&src, sizeof src);
+    if (bind(fd, (struct sockaddr *)&src, sizeof src) == 0) return 0;
+    if (errno != EADDRNOTAVAIL) return -1;
+    unavailable = 1;
+    fprintf(stderr, "loadgen: 127.0.0.2 is not a local address here; connecting from"
+                    " the default source only\n");
+    return 0;
 }
 
 /* Start a non-blocking connect; returns fd or -1 (errno set). */

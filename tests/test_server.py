@@ -488,6 +488,23 @@ def test_start_fails_cleanly_when_another_server_listens_there_since_bind(
         plain.bind(address)
 
 
+def test_a_loop_thread_that_cannot_start_is_a_clean_start_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_thread(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    server = EchoServer(ServerConfig(port=0)).bind()
+    address = server.address
+    monkeypatch.setattr(threading.Thread, "start", no_thread)
+    with pytest.raises(ServerStartError, match="cannot start the server: can't start"):
+        server.start()
+    monkeypatch.undo()
+    assert not server.running
+    with socket.socket() as plain:  # the port was given back
+        plain.bind(address)
+
+
 def test_start_fails_cleanly_for_an_unknown_host() -> None:
     server = EchoServer(ServerConfig(host="no-such-host.invalid", port=0))
     with pytest.raises(ServerStartError, match="cannot resolve host"):

@@ -212,3 +212,15 @@ def test_a_failing_cleanup_does_not_keep_the_process() -> None:
     watcher = leave_if_stuck(threading.Event(), cleanup, grace=0.01, leave=steps.append)
     watcher.join(DEADLINE)
     assert steps == [0]
+
+
+def test_a_monitor_that_closes_during_the_cleanup_keeps_its_exit_status() -> None:
+    done, steps = threading.Event(), []
+
+    def cleanup() -> None:  # meanwhile, the app returns on the main thread
+        steps.append("cleanup")
+        done.set()
+
+    watcher = leave_if_stuck(done, cleanup, grace=0.01, leave=steps.append)
+    watcher.join(DEADLINE)
+    assert steps == ["cleanup"]

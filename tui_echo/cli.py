@@ -12,10 +12,11 @@ import argparse
 import contextlib
 import os
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tui_echo import __version__
 from tui_echo.common import format_address, is_loopback
@@ -351,9 +352,15 @@ def _run_monitor(
     finished = threading.Event()
     watching: list[threading.Thread] = []
 
+    terminal_mode = _terminal_mode()
+
+    def release_all() -> None:
+        _restore_terminal_mode(terminal_mode)  # a terminal still there stays usable
+        cleanup()
+
     def watch_the_quit() -> None:  # on the signal watcher's thread: one at a time
         if not watching:
-            watching.append(leave_if_stuck(finished, cleanup))
+            watching.append(leave_if_stuck(finished, release_all))
 
     signals.on_request(watch_the_quit)
     try:
@@ -366,6 +373,20 @@ def _run_monitor(
     if app.return_code:  # the app failed (Textual printed why)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def _terminal_mode() -> list[Any] | None:
+    """The terminal's settings before the monitor changes them (None if none)."""
+    try:
+        return termios.tcgetattr(sys.stdin.fileno())
+    except (termios.error, OSError, ValueError):
+        return None
+
+
+def _restore_terminal_mode(mode: list[Any] | None) -> None:
+    if mode is not None:
+        with contextlib.suppress(termios.error, OSError, ValueError):
+            termios.tcsetattr(sys.stdin.fileno(), termios.TCSANOW, mode)
 
 
 def build_attach_parser() -> argparse.ArgumentParser:

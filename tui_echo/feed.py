@@ -17,6 +17,7 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -43,7 +44,7 @@ class EventFeed:
         """Call `alarm` (on the publishing thread) when `count` lifecycle events wait;
         once, until the next `drain`. A consumer that drains on a timer uses it to
         drain early rather than let the backlog reach the limit and stop accepting."""
-        self._alarm_at, self._alarm = count, alarm
+        self._alarm, self._alarm_at = alarm, count
 
     def publish(self, event: Event) -> None:
         """Queue a lifecycle event (any thread; the loop thread in practice)."""
@@ -76,8 +77,10 @@ class EventFeed:
             self._ready.set()
         if len(self._lifecycle) >= self._alarm_at and not self._alarmed:
             self._alarmed = True
-            if self._alarm is not None:
-                self._alarm()
+            alarm = self._alarm
+            if alarm is not None:
+                with contextlib.suppress(Exception):  # never into the publisher
+                    alarm()
 
     def publish_data(self, events: Iterable[ClientData]) -> None:
         """Merge a tick's data events into the waiting ones (loop thread)."""

@@ -645,6 +645,15 @@ class EchoLoop:
                 if not sock.recv_into(self._buffer):
                     break
 
+    def discard(self) -> None:
+        """Close the loop's own poller and wake-up pair, for a loop that never ran
+        (its thread could not start); the listener and the control socket stay the
+        caller's to give back."""
+        self._closed = True
+        self._poller.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
     def _shutdown(self) -> None:
         """Close the listener and every client; the loop thread's last act."""
         self._closed = True

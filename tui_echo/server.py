@@ -110,16 +110,19 @@ class EchoServer:
             raise ServerStartError(f"cannot listen on {where}: {reason}") from None
         try:
             loop = EchoLoop(self.config, self.feed, listener, control)
-            loop.publish(Listening(host=host, port=port))  # the thread is not up yet
-            if self.config.fault is not None:
-                loop.publish(FaultChanged(fault=describe(self.config.fault)))
-            thread = threading.Thread(
-                target=loop.run, name="tui-echo-loop", daemon=True
-            )
-            thread.start()
-        except BaseException:  # out of descriptors or threads: give the port back
+        except OSError as exc:  # out of descriptors for its poller
             self._release()
-            raise
+            raise ServerStartError(f"cannot start the server: {_reason(exc)}") from None
+        loop.publish(Listening(host=host, port=port))  # the thread is not up yet
+        if self.config.fault is not None:
+            loop.publish(FaultChanged(fault=describe(self.config.fault)))
+        thread = threading.Thread(target=loop.run, name="tui-echo-loop", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError as exc:  # out of threads
+            loop.discard()
+            self._release()
+            raise ServerStartError(f"cannot start the server: {exc}") from None
         self._bound = None  # the loop owns the sockets now
         self._loop, self._thread = loop, thread
         return self

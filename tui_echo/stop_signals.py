@@ -107,7 +107,8 @@ def leave_if_stuck(
             return
         with contextlib.suppress(Exception):  # leaving matters more than its errors
             cleanup()
-        leave(0)
+        if not done.is_set():  # it closed after all, meanwhile: its exit status stands
+            leave(0)
 
     watcher = threading.Thread(target=watch, name="tui-echo-quit-watch", daemon=True)
     watcher.start()

@@ -712,6 +712,7 @@ class EchoApp(App[None]):
         if self._refresh_timer is not None:  # nothing more to show: widgets go away
             self._refresh_timer.stop()
         self._quit_requested = True  # no refresh from now on
+        self.server.feed.on_backlog(EARLY_REFRESH_BACKLOG, None)
         self.server.stop()
         self.exit()
 
