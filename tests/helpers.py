@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import pty
 import re
@@ -17,13 +18,14 @@ import termios
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
 
 import pytest
 
 from tui_echo.common import ClientState
-from tui_echo.events import ClientData
+from tui_echo.events import ClientData, Event, to_json
 from tui_echo.pytest_plugin import EchoServerFixture
 
 DEADLINE = 15.0
@@ -286,3 +288,9 @@ class Terminal:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def write_log(path: Path, events: list[Event], tail: str = "") -> Path:
+    """A JSON Lines log as `--no-ui --log-format json` records it, then `tail`."""
+    path.write_text("".join(json.dumps(to_json(e)) + "\n" for e in events) + tail)
+    return path

@@ -10,7 +10,7 @@ from textual import events
 from textual.binding import Binding
 from textual.widgets import Static
 
-from tests.helpers import DEADLINE, open_client, recv_exactly
+from tests.helpers import DEADLINE, echo_many, open_client, recv_exactly
 from tests.test_ui_pilot import SIZE, Monitor, monitor, until
 from tui_echo import cli
 from tui_echo.config import ServerConfig
@@ -217,7 +217,7 @@ async def test_the_port_opens_once_the_monitor_is_on_screen(
                 "the address in the status bar",
             )
             assert drawn_when_called == [True]
-            assert_it_echoes(server, b"hello")
+            assert echo_many(server.address, [b"hello"]) == [b"hello"]
     finally:
         server.stop()
 
@@ -242,7 +242,7 @@ async def test_the_port_opens_anyway_should_textual_never_say_it_is_ready(
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: server.running, "the server to start")
             assert served == [None]
-            assert_it_echoes(server, b"late")
+            assert echo_many(server.address, [b"late"]) == [b"late"]
     finally:
         server.stop()
 
@@ -264,12 +264,6 @@ async def test_a_port_taken_since_bind_ends_the_monitor_with_the_reason() -> Non
     where = f"127.0.0.1:{address[1]}"
     assert app.start_failure == f"cannot listen on {where}: address already in use"
     assert not server.running
-
-
-def assert_it_echoes(server: EchoServer, payload: bytes) -> None:
-    with open_client(server.address) as client:
-        client.sendall(payload)
-        assert recv_exactly(client, len(payload)) == payload
 
 
 def summary_text(app: EchoApp) -> str:

@@ -11,6 +11,7 @@ from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
+    Event,
     FaultChanged,
     Listening,
     Rejected,
@@ -83,29 +84,32 @@ def test_merged_data_sums_bytes_and_keeps_the_latest_counters() -> None:
     )
 
 
+EVERY_KIND: list[Event] = [
+    Listening(host="::1", port=9000, ts=1.5),
+    ClientConnected(client=1, peer="[::1]:5", ts=2.0),
+    ClientData(
+        client=1,
+        bytes=3,
+        bytes_in=3,
+        bytes_out=1,
+        pending=2,
+        state=ClientState.PAUSED,
+        ts=2.5,
+    ),
+    ClientClosed(client=1, reason="kicked", bytes_in=3, bytes_out=1, ts=3.0),
+    FaultChanged(client=1, fault="delay=50ms", ts=3.5),
+    FaultChanged(fault="off", ts=3.6),
+    Rejected(peer="127.0.0.1:7", reason="max clients (1) reached", ts=4.0),
+    ServerError(message="boom", ts=4.5),
+    ShutdownComplete(ts=5.0),
+]
+"""One event of every kind (a fault event both for a client and for all)."""
+
+
 def test_every_event_reads_back_from_its_json() -> None:
-    events = [
-        Listening(host="::1", port=9000, ts=1.5),
-        ClientConnected(client=1, peer="[::1]:5", ts=2.0),
-        ClientData(
-            client=1,
-            bytes=3,
-            bytes_in=3,
-            bytes_out=1,
-            pending=2,
-            state=ClientState.PAUSED,
-            ts=2.5,
-        ),
-        ClientClosed(client=1, reason="kicked", bytes_in=3, bytes_out=1, ts=3.0),
-        FaultChanged(client=1, fault="delay=50ms", ts=3.5),
-        FaultChanged(fault="off", ts=3.6),
-        Rejected(peer="127.0.0.1:7", reason="max clients (1) reached", ts=4.0),
-        ServerError(message="boom", ts=4.5),
-        ShutdownComplete(ts=5.0),
-    ]
-    for event in events:
+    for event in EVERY_KIND:
         assert from_json(json.loads(json.dumps(to_json(event)))) == event
-    assert from_json({**to_json(events[1]), "seq": 7}) == events[1]
+    assert from_json({**to_json(EVERY_KIND[1]), "seq": 7}) == EVERY_KIND[1]
 
 
 @pytest.mark.parametrize(
@@ -147,6 +151,7 @@ def test_strings_from_outside_never_carry_control_characters() -> None:
 
 def test_the_fast_json_line_is_exactly_the_json_form() -> None:
     events = [
+        *EVERY_KIND,
         Listening(host="::1", port=9000, ts=1.25),
         ClientConnected(client=1, peer='[::1]:5 "quoted" é', ts=2.0),
         ClientData(
@@ -158,13 +163,9 @@ def test_the_fast_json_line_is_exactly_the_json_form() -> None:
             state=ClientState.HALF_CLOSED,
             ts=1796004764.200956,
         ),
-        ClientClosed(client=1, reason="kicked", bytes_in=3, bytes_out=1, ts=3.0),
         FaultChanged(client=1, fault="delay=50ms,slice=1", ts=3.5),
-        FaultChanged(fault="off", ts=3.6),
-        Rejected(peer="127.0.0.1:7", reason="max clients (1) reached", ts=4.0),
         ServerError(message="boom\n\x1b", ts=4.5),
         ServerError(message="about one", client=3, ts=4.5),
-        ShutdownComplete(ts=5.0),
     ]
     for event in events:
         line = json_line(event)

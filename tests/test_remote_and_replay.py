@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import DEADLINE, RunningServer, recv_exactly, wait_until
+from tests.helpers import DEADLINE, RunningServer, recv_exactly, wait_until, write_log
 from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
@@ -20,7 +19,6 @@ from tui_echo.events import (
     Listening,
     ServerError,
     ShutdownComplete,
-    to_json,
 )
 from tui_echo.faults import FaultSpec
 from tui_echo.pytest_plugin import EventRecorder
@@ -128,11 +126,6 @@ def test_attaching_to_nothing_says_why(tmp_path: Path) -> None:
 
 
 # ---- replay --------------------------------------------------------------------
-
-
-def write_log(path: Path, events: list[Event], tail: str = "") -> Path:
-    path.write_text("".join(json.dumps(to_json(e)) + "\n" for e in events) + tail)
-    return path
 
 
 SESSION: list[Event] = [

@@ -443,12 +443,7 @@ def test_a_bound_server_refuses_clients_until_it_starts() -> None:
         assert server.feed.drain() == []  # not listening, so nothing to say yet
         server.start()
         assert server.address == address
-        client = open_client(address)
-        try:
-            client.sendall(b"at last")
-            assert recv_exactly(client, 7) == b"at last"
-        finally:
-            client.close()
+        assert echo_many(address, [b"at last"]) == [b"at last"]
         assert isinstance(server.feed.drain()[0], Listening)
     finally:
         server.stop()

@@ -18,6 +18,7 @@ from tests.test_ui_pilot import (
     SMALL,
     Monitor,
     monitor,
+    screen_in_front,
     small_monitor,
     until,
 )
@@ -140,11 +141,7 @@ async def test_the_detail_screen_shows_everything_at_80x24_and_100_columns(
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await pilot.press("enter")
-        screen = await until(
-            pilot,
-            lambda: isinstance(app.screen, ClientDetailScreen) and app.screen,
-            "the detail screen",
-        )
+        screen = await screen_in_front(pilot, app, ClientDetailScreen)
         assert screen.has_class("-narrow")
         counters = screen.query_one("#counters", Static)
         assert counters.region.right <= size[0], "nothing runs off the screen"
@@ -377,11 +374,7 @@ async def test_the_confirmation_says_which_keys_answer_it() -> None:
     async with app.run_test(size=SMALL) as pilot:
         await pilot.pause()
         await pilot.press("K")
-        dialog = await until(
-            pilot,
-            lambda: isinstance(app.screen, ConfirmScreen) and app.screen,
-            "the dialog",
-        )
+        dialog = await screen_in_front(pilot, app, ConfirmScreen)
         hint = str(dialog.query_one("#keys-hint", Static).render())
         assert "y" in hint
         assert "n or esc" in hint

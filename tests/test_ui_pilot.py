@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 
 from tests.helpers import DEADLINE, open_client
@@ -37,6 +38,15 @@ async def until(pilot: Pilot[None], condition: Callable[[], Any], what: str) -> 
             pytest.fail(f"timed out waiting for {what}")
         await pilot.pause(0.02)
     return result
+
+
+async def screen_in_front(pilot: Pilot[None], app: App[Any], kind: type) -> Any:
+    """Let the app run until a screen of this kind is in front; return it."""
+    return await until(
+        pilot,
+        lambda: isinstance(app.screen, kind) and app.screen,
+        f"a {kind.__name__} in front",
+    )
 
 
 class Monitor:
@@ -80,10 +90,7 @@ class Monitor:
 
     async def screen_is(self, kind: type) -> Any:
         """Wait for a screen of this kind to be in front; return it."""
-        return await self.until(
-            lambda: isinstance(self.app.screen, kind) and self.app.screen,
-            f"a {kind.__name__} in front",
-        )
+        return await screen_in_front(self.pilot, self.app, kind)
 
     def screen_text(self) -> str:
         """The screen in front, as text, line by line."""

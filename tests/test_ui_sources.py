@@ -10,7 +10,7 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from tests.helpers import DEADLINE, Headless, recv_exactly
+from tests.helpers import DEADLINE, Headless, recv_exactly, write_log
 from tests.test_ui_pilot import REFRESH, SIZE, until
 from tui_echo.common import ClientState
 from tui_echo.events import (
@@ -19,7 +19,6 @@ from tui_echo.events import (
     ClientData,
     Listening,
     ShutdownComplete,
-    to_json,
 )
 from tui_echo.remote import RemoteServer
 from tui_echo.replay import LogReplay
@@ -64,29 +63,25 @@ async def test_attached_the_monitor_sees_and_acts_on_another_process(
     assert (code, stderr) == (0, "")
 
 
-def write_log(path: Path) -> Path:
-    t = 1000.0
-    events = [
-        Listening(host="127.0.0.1", port=9000, ts=t),
-        ClientConnected(client=1, peer="127.0.0.1:5", ts=t + 0.1),
-        ClientData(
-            client=1,
-            bytes=4,
-            bytes_in=4,
-            bytes_out=4,
-            pending=0,
-            state=ClientState.OPEN,
-            ts=t + 0.2,
-        ),
-        ClientClosed(client=1, reason="kicked", bytes_in=4, bytes_out=4, ts=t + 1.0),
-        ShutdownComplete(ts=t + 1.5),
-    ]
-    path.write_text("".join(json.dumps(to_json(e)) + "\n" for e in events))
-    return path
+RECORDED = [
+    Listening(host="127.0.0.1", port=9000, ts=1000.0),
+    ClientConnected(client=1, peer="127.0.0.1:5", ts=1000.1),
+    ClientData(
+        client=1,
+        bytes=4,
+        bytes_in=4,
+        bytes_out=4,
+        pending=0,
+        state=ClientState.OPEN,
+        ts=1000.2,
+    ),
+    ClientClosed(client=1, reason="kicked", bytes_in=4, bytes_out=4, ts=1001.0),
+    ShutdownComplete(ts=1001.5),
+]
 
 
 async def test_a_replay_plays_pauses_and_speeds_up_on_keys(tmp_path: Path) -> None:
-    replay = LogReplay(str(write_log(tmp_path / "run.jsonl")))
+    replay = LogReplay(str(write_log(tmp_path / "run.jsonl", RECORDED)))
     app = EchoApp(replay, clock=replay.clock, refresh_interval=REFRESH)
     try:
         async with app.run_test(size=SIZE) as pilot:
