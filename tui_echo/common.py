@@ -1,4 +1,5 @@
-"""Names the loop thread and its consumers share: client states, addresses, sizes.
+"""Names the loop thread and its consumers share: client states, addresses, sizes,
+failure reasons.
 
 Nothing here runs on one thread or another, so the core, the headless logger and the
 app may all import it (the app must not import the loop's own modules).
@@ -27,6 +28,12 @@ class ClientState(StrEnum):
 
 FAULT_OFF = "off"
 """The fault SPEC that means no fault."""
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a system call failed, in lower case, for a one-line message."""
+    return (exc.strerror or str(exc)).lower()
+
 
 RING_SIZE = 4096
 """Recent bytes the server keeps for a client under inspection (the detail view)."""

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from tui_echo.common import os_reason
 from tui_echo.control import (
     MAX_SESSIONS,
     ControlSession,
@@ -80,7 +81,7 @@ def open_control_socket(path: str) -> ControlListener:
     try:
         info = os.stat(directory)
     except OSError as exc:
-        raise ControlSocketError(f"cannot use {directory}: {_reason(exc)}") from None
+        raise ControlSocketError(f"cannot use {directory}: {os_reason(exc)}") from None
     others_write = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     if others_write and not info.st_mode & stat.S_ISVTX:
         raise ControlSocketError(
@@ -98,7 +99,7 @@ def open_control_socket(path: str) -> ControlListener:
         inode = os.stat(path).st_ino
     except OSError as exc:
         sock.close()
-        raise ControlSocketError(f"cannot listen on {path}: {_reason(exc)}") from None
+        raise ControlSocketError(f"cannot listen on {path}: {os_reason(exc)}") from None
     finally:
         os.umask(old_umask)
     return ControlListener(sock, path, inode)
@@ -111,7 +112,7 @@ def _clear_stale(path: str) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise ControlSocketError(f"cannot use {path}: {_reason(exc)}") from None
+        raise ControlSocketError(f"cannot use {path}: {os_reason(exc)}") from None
     if not stat.S_ISSOCK(info.st_mode):
         raise ControlSocketError(f"{path} exists and is not a socket; not touching it")
     if info.st_uid != os.getuid():
@@ -126,17 +127,13 @@ def _clear_stale(path: str) -> None:
         taken = f"{path} is in use by a server that does not answer"
         raise ControlSocketError(taken) from None
     except OSError as exc:
-        raise ControlSocketError(f"cannot use {path}: {_reason(exc)}") from None
+        raise ControlSocketError(f"cannot use {path}: {os_reason(exc)}") from None
     else:
         raise ControlSocketError(f"{path} is in use by a running server")
     finally:
         probe.close()
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-
-
-def _reason(exc: OSError) -> str:
-    return (exc.strerror or str(exc)).lower()
 
 
 class ControlServer:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 
 from tui_echo.book import ClientBook
+from tui_echo.common import os_reason
 from tui_echo.events import ClientClosed, Event, ShutdownComplete, json_line
 from tui_echo.feed import EventFeed
 from tui_echo.server import EchoServer
@@ -87,7 +88,7 @@ class LineWriter:
         except OSError as exc:
             self.lost += len(lines) - data.count(b"\n", 0, written)
             if self._failure is None:
-                self._failure = (exc.strerror or str(exc)).lower()
+                self._failure = os_reason(exc)
                 self.warn(
                     f"cannot write the log: {self._failure};"
                     " the server keeps serving and counts the lines lost"

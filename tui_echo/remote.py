@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Iterable
 
-from tui_echo.common import ClientState
+from tui_echo.common import ClientState, os_reason
 from tui_echo.events import (
     ClientConnected,
     ClientData,
@@ -312,8 +312,7 @@ def _connect(path: str) -> socket.socket:
         sock.connect(path)
     except OSError as exc:
         sock.close()
-        reason = (exc.strerror or str(exc)).lower()
-        raise AttachError(f"cannot attach to {path}: {reason}") from None
+        raise AttachError(f"cannot attach to {path}: {os_reason(exc)}") from None
     return sock
 
 

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import IO
 
+from tui_echo.common import os_reason
 from tui_echo.events import ClientData, Event, ServerError
 from tui_echo.feed import EventFeed
 from tui_echo.remote import from_json_line
@@ -52,8 +53,7 @@ class LogReplay:
                 encoding="utf-8", errors="replace"
             )
         except OSError as exc:
-            reason = (exc.strerror or str(exc)).lower()
-            raise ReplayError(f"cannot read {path}: {reason}") from None
+            raise ReplayError(f"cannot read {path}: {os_reason(exc)}") from None
         self._lock = threading.Condition()
         self._log_time: float | None = None
         """The log's time at `_wall_time` (None until the first event)."""

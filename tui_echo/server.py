@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
 
-from tui_echo.common import format_address
+from tui_echo.common import format_address, os_reason
 from tui_echo.config import ServerConfig
 from tui_echo.control_server import (
     ControlListener,
@@ -106,13 +106,15 @@ class EchoServer:
             listener.listen(socket.SOMAXCONN)
         except OSError as exc:
             self._release()
-            where, reason = format_address(host, port), _reason(exc)
+            where, reason = format_address(host, port), os_reason(exc)
             raise ServerStartError(f"cannot listen on {where}: {reason}") from None
         try:
             loop = EchoLoop(self.config, self.feed, listener, control)
         except OSError as exc:  # out of descriptors for its poller
             self._release()
-            raise ServerStartError(f"cannot start the server: {_reason(exc)}") from None
+            raise ServerStartError(
+                f"cannot start the server: {os_reason(exc)}"
+            ) from None
         loop.publish(Listening(host=host, port=port))  # the thread is not up yet
         if self.config.fault is not None:
             loop.publish(FaultChanged(fault=describe(self.config.fault)))
@@ -256,9 +258,5 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         where = format_address(host, port)
-        raise ServerStartError(f"cannot listen on {where}: {_reason(exc)}") from None
+        raise ServerStartError(f"cannot listen on {where}: {os_reason(exc)}") from None
     return sock
-
-
-def _reason(exc: OSError) -> str:
-    return (exc.strerror or str(exc)).lower()
