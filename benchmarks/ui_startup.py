@@ -19,14 +19,13 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchkit.procs import free_port, pinned
+from benchkit.procs import free_port, pinned, port_accepts
 
 HERE = Path(__file__).resolve().parent
 LOADGEN = HERE / "build" / "loadgen"
@@ -37,11 +36,9 @@ def wait_until_it_accepts(port: int) -> float:
     """Seconds from now until a connection to the port succeeds."""
     started = time.monotonic()
     while time.monotonic() - started < ACCEPT_DEADLINE:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
+        if port_accepts("127.0.0.1", port):
             return time.monotonic() - started
-        except OSError:
-            time.sleep(0.01)  # polling a port: there is nothing to wait on
+        time.sleep(0.01)  # polling a port: there is nothing to wait on
     raise SystemExit(f"the monitor did not accept within {ACCEPT_DEADLINE} s")
 
 

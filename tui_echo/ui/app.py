@@ -270,9 +270,15 @@ class EchoApp(App[None]):
         if self._quit_requested:
             return
         self._quit_requested = True
+        self._soon_from_any_thread(self._quit_soon)
+
+    def _soon_from_any_thread(self, callback: Callable[[], object]) -> None:
+        """Run `callback` on the app's event loop soon (any thread); nothing before
+        the app is up (`on_mount` looks at the flags) or once its loop has closed."""
         loop = self._event_loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._quit_soon)
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(callback)
 
     def _quit_soon(self) -> None:
         self.run_worker(self.action_quit(), exclusive=True, group="quit")
@@ -305,10 +311,8 @@ class EchoApp(App[None]):
 
     def _backlog_growing(self) -> None:
         """Events pile up in the feed (the publisher's thread): take them now."""
-        loop = self._event_loop
-        if loop is not None and not self._quit_requested:
-            with contextlib.suppress(RuntimeError):  # the app's loop just closed
-                loop.call_soon_threadsafe(self.refresh_soon)
+        if not self._quit_requested:
+            self._soon_from_any_thread(self.refresh_soon)
 
     def _on_tick(self) -> None:
         # Input refreshed a moment ago: this tick would show nothing new.
