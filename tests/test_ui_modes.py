@@ -10,9 +10,8 @@ from textual.widgets._footer import FooterKey
 from tests.test_ui_pilot import SIZE, until
 from tui_echo.config import ServerConfig
 from tui_echo.server import EchoServer
-from tui_echo.ui.app import EchoApp
 from tui_echo.ui.control import LiveControl, as_control
-from tui_echo.ui.demo import make_demo_server
+from tui_echo.ui.demo import make_demo_app, make_demo_server
 from tui_echo.ui.screens import ClientDetailScreen, FaultScreen
 
 
@@ -28,7 +27,7 @@ def test_an_echo_server_is_a_live_control_that_may_act() -> None:
 
 async def test_a_replay_says_so_and_cannot_act_on_clients() -> None:
     server = make_demo_server("replay")
-    app = EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    app = make_demo_app(server)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         summary = str(app.query_one("#summary", Static).render())
@@ -66,7 +65,7 @@ async def test_a_replay_says_so_and_cannot_act_on_clients() -> None:
 )
 async def test_the_status_bar_says_the_mode(mode: str, words: str) -> None:
     server = make_demo_server(mode)  # type: ignore[arg-type]
-    app = EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    app = make_demo_app(server)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         summary = str(app.query_one("#summary", Static).render())

@@ -24,7 +24,12 @@ from tests.test_ui_pilot import (
 )
 from tui_echo.events import ClientClosed, ClientConnected, Event, Listening
 from tui_echo.ui.app import EchoApp
-from tui_echo.ui.demo import FixedClock, ScriptedServer, make_demo_server
+from tui_echo.ui.demo import (
+    FixedClock,
+    ScriptedServer,
+    make_demo_app,
+    make_demo_server,
+)
 from tui_echo.ui.screens import (
     ClientDetailScreen,
     ConfirmScreen,
@@ -47,7 +52,7 @@ async def test_at_80x24_the_columns_that_matter_stay_and_nothing_scrolls_sideway
     None
 ):
     server = make_demo_server()
-    app = EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    app = make_demo_app(server)
     async with app.run_test(size=SMALL) as pilot:
         await pilot.pause()
         table = app.query_one(ClientTable)
@@ -107,7 +112,7 @@ async def test_keys_grey_out_and_back_in_place_without_a_new_footer() -> None:
 
 async def test_wider_terminals_bring_columns_back_by_priority() -> None:
     server = make_demo_server()
-    app = EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    app = make_demo_app(server)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause()
         table = app.query_one(ClientTable)
@@ -137,7 +142,7 @@ async def test_the_detail_screen_shows_everything_at_80x24_and_100_columns(
     size: tuple[int, int],
 ) -> None:
     server = make_demo_server()
-    app = EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    app = make_demo_app(server)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await pilot.press("enter")
@@ -200,7 +205,7 @@ async def test_the_log_is_in_event_order_with_each_events_own_time() -> None:
 
 async def test_l_shows_lifecycle_events_only_with_the_data_kept_apart() -> None:
     server = make_demo_server()
-    app = EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    app = make_demo_app(server)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         log = app.query_one(EventLog)
@@ -261,7 +266,7 @@ async def test_the_selected_row_stays_visible_when_the_sort_order_churns() -> No
 
 async def test_s_cycles_the_sort_and_shift_s_reverses_it() -> None:
     server = make_demo_server()
-    app = EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    app = make_demo_app(server)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         table = app.query_one(ClientTable)
@@ -333,7 +338,7 @@ async def test_the_table_title_and_the_status_bar_say_what_they_count() -> None:
 
 async def test_the_filter_says_what_it_matches_and_matches_it() -> None:
     server = make_demo_server()
-    app = EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    app = make_demo_app(server)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         placeholder = app.query_one("#filter", Input).placeholder
@@ -370,7 +375,7 @@ async def test_kick_all_with_a_filter_kicks_the_clients_shown(monitor: Monitor) 
 
 async def test_the_confirmation_says_which_keys_answer_it() -> None:
     server = make_demo_server()
-    app = EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    app = make_demo_app(server)
     async with app.run_test(size=SMALL) as pilot:
         await pilot.pause()
         await pilot.press("K")

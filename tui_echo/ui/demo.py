@@ -313,11 +313,12 @@ DEMO_RECENT_8 = (
 """Bytes client 8 "sent": a title-setting escape that must not reach the terminal."""
 
 
-def make_demo_app() -> EchoApp:
-    """The app over the demo scene, with a fixed clock and no refresh timer ticks
-    (one refresh at mount, then one per key: an hour between ticks keeps every
-    frame still)."""
-    server = make_demo_server()
+def make_demo_app(server: ScriptedServer | None = None) -> EchoApp:
+    """The app over the demo scene (or `server`, one from `make_demo_server`), with
+    its fixed clock and no refresh timer ticks (one refresh at mount, then one per
+    key: an hour between ticks keeps every frame still)."""
+    if server is None:
+        server = make_demo_server()
     return EchoApp(server, clock=server.clock, refresh_interval=3600.0)
 
 
