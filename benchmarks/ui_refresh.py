@@ -26,15 +26,15 @@ import statistics
 import time
 from collections.abc import Callable
 
-from tui_echo.common import ClientState
+from tui_echo.engine.feed import EventFeed
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
+    ClientState,
     Event,
     Listening,
 )
-from tui_echo.feed import EventFeed
 from tui_echo.ui.app import REFRESH_INTERVAL, EchoApp
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from tests.helpers import RunningServer
-from tui_echo.config import ServerConfig
-from tui_echo.feed import EventFeed
+from tui_echo.engine.config import ServerConfig
+from tui_echo.engine.feed import EventFeed
 from tui_echo.server import EchoServer
 
 

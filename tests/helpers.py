@@ -24,8 +24,7 @@ from typing import Any
 
 import pytest
 
-from tui_echo.common import ClientState
-from tui_echo.events import ClientData, Event, to_json
+from tui_echo.events import ClientData, ClientState, Event, to_json
 from tui_echo.pytest_plugin import EchoServerFixture
 
 DEADLINE = 15.0

@@ -12,8 +12,8 @@ from textual.widgets import Static
 
 from tests.helpers import DEADLINE, echo_many, open_client, recv_exactly
 from tests.test_ui_pilot import SIZE, Monitor, monitor, until
-from tui_echo import cli
-from tui_echo.config import ServerConfig
+from tui_echo.cli import command as cli
+from tui_echo.engine.config import ServerConfig
 from tui_echo.events import ClientConnected, Listening
 from tui_echo.server import EchoServer
 from tui_echo.ui import app as app_module

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from tests.helpers import data_event
 from tui_echo.book import HISTORY_LENGTH, ClientBook
-from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
+    ClientState,
     Event,
     FaultChanged,
     Listening,

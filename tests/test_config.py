@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tui_echo.config import ConfigError, ServerConfig, parse_duration, parse_size
+from tui_echo.engine.config import ConfigError, ServerConfig
+from tui_echo.units import parse_duration, parse_size
 
 
 @pytest.mark.parametrize(

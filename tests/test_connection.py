@@ -5,8 +5,7 @@ from __future__ import annotations
 import errno
 import random
 
-from tui_echo.common import ClientState, format_address, format_peer
-from tui_echo.connection import (
+from tui_echo.engine.connection import (
     BUDGET,
     CLOSE,
     ECHO,
@@ -21,6 +20,8 @@ from tui_echo.connection import (
     MemoryBudget,
     close_reason,
 )
+from tui_echo.events import ClientState
+from tui_echo.words import format_address, format_peer
 
 MAX = 64 * 1024
 

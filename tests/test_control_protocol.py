@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tui_echo.control import MAX_LINE, REPLY_BACKLOG, ControlSession
+from tui_echo.control.protocol import MAX_LINE, REPLY_BACKLOG, ControlSession
 from tui_echo.faults import FaultSpec
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import DEADLINE, RunningServer, recv_exactly, wait_until
-from tui_echo.config import ServerConfig
-from tui_echo.control import MAX_SESSIONS, STREAM_BACKLOG
+from tui_echo.control.protocol import MAX_SESSIONS, STREAM_BACKLOG
+from tui_echo.engine.config import ServerConfig
 from tui_echo.events import ClientClosed, ClientConnected, FaultChanged
 from tui_echo.server import EchoServer, ServerStartError
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from tests.helpers import data_event
 from tui_echo.book import ClientBook
+from tui_echo.engine.feed import EventFeed
 from tui_echo.events import ClientClosed, ClientConnected, FaultChanged
-from tui_echo.feed import EventFeed
 from tui_echo.ui.widgets.event_log import MAX_LINES, DataSummary, Note, event_lines
 
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
+    ClientState,
     Event,
     FaultChanged,
     Listening,

@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from tui_echo.common import ClientState
-from tui_echo.connection import (
+from tui_echo.engine.connection import (
     CLOSE,
     ECHO,
     READ,
@@ -19,7 +18,8 @@ from tui_echo.connection import (
     Limits,
     MemoryBudget,
 )
-from tui_echo.faults import FaultSpec, describe
+from tui_echo.events import ClientState
+from tui_echo.faults import FaultSpec, fault_text
 
 # ---- the grammar ---------------------------------------------------------------
 
@@ -55,7 +55,7 @@ def test_each_item_parses(text: str, expected: FaultSpec) -> None:
 @pytest.mark.parametrize("text", ["off", "OFF", "", "  "])
 def test_off_is_no_fault(text: str) -> None:
     assert FaultSpec.parse(text) is None
-    assert describe(None) == "off"
+    assert fault_text(None) == "off"
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 
 from tests.helpers import data_event
+from tui_echo.engine.feed import EventFeed
 from tui_echo.events import ClientClosed, ClientConnected, ClientData, Rejected
-from tui_echo.feed import EventFeed
 
 
 def test_data_is_merged_per_client_while_it_waits() -> None:

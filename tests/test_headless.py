@@ -7,9 +7,9 @@ import os
 import pytest
 
 from tests.helpers import data_event
+from tui_echo.cli.headless import BacklogNotice, LineWriter
+from tui_echo.engine.feed import EventFeed
 from tui_echo.events import ClientConnected
-from tui_echo.feed import EventFeed
-from tui_echo.headless import BacklogNotice, LineWriter
 
 
 def test_lines_are_written_whole_to_the_descriptor() -> None:

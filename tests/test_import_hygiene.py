@@ -9,14 +9,26 @@ import sys
 from tests.helpers import DEADLINE
 
 CORE_PROBE = """
-import sys
-from tui_echo import book, cli, config, events, feed, headless, server, text
+import importlib, pkgutil, sys
+import tui_echo
+names, packages = [], [tui_echo]
+while packages:  # every module but the UI's (walk_packages would import tui_echo.ui)
+    package = packages.pop()
+    for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        if info.name in ("tui_echo.ui", "tui_echo.__main__"):
+            continue
+        names.append(info.name)
+        module = importlib.import_module(info.name)
+        if info.ispkg:
+            packages.append(module)
+assert len(names) > 20, names  # the walk found the package's modules
 assert "textual" not in sys.modules, sorted(m for m in sys.modules if "textual" in m)
 """
 
+
 HEADLESS_PROBE = """
 import sys
-from tui_echo.cli import main
+from tui_echo.cli.command import main
 code = main(["--no-ui", "--port", "0"])
 assert "textual" not in sys.modules, "headless mode imported textual"
 sys.exit(code)

@@ -88,7 +88,7 @@ def test_its_settings_come_from_an_overridable_fixture(
     pytester.makeconftest(
         """
 import pytest
-from tui_echo.config import ServerConfig
+from tui_echo.engine.config import ServerConfig
 
 @pytest.fixture
 def echo_server_config():

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import DEADLINE, RunningServer, recv_exactly, wait_until, write_log
-from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
+    ClientState,
     Event,
     FaultChanged,
     Listening,
@@ -22,8 +22,8 @@ from tui_echo.events import (
 )
 from tui_echo.faults import FaultSpec
 from tui_echo.pytest_plugin import EventRecorder
-from tui_echo.remote import GONE, AttachError, RemoteServer
-from tui_echo.replay import LogReplay, ReplayError
+from tui_echo.sources.attached import GONE, AttachError, RemoteServer
+from tui_echo.sources.replay import LogReplay, ReplayError
 
 StartServer = Callable[..., RunningServer]
 

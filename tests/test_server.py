@@ -22,19 +22,19 @@ from tests.helpers import (
     recv_until_eof,
     wait_until,
 )
-from tui_echo import kernel
-from tui_echo.config import ServerConfig
+from tui_echo.engine.config import ServerConfig
+from tui_echo.engine.feed import EventFeed
 from tui_echo.events import (
+    KERNEL_SUPPORTED,
     ClientClosed,
     ClientConnected,
     ClientData,
     FaultChanged,
+    KernelStats,
     Listening,
     Rejected,
     ShutdownComplete,
 )
-from tui_echo.feed import EventFeed
-from tui_echo.kernel import KernelStats
 from tui_echo.server import EchoServer, ServerStartError
 
 MiB = 1024 * 1024
@@ -523,7 +523,7 @@ def test_out_of_descriptors_pauses_accepting_then_recovers(tmp_path) -> None:
 
 EMFILE_PROBE = r"""
 import resource, socket, sys, time
-from tui_echo.config import ServerConfig
+from tui_echo.engine.config import ServerConfig
 from tui_echo.events import ServerError
 from tui_echo.server import EchoServer
 
@@ -572,7 +572,7 @@ finally:
 """
 
 
-@pytest.mark.skipif(not kernel.SUPPORTED, reason="kernel queues are read on Linux")
+@pytest.mark.skipif(not KERNEL_SUPPORTED, reason="kernel queues are read on Linux")
 def test_the_kernel_queues_show_where_a_slow_readers_bytes_wait(
     start_server: Callable[..., RunningServer],
 ) -> None:

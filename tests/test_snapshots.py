@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable, Iterator
 import pytest
 from textual.pilot import Pilot
 
-from tui_echo.text import _second
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.demo import (
     DEMO_SIZE,
@@ -25,6 +24,7 @@ from tui_echo.ui.demo import (
     make_demo_server,
     show_closing_client,
 )
+from tui_echo.words import _second
 
 SMALL = (80, 24)
 LARGE = (160, 48)

@@ -21,7 +21,7 @@ from tests.helpers import (
     recv_exactly,
     wait_until,
 )
-from tui_echo.stop_signals import leave_if_stuck
+from tui_echo.cli.stop_signals import leave_if_stuck
 
 
 def port_of(server: Headless) -> int:

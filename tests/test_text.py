@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tui_echo.events import ClientClosed, ClientConnected, ClientData, Listening
-from tui_echo.text import (
-    describe,
-    hexdump,
-    human_duration,
-    human_rate,
-    human_size,
-    printable,
+from tui_echo.events import (
+    ClientClosed,
+    ClientConnected,
+    ClientData,
+    Listening,
+    event_text,
 )
+from tui_echo.units import human_duration, human_rate, human_size
+from tui_echo.words import hexdump, printable
 
 
 @pytest.mark.parametrize(
@@ -43,11 +43,12 @@ def test_describe_names_clients_by_peer() -> None:
     def peers(client: int) -> str | None:
         return {1: "[::1]:5"}.get(client)
 
-    assert describe(Listening(host="::1", port=9)) == "listening   on [::1]:9"
+    assert event_text(Listening(host="::1", port=9)) == "listening   on [::1]:9"
     assert (
-        describe(ClientConnected(client=1, peer="[::1]:5")) == "connect     #1 [::1]:5"
+        event_text(ClientConnected(client=1, peer="[::1]:5"))
+        == "connect     #1 [::1]:5"
     )
-    line = describe(
+    line = event_text(
         ClientData(
             client=1,
             bytes=2048,
@@ -62,7 +63,7 @@ def test_describe_names_clients_by_peer() -> None:
         "data        #1 [::1]:5 +2.0 KiB  in 2.0 KiB  out 1.0 KiB"
         "  pending 1.0 KiB  paused"
     )
-    closed = describe(
+    closed = event_text(
         ClientClosed(client=2, reason="kicked", bytes_in=10, bytes_out=4, discarded=6),
         peers,
     )

@@ -7,17 +7,16 @@ from __future__ import annotations
 import pytest
 
 from tests.test_ui_pilot import REFRESH, SIZE, SMALL, Monitor, monitor, until
-from tui_echo import kernel
-from tui_echo.events import ClientConnected, Listening
+from tui_echo.events import KERNEL_SUPPORTED, ClientConnected, Listening
+from tui_echo.sources.contract import LiveControl
 from tui_echo.ui.app import EchoApp
-from tui_echo.ui.control import LiveControl
 from tui_echo.ui.demo import FixedClock, ScriptedServer
 from tui_echo.ui.screens import ClientDetailScreen
 from tui_echo.ui.widgets import ClientTable
 
 __all__ = ["monitor"]  # the fixture
 
-linux_only = pytest.mark.skipif(not kernel.SUPPORTED, reason="SIOCINQ is Linux's")
+linux_only = pytest.mark.skipif(not KERNEL_SUPPORTED, reason="SIOCINQ is Linux's")
 
 
 @linux_only

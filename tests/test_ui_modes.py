@@ -8,9 +8,9 @@ from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
 from tests.test_ui_pilot import SIZE, until
-from tui_echo.config import ServerConfig
+from tui_echo.engine.config import ServerConfig
 from tui_echo.server import EchoServer
-from tui_echo.ui.control import LiveControl, as_control
+from tui_echo.sources.contract import LiveControl, as_control
 from tui_echo.ui.demo import make_demo_app, make_demo_server
 from tui_echo.ui.screens import ClientDetailScreen, FaultScreen
 

@@ -18,7 +18,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from tests.helpers import DEADLINE, open_client
-from tui_echo.config import ServerConfig
+from tui_echo.engine.config import ServerConfig
 from tui_echo.server import EchoServer
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.widgets import ClientTable

@@ -12,16 +12,16 @@ from textual.widgets import Static
 
 from tests.helpers import DEADLINE, Headless, recv_exactly, write_log
 from tests.test_ui_pilot import REFRESH, SIZE, until
-from tui_echo.common import ClientState
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
+    ClientState,
     Listening,
     ShutdownComplete,
 )
-from tui_echo.remote import RemoteServer
-from tui_echo.replay import LogReplay
+from tui_echo.sources.attached import RemoteServer
+from tui_echo.sources.replay import LogReplay
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.widgets import ClientTable
 

@@ -12,11 +12,12 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from tui_echo.common import FAULT_OFF, ClientState
 from tui_echo.events import (
+    FAULT_OFF,
     ClientClosed,
     ClientConnected,
     ClientData,
+    ClientState,
     Event,
     FaultChanged,
     Listening,

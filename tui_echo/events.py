@@ -1,4 +1,5 @@
-"""The events the echo core publishes: small slotted dataclasses with a JSON form.
+"""The events the echo core publishes: small slotted dataclasses with a JSON form and
+a text form, and the readings (client states, kernel numbers) that come with them.
 
 Every event has a wall-clock timestamp `ts` (seconds since the epoch) and a class
 constant `kind`, its name in the JSON form. `Event` is the closed union of them all,
@@ -12,16 +13,67 @@ frozen dataclass sets each field through `object.__setattr__`: a data event cost
 
 from __future__ import annotations
 
+import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from json.encoder import encode_basestring_ascii
 from typing import Any, ClassVar
 
-from tui_echo.common import ClientState
+from tui_echo.units import human_size
+from tui_echo.words import format_address
 
 JsonObject = dict[str, Any]
+
+
+class ClientState(StrEnum):
+    """Where a client stands. The core reports the first three; the view adds two."""
+
+    OPEN = "open"
+    """Connected; what it sends is echoed."""
+    PAUSED = "paused"
+    """Reading stopped by backpressure (`--max-buffer` or `--max-memory`)."""
+    HALF_CLOSED = "half-closed"
+    """It shut down its sending side; the rest is echoed, then the server closes."""
+    CLOSING = "closing"
+    """The operator asked to kick or reset it; the close is on its way (view only)."""
+    CLOSED = "closed"
+    """Gone (view only: the row lingers a moment with its close reason)."""
+
+
+FAULT_OFF = "off"
+"""The fault SPEC that means no fault."""
+
+
+FAULT_OFF = "off"
+"""The fault SPEC that means no fault."""
+
+KERNEL_SUPPORTED = sys.platform.startswith("linux")
+"""Whether the kernel's view of a socket (`KernelStats`) can be read here."""
+
+
+@dataclass(frozen=True, slots=True)
+class KernelStats:
+    """One client's socket as the kernel sees it, at one moment (engine/kernel.py
+    reads it on the loop thread; the monitor shows it)."""
+
+    recv_q: int
+    """Bytes the client sent that the kernel holds and tui-echo has not read."""
+    send_q: int
+    """Bytes tui-echo sent that the client has not acknowledged yet."""
+    rtt_us: int
+    """Smoothed round-trip time, microseconds."""
+    rttvar_us: int
+    """Its variation, microseconds."""
+    retransmits: int
+    """Segments retransmitted over the connection's life."""
+    cwnd: int
+    """Congestion window, in segments."""
+    lost: int
+    """Segments the kernel thinks are lost now."""
 
 
 def _now() -> float:
@@ -291,3 +343,53 @@ def from_json(payload: object) -> Event:
                 f"data event with an unknown state: {values['state']!r:.40}"
             ) from None
     return cls(**values)
+
+
+def from_json_line(raw: bytes | str) -> Event:
+    """An event from one JSON line (ValueError if it is not one of ours)."""
+    try:
+        payload = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ValueError("not JSON") from None
+    return from_json(payload)
+
+
+def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None) -> str:
+    """One line saying what happened, without timestamp; `peer_of` names clients."""
+
+    def who(client: int) -> str:
+        peer = peer_of(client) if peer_of is not None else None
+        return f"#{client} {peer}" if peer else f"#{client}"
+
+    match event:
+        case Listening():
+            return f"listening   on {format_address(event.host, event.port)}"
+        case ClientConnected():
+            return f"connect     #{event.client} {event.peer}"
+        case ClientData():
+            return (
+                f"data        {who(event.client)} +{human_size(event.bytes)}"
+                f"  in {human_size(event.bytes_in)}  out {human_size(event.bytes_out)}"
+                f"  pending {human_size(event.pending)}  {event.state}"
+            )
+        case ClientClosed():
+            discarded = (
+                f"  discarded {human_size(event.discarded)}" if event.discarded else ""
+            )
+            return (
+                f"close       {who(event.client)} {event.reason}"
+                f"  in {human_size(event.bytes_in)}  out {human_size(event.bytes_out)}"
+                f"{discarded}"
+            )
+        case Rejected():
+            return f"rejected    {event.peer} {event.reason}"
+        case ServerError():
+            where = f"{who(event.client)} " if event.client is not None else ""
+            return f"error       {where}{event.message}"
+        case FaultChanged():
+            where = who(event.client) if event.client is not None else "new clients"
+            if event.fault == FAULT_OFF:
+                return f"fault       {where}: cleared"
+            return f"fault       {where}: {event.fault}"
+        case ShutdownComplete():
+            return "shutdown"

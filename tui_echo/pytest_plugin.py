@@ -21,10 +21,10 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tui_echo.config import ServerConfig
+from tui_echo.engine.config import ServerConfig
+from tui_echo.engine.feed import EventFeed
 from tui_echo.events import ClientClosed, ClientConnected, Event
 from tui_echo.faults import FaultSpec
-from tui_echo.feed import EventFeed
 from tui_echo.server import EchoServer
 
 __all__ = ["EchoServerFixture", "EventRecorder", "echo_server", "echo_server_config"]

@@ -16,18 +16,17 @@ import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
 
-from tui_echo.common import format_address, os_reason
-from tui_echo.config import ServerConfig
-from tui_echo.control_server import (
+from tui_echo.control.socket_server import (
     ControlListener,
     ControlSocketError,
     open_control_socket,
 )
-from tui_echo.events import FaultChanged, Listening
-from tui_echo.faults import FaultActivity, FaultSpec, describe
-from tui_echo.feed import EventFeed
-from tui_echo.kernel import KernelStats
-from tui_echo.loop import EchoLoop
+from tui_echo.engine.config import ServerConfig
+from tui_echo.engine.feed import EventFeed
+from tui_echo.engine.loop import EchoLoop
+from tui_echo.events import FaultChanged, KernelStats, Listening
+from tui_echo.faults import FaultActivity, FaultSpec, fault_text
+from tui_echo.words import format_address, os_reason
 
 STOP_TIMEOUT = 5.0
 
@@ -117,7 +116,7 @@ class EchoServer:
             ) from None
         loop.publish(Listening(host=host, port=port))  # the thread is not up yet
         if self.config.fault is not None:
-            loop.publish(FaultChanged(fault=describe(self.config.fault)))
+            loop.publish(FaultChanged(fault=fault_text(self.config.fault)))
         thread = threading.Thread(target=loop.run, name="tui-echo-loop", daemon=True)
         try:
             thread.start()

@@ -29,7 +29,7 @@ from textual.widgets import Input
 
 from tui_echo.book import LINGER, ClientBook
 from tui_echo.events import Event
-from tui_echo.ui.control import (
+from tui_echo.sources.contract import (
     FaultTarget,
     Playback,
     Server,

@@ -11,21 +11,21 @@ from collections.abc import Iterable
 
 from textual.pilot import Pilot
 
-from tui_echo.common import ClientState
+from tui_echo.engine.feed import EventFeed
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
     ClientData,
+    ClientState,
     Event,
     FaultChanged,
+    KernelStats,
     Listening,
     Rejected,
 )
-from tui_echo.faults import FaultActivity, FaultSpec, describe
-from tui_echo.feed import EventFeed
-from tui_echo.kernel import KernelStats
+from tui_echo.faults import FaultActivity, FaultSpec, fault_text
+from tui_echo.sources.contract import FaultTarget, Mode
 from tui_echo.ui.app import EchoApp
-from tui_echo.ui.control import FaultTarget, Mode
 from tui_echo.ui.widgets import ClientTable
 
 DEMO_NOW = 1_764_410_400.0
@@ -120,13 +120,13 @@ class ScriptedServer:
         self.faults.append((target, spec))
         clients = sorted(self.open_clients) if target == "all" else [target]
         if target == "new":
-            self._feed.publish(FaultChanged(fault=describe(spec), ts=self.clock()))
+            self._feed.publish(FaultChanged(fault=fault_text(spec), ts=self.clock()))
             return
         for client in clients:
             if client in self.open_clients:
                 assert isinstance(client, int)
                 self._feed.publish(
-                    FaultChanged(client=client, fault=describe(spec), ts=self.clock())
+                    FaultChanged(client=client, fault=fault_text(spec), ts=self.clock())
                 )
 
     def fault_activity(self, client_id: int) -> FaultActivity | None:

@@ -21,18 +21,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui_echo.book import ClientBook, ClientRecord
-from tui_echo.common import RING_SIZE
-from tui_echo.events import ClientClosed, ClientData, Event
-from tui_echo.text import (
-    clock_time,
-    describe,
-    hexdump,
-    human_duration,
-    human_rate,
-    human_size,
-    printable,
-)
-from tui_echo.ui.control import ServerControl
+from tui_echo.events import ClientClosed, ClientData, Event, event_text
+from tui_echo.sources.contract import ServerControl
+from tui_echo.units import RING_SIZE, human_duration, human_rate, human_size
+from tui_echo.words import clock_time, hexdump, printable
 
 TIMELINE_SHOWN = 60
 WIDE = 140
@@ -281,7 +273,7 @@ def _timeline_entry(event: Event) -> str:
         )
     if isinstance(event, ClientClosed):
         return f"close {event.reason}  discarded {human_size(event.discarded)}"
-    return " ".join(describe(event).split())
+    return " ".join(event_text(event).split())
 
 
 def _bytes_view(recent: bytes | None, per_line: int, can_inspect: bool) -> Text:

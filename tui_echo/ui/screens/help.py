@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui_echo.common import ClientState
+from tui_echo.events import ClientState
 
 STATE_MEANINGS: dict[ClientState, str] = {
     ClientState.OPEN: "connected; every byte it sends is echoed at once",

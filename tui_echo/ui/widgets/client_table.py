@@ -30,8 +30,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui_echo.book import ClientBook, ClientRecord
-from tui_echo.common import ClientState
-from tui_echo.kernel import KernelStats
+from tui_echo.events import ClientState, KernelStats
 from tui_echo.ui.widgets.columns import (
     BY_KEY,
     GAP,

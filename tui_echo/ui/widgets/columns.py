@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui_echo.book import ClientRecord
-from tui_echo.common import ClientState
-from tui_echo.kernel import KernelStats
-from tui_echo.text import human_duration, human_rate, human_size
+from tui_echo.events import ClientState, KernelStats
+from tui_echo.units import human_duration, human_rate, human_size
 
 STATE_ORDER = {state: rank for rank, state in enumerate(ClientState)}
 """Sorting by state goes the way a connection's life does."""

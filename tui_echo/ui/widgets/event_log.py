@@ -24,8 +24,9 @@ from textual.content import Content
 from textual.widgets import Log
 
 from tui_echo.book import ClientBook
-from tui_echo.events import ClientData, Event
-from tui_echo.text import clock_time, describe, human_size
+from tui_echo.events import ClientData, Event, event_text
+from tui_echo.units import human_size
+from tui_echo.words import clock_time
 
 MAX_LINES = 2000
 """Lines kept of each kind (lifecycle, data)."""
@@ -121,7 +122,7 @@ def event_lines(
         kind = type(event)
         if kind is ClientData:
             if not busy:
-                text = describe(event, peer_of)  # type: ignore[arg-type]
+                text = event_text(event, peer_of)  # type: ignore[arg-type]
                 lines.append((False, f"{clock_time(event.ts)} {text}"))
             elif event is last_data and (due := summary.line()):
                 lines.append((False, due))
@@ -130,7 +131,7 @@ def event_lines(
         elif unseen:
             unseen -= 1  # one of the oldest of the flood: counted above
         else:
-            text = describe(event, peer_of)  # type: ignore[arg-type]
+            text = event_text(event, peer_of)  # type: ignore[arg-type]
             lines.append((True, f"{clock_time(event.ts)} {text}"))
     return lines
 

@@ -17,8 +17,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui_echo.book import ClientBook, ClosedClient
-from tui_echo.text import clock_time, human_duration, human_size
 from tui_echo.ui.widgets.columns import GAP, fit, fit_peer
+from tui_echo.units import human_duration, human_size
+from tui_echo.words import clock_time
 
 
 @dataclass(frozen=True, slots=True)

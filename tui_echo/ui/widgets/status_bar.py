@@ -20,8 +20,8 @@ from textual.events import Resize
 from textual.widgets import Static
 
 from tui_echo.book import HISTORY_SECONDS, ClientBook
-from tui_echo.common import format_address, is_loopback
-from tui_echo.text import human_duration, human_rate, human_size
+from tui_echo.units import human_duration, human_rate, human_size
+from tui_echo.words import format_address, is_loopback
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_MIN = 10

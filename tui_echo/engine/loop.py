@@ -26,10 +26,10 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 
-from tui_echo import control
-from tui_echo.common import format_peer
-from tui_echo.config import ServerConfig
-from tui_echo.connection import (
+from tui_echo.control import protocol as control
+from tui_echo.control.socket_server import ControlListener, ControlServer, Poller
+from tui_echo.engine.config import ServerConfig
+from tui_echo.engine.connection import (
     BUDGET,
     CLOSE,
     ECHO,
@@ -43,19 +43,20 @@ from tui_echo.connection import (
     Limits,
     MemoryBudget,
 )
-from tui_echo.control_server import ControlListener, ControlServer, Poller
+from tui_echo.engine.feed import EventFeed
+from tui_echo.engine.kernel import read_kernel_stats
+from tui_echo.engine.memory import release_freed_memory
 from tui_echo.events import (
     ClientConnected,
     Event,
     FaultChanged,
+    KernelStats,
     Rejected,
     ServerError,
     ShutdownComplete,
 )
-from tui_echo.faults import FaultActivity, FaultSpec, describe
-from tui_echo.feed import EventFeed
-from tui_echo.kernel import KernelStats, read_kernel_stats
-from tui_echo.memory import release_freed_memory
+from tui_echo.faults import FaultActivity, FaultSpec, fault_text
+from tui_echo.words import format_peer
 
 TICK = 0.1
 """Seconds between coalesced data events (and idle-timeout checks)."""
@@ -520,7 +521,7 @@ class EchoLoop:
     def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
         """Put a fault in force on a client, on `all` clients now, or on `new` ones;
         each change publishes a `fault` event. False if there is no such client."""
-        text = describe(spec)
+        text = fault_text(spec)
         if target == "new":
             self._default_fault = spec
             self.publish(FaultChanged(fault=text))

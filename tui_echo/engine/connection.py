@@ -48,9 +48,9 @@ from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
-from tui_echo.common import RING_SIZE, ClientState
-from tui_echo.events import ClientClosed, ClientData
+from tui_echo.events import ClientClosed, ClientData, ClientState
 from tui_echo.faults import FaultActivity, FaultSpec
+from tui_echo.units import RING_SIZE
 
 READ = select.POLLIN
 """Interest in readability (the same bit for poll and epoll)."""

@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 from typing import IO
 
-from tui_echo.common import os_reason
-from tui_echo.events import ClientData, Event, ServerError
-from tui_echo.feed import EventFeed
-from tui_echo.remote import from_json_line
+from tui_echo.engine.feed import EventFeed
+from tui_echo.events import ClientData, Event, ServerError, from_json_line
+from tui_echo.words import os_reason
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 """The speeds `faster` and `slower` step through."""

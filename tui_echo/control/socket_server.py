@@ -19,14 +19,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tui_echo.common import os_reason
-from tui_echo.control import (
-    MAX_SESSIONS,
-    ControlSession,
-    Operator,
-    event_line,
-)
+from tui_echo.control.protocol import MAX_SESSIONS, ControlSession, Operator, event_line
 from tui_echo.events import Event
+from tui_echo.words import os_reason
 
 READ = select.POLLIN
 WRITE = select.POLLOUT

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
-from tui_echo import kernel
-from tui_echo.feed import EventFeed
+from tui_echo.engine.feed import EventFeed
+from tui_echo.events import KERNEL_SUPPORTED
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from tui_echo.events import KernelStats
     from tui_echo.faults import FaultActivity, FaultSpec
-    from tui_echo.kernel import KernelStats
 
 Mode = Literal["live", "attached", "replay"]
 """Where the events come from: this process, another one's control socket, a file."""
@@ -111,7 +111,7 @@ class LiveControl:
 
     mode: Mode = "live"
     can_act = True
-    kernel_supported = kernel.SUPPORTED
+    kernel_supported = KERNEL_SUPPORTED
 
     def __init__(self, server: Server) -> None:
         self.server = server

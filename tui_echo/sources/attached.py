@@ -19,20 +19,20 @@ import threading
 import time
 from collections.abc import Iterable
 
-from tui_echo.common import ClientState, os_reason
+from tui_echo.engine.feed import EventFeed
 from tui_echo.events import (
     ClientConnected,
     ClientData,
+    ClientState,
     Event,
     FaultChanged,
+    KernelStats,
     Listening,
     ServerError,
     from_json,
 )
-from tui_echo.faults import FaultActivity, FaultSpec, describe
-from tui_echo.feed import EventFeed
-from tui_echo.kernel import KernelStats
-from tui_echo.text import printable
+from tui_echo.faults import FaultActivity, FaultSpec, fault_text
+from tui_echo.words import os_reason, printable
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for the server to answer while attaching, or for a command."""
@@ -110,7 +110,7 @@ class RemoteServer:
         self._send("KICK all")
 
     def set_fault(self, target: int | str, spec: FaultSpec | str | None) -> None:
-        text = spec if isinstance(spec, str) else describe(spec)
+        text = spec if isinstance(spec, str) else fault_text(spec)
         self._send(f"FAULT {target} {text}")
 
     def inspect(self, client_id: int, enabled: bool = True) -> None:

@@ -1,4 +1,4 @@
-"""Server settings, and parsing of the sizes and durations people type.
+"""Server settings.
 
 `ServerConfig` is the one place where a setting is checked: the command line parses
 text into values and lets `ServerConfig` say whether they make sense.
@@ -6,11 +6,10 @@ text into values and lets `ServerConfig` say whether they make sense.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tui_echo.text import human_size
+from tui_echo.units import MAX_SECONDS, MAX_SIZE, human_size
 
 if TYPE_CHECKING:
     from tui_echo.faults import FaultSpec
@@ -21,20 +20,6 @@ DEFAULT_MAX_BUFFER = 1024 * 1024
 DEFAULT_MAX_MEMORY = 256 * 1024 * 1024
 MIN_MAX_BUFFER = 1024
 """Below this a client could not make progress with a usual TCP segment."""
-
-MAX_SIZE = 1 << 50
-"""1 PiB: a size beyond this means nothing on any machine, so it is refused."""
-MAX_SECONDS = 30 * 24 * 3600.0
-"""30 days: a longer duration means nothing for a test server, so it is refused."""
-
-_SIZE_UNITS = {"": 1.0, "k": 1024.0, "m": 1024.0**2, "g": 1024.0**3, "t": 1024.0**4}
-_SIZE_PATTERN = re.compile(
-    r"^\s*(\d{1,20}(?:\.\d{1,20})?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE
-)
-_DURATION_UNITS = {"": 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "h": 3600.0}
-_DURATION_PATTERN = re.compile(
-    r"^\s*(\d{1,20}(?:\.\d{1,20})?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE
-)
 
 
 class ConfigError(ValueError):
@@ -98,34 +83,3 @@ def _check_seconds(setting: str, seconds: float) -> None:
         raise ConfigError(setting, f"must be positive, not {seconds:g}")
     if seconds > MAX_SECONDS:
         raise ConfigError(setting, "is too long to mean anything (at most 30 days)")
-
-
-def parse_size(text: str) -> int:
-    """Parse a byte size such as `4096`, `64K`, `1M`, `1.5MiB` or `2G` (binary units).
-
-    Raises:
-        ValueError: the text is not a size.
-    """
-    return int(_parse_units(text, _SIZE_PATTERN, _SIZE_UNITS, "a size", "64K or 1M"))
-
-
-def parse_duration(text: str) -> float:
-    """Parse a duration such as `250ms`, `1.5s`, `2m` or `3` (seconds).
-
-    Raises:
-        ValueError: the text is not a duration.
-    """
-    return _parse_units(
-        text, _DURATION_PATTERN, _DURATION_UNITS, "a duration", "250ms, 1.5s or 2m"
-    )
-
-
-def _parse_units(
-    text: str, pattern: re.Pattern[str], units: dict[str, float], what: str, tip: str
-) -> float:
-    """A number with an optional unit, as `pattern` reads it, times the unit."""
-    match = pattern.match(text)
-    if match is None:
-        raise ValueError(f"not {what}: {text!r} (try {tip})")
-    number, unit = match.groups()
-    return float(number) * units[(unit or "").lower()]

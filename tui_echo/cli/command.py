@@ -19,24 +19,23 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from tui_echo import __version__
-from tui_echo.common import format_address, is_loopback
-from tui_echo.config import (
+from tui_echo.cli.headless import LineWriter, run_headless, stdout_is_open
+from tui_echo.cli.stop_signals import StopSignals, leave_if_stuck
+from tui_echo.engine.config import (
     DEFAULT_HOST,
     DEFAULT_MAX_BUFFER,
     DEFAULT_MAX_MEMORY,
     DEFAULT_PORT,
     ConfigError,
     ServerConfig,
-    parse_duration,
-    parse_size,
 )
+from tui_echo.engine.memory import calm_garbage_collector
 from tui_echo.faults import FaultSpec
-from tui_echo.headless import LineWriter, run_headless, stdout_is_open
-from tui_echo.memory import calm_garbage_collector
-from tui_echo.remote import AttachError, RemoteServer
-from tui_echo.replay import LogReplay, ReplayError
 from tui_echo.server import EchoServer, ServerStartError
-from tui_echo.stop_signals import StopSignals, leave_if_stuck
+from tui_echo.sources.attached import AttachError, RemoteServer
+from tui_echo.sources.replay import LogReplay, ReplayError
+from tui_echo.units import parse_duration, parse_size
+from tui_echo.words import format_address, is_loopback
 
 T = TypeVar("T")
 PROG = "tui-echo"

@@ -15,11 +15,11 @@ import threading
 from collections.abc import Callable
 
 from tui_echo.book import ClientBook
-from tui_echo.common import os_reason
-from tui_echo.events import ClientClosed, Event, ShutdownComplete, json_line
-from tui_echo.feed import EventFeed
+from tui_echo.engine.feed import EventFeed
+from tui_echo.events import ClientClosed, Event, ShutdownComplete, event_text, json_line
 from tui_echo.server import EchoServer
-from tui_echo.text import describe, human_duration, timestamp
+from tui_echo.units import human_duration
+from tui_echo.words import os_reason, timestamp
 
 WAIT = 0.5
 """Longest sleep between looks at the server when no event wakes the sink."""
@@ -53,7 +53,7 @@ class TextLines:
         lines = []
         for event in events:
             book.apply(event)
-            line = f"{timestamp(event.ts)} {describe(event, book.peer_of)}"
+            line = f"{timestamp(event.ts)} {event_text(event, book.peer_of)}"
             if isinstance(event, ClientClosed) and event.client in book.clients:
                 stay = book.clients[event.client].connected_for(event.ts)
                 line += f"  after {human_duration(stay)}"

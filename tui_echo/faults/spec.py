@@ -23,8 +23,8 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any
 
-from tui_echo.common import FAULT_OFF as OFF
-from tui_echo.config import MAX_SECONDS, MAX_SIZE, parse_duration, parse_size
+from tui_echo.events import FAULT_OFF as OFF
+from tui_echo.units import MAX_SECONDS, MAX_SIZE, parse_duration, parse_size
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,7 +100,7 @@ class FaultActivity:
     """Bytes thrown away by `blackhole` or past `close-after`."""
 
 
-def describe(spec: FaultSpec | None) -> str:
+def fault_text(spec: FaultSpec | None) -> str:
     """The SPEC text of a fault, `off` for none (for events, columns, LIST)."""
     return OFF if spec is None else str(spec)
 

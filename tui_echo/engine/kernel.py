@@ -15,8 +15,8 @@ import array
 import fcntl
 import socket
 import struct
-import sys
-from dataclasses import dataclass
+
+from tui_echo.events import KERNEL_SUPPORTED, KernelStats
 
 SIOCINQ = 0x541B
 """FIONREAD: bytes in the receive queue not yet read (Linux)."""
@@ -31,32 +31,10 @@ reordering, rcv_rtt, rcv_space, total_retrans."""
 _LOST, _RTT, _RTTVAR, _CWND, _TOTAL_RETRANS = 14, 23, 24, 26, 31
 """Positions in `_TCP_INFO.unpack` of the fields shown."""
 
-SUPPORTED = sys.platform.startswith("linux")
-
-
-@dataclass(frozen=True, slots=True)
-class KernelStats:
-    """One client's socket as the kernel sees it, at one moment."""
-
-    recv_q: int
-    """Bytes the client sent that the kernel holds and tui-echo has not read."""
-    send_q: int
-    """Bytes tui-echo sent that the client has not acknowledged yet."""
-    rtt_us: int
-    """Smoothed round-trip time, microseconds."""
-    rttvar_us: int
-    """Its variation, microseconds."""
-    retransmits: int
-    """Segments retransmitted over the connection's life."""
-    cwnd: int
-    """Congestion window, in segments."""
-    lost: int
-    """Segments the kernel thinks are lost now."""
-
 
 def read_kernel_stats(sock: socket.socket) -> KernelStats | None:
     """The kernel's view of a connected socket, or None (not Linux, or it failed)."""
-    if not SUPPORTED:
+    if not KERNEL_SUPPORTED:
         return None
     try:
         queue = array.array("i", [0])

@@ -29,10 +29,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from tui_echo.connection import Connection
-from tui_echo.events import Event, json_line
+from tui_echo.engine.connection import Connection
+from tui_echo.events import Event, KernelStats, json_line
 from tui_echo.faults import FaultActivity, FaultSpec
-from tui_echo.kernel import KernelStats
 
 MAX_LINE = 4096
 """Longest command line, newline included."""

@@ -1,0 +1,7 @@
+"""Faults: the SPEC grammar people write, and what a fault does to a client's bytes."""
+
+from __future__ import annotations
+
+from tui_echo.faults.spec import FaultActivity, FaultSpec, fault_text
+
+__all__ = ["FaultActivity", "FaultSpec", "fault_text"]
