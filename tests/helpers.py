@@ -293,3 +293,32 @@ def write_log(path: Path, events: list[Event], tail: str = "") -> Path:
     """A JSON Lines log as `--no-ui --log-format json` records it, then `tail`."""
     path.write_text("".join(json.dumps(to_json(e)) + "\n" for e in events) + tail)
     return path
+
+
+def ask_control(path: Path, command: str, timeout: float = DEADLINE) -> list[str]:
+    """One command on a fresh control-socket connection: its reply lines, up to
+    and including `OK` or `ERR ...`."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        sock.sendall(command.encode() + b"\n")
+        with sock.makefile("rb") as reader:
+            lines: list[str] = []
+            while not lines or (lines[-1] != "OK" and not lines[-1].startswith("ERR")):
+                raw = reader.readline()
+                if not raw.endswith(b"\n"):
+                    pytest.fail(f"{command!r}: reply cut short after {lines}")
+                lines.append(raw.decode().rstrip("\n"))
+            return lines
+
+
+def ipv6_loopback_works() -> bool:
+    """Whether this machine has `::1`: a plain socket binds to it."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
