@@ -11,16 +11,15 @@ from tui_echo.engine.connection import (
     ECHO,
     INTEREST,
     OVER_BUDGET_READ,
-    READ,
     RECV_SIZE,
-    WRITE,
-    CloseHow,
     Connection,
     Limits,
-    MemoryBudget,
     close_reason,
 )
+from tui_echo.engine.memory import MemoryBudget
+from tui_echo.engine.poller import READ, WRITE
 from tui_echo.events import ClientState
+from tui_echo.states import CloseHow
 from tui_echo.words import format_address, format_peer
 
 MAX = 64 * 1024

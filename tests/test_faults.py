@@ -10,16 +10,15 @@ import pytest
 from tui_echo.engine.connection import (
     CLOSE,
     ECHO,
-    READ,
     WAKE,
-    WRITE,
-    CloseHow,
     Connection,
     Limits,
-    MemoryBudget,
 )
+from tui_echo.engine.memory import MemoryBudget
+from tui_echo.engine.poller import READ, WRITE
 from tui_echo.events import ClientState
 from tui_echo.faults import FaultSpec, fault_text
+from tui_echo.states import CloseHow
 
 # ---- the grammar ---------------------------------------------------------------
 

@@ -19,37 +19,16 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from json.encoder import encode_basestring_ascii
 from typing import Any, ClassVar
 
+from tui_echo.states import FAULT_OFF as FAULT_OFF
+from tui_echo.states import ClientState as ClientState
 from tui_echo.units import human_size
 from tui_echo.words import format_address
 
 JsonObject = dict[str, Any]
 
-
-class ClientState(StrEnum):
-    """Where a client stands. The core reports the first three; the view adds two."""
-
-    OPEN = "open"
-    """Connected; what it sends is echoed."""
-    PAUSED = "paused"
-    """Reading stopped by backpressure (`--max-buffer` or `--max-memory`)."""
-    HALF_CLOSED = "half-closed"
-    """It shut down its sending side; the rest is echoed, then the server closes."""
-    CLOSING = "closing"
-    """The operator asked to kick or reset it; the close is on its way (view only)."""
-    CLOSED = "closed"
-    """Gone (view only: the row lingers a moment with its close reason)."""
-
-
-FAULT_OFF = "off"
-"""The fault SPEC that means no fault."""
-
-
-FAULT_OFF = "off"
-"""The fault SPEC that means no fault."""
 
 KERNEL_SUPPORTED = sys.platform.startswith("linux")
 """Whether the kernel's view of a socket (`KernelStats`) can be read here."""

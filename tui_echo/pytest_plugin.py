@@ -24,7 +24,7 @@ import pytest
 from tui_echo.engine.config import ServerConfig
 from tui_echo.engine.feed import EventFeed
 from tui_echo.events import ClientClosed, ClientConnected, Event
-from tui_echo.faults import FaultSpec
+from tui_echo.faults import FaultSpec, FaultTarget
 from tui_echo.server import EchoServer
 
 __all__ = ["EchoServerFixture", "EventRecorder", "echo_server", "echo_server_config"]
@@ -114,7 +114,7 @@ class EchoServerFixture:
         self.server.reset(client_id)
         return self.events.wait_for(ClientClosed, timeout=timeout, client=client_id)
 
-    def set_fault(self, target: int | str, spec: FaultSpec | str | None) -> None:
+    def set_fault(self, target: FaultTarget, spec: FaultSpec | str | None) -> None:
         """A fault on a client id, on `"all"` clients or on `"new"` ones (SPEC text,
         a `FaultSpec`, or None / `"off"` to clear)."""
         self.server.set_fault(target, spec)

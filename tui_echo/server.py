@@ -1,12 +1,13 @@
 """`EchoServer`: a TCP echo server on a background thread, and its thread-safe handle.
 
-`start()` binds and listens in the caller's thread, so a failure raises
-`ServerStartError` before any thread exists; then the `EchoLoop` (loop.py) serves
-every client on its own thread. `bind()` may come first, alone: the port and the
-control socket are taken (and their errors reported) while clients are still refused,
-until `start()` opens the door (the monitor does so once it is on screen). Commands
-(`kick`, `reset`, `inspect`, `stop`) may come from any thread; events come back
-through the `EventFeed`.
+The facade of the package: it puts the engine (engine/) and, with `--control`, the
+control socket (control/) together. `start()` binds and listens in the caller's
+thread, so a failure raises `ServerStartError` before any thread exists; then the
+`EchoLoop` (engine/loop.py) serves every client on its own thread. `bind()` may
+come first, alone: the port and the control socket are taken (and their errors
+reported) while clients are still refused, until `start()` opens the door (the
+monitor does so once it is on screen). Commands (`kick`, `reset`, `inspect`,
+`stop`) may come from any thread; events come back through the `EventFeed`.
 """
 
 from __future__ import annotations
@@ -16,23 +17,24 @@ import threading
 from collections.abc import Callable, Iterable
 from types import TracebackType
 
+from tui_echo.control.operator import LoopOperator
 from tui_echo.control.socket_server import (
     ControlListener,
+    ControlServer,
     ControlSocketError,
     open_control_socket,
 )
 from tui_echo.engine.config import ServerConfig
 from tui_echo.engine.feed import EventFeed
+from tui_echo.engine.listener import ServerStartError, bind_listener
 from tui_echo.engine.loop import EchoLoop
 from tui_echo.events import FaultChanged, KernelStats, Listening
-from tui_echo.faults import FaultActivity, FaultSpec, fault_text
+from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget, fault_text
 from tui_echo.words import format_address, os_reason
 
 STOP_TIMEOUT = 5.0
 
-
-class ServerStartError(Exception):
-    """The server could not listen: a clear, one-line reason for the operator."""
+__all__ = ["EchoServer", "ServerStartError"]
 
 
 class EchoServer:
@@ -73,7 +75,7 @@ class EchoServer:
         """
         if self._bound is not None or self._thread is not None:
             raise RuntimeError("the server was bound already")
-        listener = _bind(self.config.host, self.config.port)
+        listener = bind_listener(self.config.host, self.config.port)
         control = None
         if self.config.control is not None:
             try:
@@ -108,12 +110,14 @@ class EchoServer:
             where, reason = format_address(host, port), os_reason(exc)
             raise ServerStartError(f"cannot listen on {where}: {reason}") from None
         try:
-            loop = EchoLoop(self.config, self.feed, listener, control)
+            loop = EchoLoop(self.config, self.feed, listener)
         except OSError as exc:  # out of descriptors for its poller
             self._release()
             raise ServerStartError(
                 f"cannot start the server: {os_reason(exc)}"
             ) from None
+        if control is not None:
+            loop.attach(ControlServer(control, loop.poller, LoopOperator(loop)))
         loop.publish(Listening(host=host, port=port))  # the thread is not up yet
         if self.config.fault is not None:
             loop.publish(FaultChanged(fault=fault_text(self.config.fault)))
@@ -167,7 +171,7 @@ class EchoServer:
         """Start or stop keeping a client's recent bytes (any thread)."""
         self._send(lambda loop: loop.inspect(client_id, enabled))
 
-    def set_fault(self, target: int | str, spec: FaultSpec | str | None) -> None:
+    def set_fault(self, target: FaultTarget, spec: FaultSpec | str | None) -> None:
         """Put a fault in force (any thread): on one client (its id), on `"all"`
         clients connected now, or on `"new"` clients still to come. `spec` is a
         `FaultSpec`, its text (`"delay=50ms,slice=1"`), or None / `"off"` to clear.
@@ -234,28 +238,3 @@ class EchoServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """A non-blocking socket bound to host:port, not yet listening (caller's thread)."""
-    try:
-        infos = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
-    except (socket.gaierror, UnicodeError) as exc:
-        reason = exc.strerror if isinstance(exc, socket.gaierror) else str(exc)
-        raise ServerStartError(f"cannot resolve host {host!r}: {reason}") from None
-    family, socktype, proto, _, sockaddr = infos[0]
-    sock = socket.socket(family, socktype, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Urgent (out-of-band) bytes stay in the stream, so they are echoed where
-        # they were sent; accepted sockets inherit this from the listener.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
-        sock.bind(sockaddr)
-        sock.setblocking(False)
-    except OSError as exc:
-        sock.close()
-        where = format_address(host, port)
-        raise ServerStartError(f"cannot listen on {where}: {os_reason(exc)}") from None
-    return sock

@@ -19,8 +19,9 @@ with `OK` or `ERR message`:
 A `ControlSession` keeps one connection's protocol state (bytes in, reply bytes
 out, streaming or not) and its bounds: a line over `MAX_LINE` bytes, binary or an
 unknown command get `ERR` and nothing else happens; a reader that does not keep up
-with `EVENTS` is cut off with a last line saying why. The `Operator` (the loop)
-carries the commands out; `control_server.py` does the socket I/O.
+with `EVENTS` is cut off with a last line saying why. The `Operator`
+(operator.py) carries the commands out on the loop thread; `socket_server.py`
+does the socket I/O.
 """
 
 from __future__ import annotations
@@ -29,9 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from tui_echo.engine.connection import Connection
-from tui_echo.events import Event, KernelStats, json_line
-from tui_echo.faults import FaultActivity, FaultSpec
+from tui_echo.events import Event, json_line
+from tui_echo.faults import FaultSpec, FaultTarget
 
 MAX_LINE = 4096
 """Longest command line, newline included."""
@@ -69,7 +69,7 @@ class Operator(Protocol):
     def kick(self, client_id: int) -> bool: ...
     def kick_all(self) -> None: ...
     def reset(self, client_id: int) -> bool: ...
-    def set_fault(self, target: int | str, spec: FaultSpec | None) -> bool: ...
+    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool: ...
     def inspect(self, client_id: int, enabled: bool) -> bool: ...
     def recent_line(self, client_id: int) -> str | None: ...
     def activity_line(self, client_id: int) -> str | None: ...
@@ -116,7 +116,9 @@ def _run(words: list[str], operator: Operator) -> tuple[list[str], bool]:
         return _known(operator.reset(_client(args[0])), args[0]), False
     if command == "FAULT" and len(args) >= 2:
         target = args[0].lower()
-        where: int | str = target if target in ("all", "new") else _client(target)
+        where: FaultTarget = (
+            "all" if target == "all" else "new" if target == "new" else _client(target)
+        )
         try:
             spec = FaultSpec.parse(" ".join(args[1:]))
         except ValueError as exc:
@@ -167,63 +169,6 @@ def _known(found: bool, word: str) -> list[str]:
     if not found:
         raise ControlError(f"no client {word}")
     return []
-
-
-def list_line(conn: Connection, now: float) -> str:
-    """A client as `LIST` shows it, Redis `CLIENT LIST` style (`fault` comes last:
-    its SPEC may hold `=` and `,`)."""
-    fault = "-" if conn.fault is None else str(conn.fault.spec)
-    return (
-        f"id={conn.id} peer={conn.peer} state={conn.state}"
-        f" age={now - conn.connected_at:.1f} idle={now - conn.last_received:.1f}"
-        f" in={conn.bytes_in} out={conn.bytes_out} pending={conn.pending}"
-        f" fault={fault}"
-    )
-
-
-def stats_line(
-    *,
-    clients: int,
-    total: int,
-    rejected: int,
-    bytes_in: int,
-    bytes_out: int,
-    pending: int,
-    uptime: float,
-    listening: str,
-    fault: FaultSpec | None,
-) -> str:
-    """The server's totals as `STATS` shows them, then where it listens and the
-    fault of new clients (last: its SPEC may hold `=` and `,`)."""
-    return (
-        f"clients={clients} total={total} rejected={rejected} bytes_in={bytes_in}"
-        f" bytes_out={bytes_out} pending={pending} uptime={uptime:.1f}"
-        f" listening={listening} fault={'-' if fault is None else fault}"
-    )
-
-
-def recent_line(recent: bytes | None) -> str:
-    """`RECENT`: the bytes kept for an inspected client, as hex (`hex=` when none)."""
-    return f"hex={(recent or b'').hex()}"
-
-
-def activity_line(activity: FaultActivity | None) -> str:
-    """`ACTIVITY`: what a client's fault has done (`fault=-` without one)."""
-    if activity is None:
-        return "fault=-"
-    return (
-        f"delayed={activity.delayed} pieces={activity.pieces}"
-        f" discarded={activity.discarded}"
-    )
-
-
-def kernel_line(client_id: int, stats: KernelStats) -> str:
-    """`KERNEL`: one client's socket as the kernel sees it."""
-    return (
-        f"id={client_id} recvq={stats.recv_q} sendq={stats.send_q}"
-        f" rtt={stats.rtt_us} rttvar={stats.rttvar_us} retrans={stats.retransmits}"
-        f" cwnd={stats.cwnd} lost={stats.lost}"
-    )
 
 
 def event_line(event: Event, seq: int) -> bytes:

@@ -1,4 +1,4 @@
-"""`ControlServer`: the control socket's I/O, on the loop thread (protocol: control.py).
+"""`ControlServer`: the control socket's I/O, on the loop thread (protocol.py).
 
 A Unix stream socket, mode 0600, served by the same poller as the clients and never
 blocking it: replies and events wait in each session's bounded buffer and go out as
@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import socket
 import stat
 import struct
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tui_echo.control.protocol import MAX_SESSIONS, ControlSession, Operator, event_line
+from tui_echo.engine.poller import READ, READABLE, WRITE, Poller
 from tui_echo.events import Event
 from tui_echo.words import os_reason
 
-READ = select.POLLIN
-WRITE = select.POLLOUT
-_READABLE = select.POLLIN | select.POLLERR | select.POLLHUP
 RECV_SIZE = 65536
 PROBE_TIMEOUT = 1.0
 """Seconds to wait for an answer at an existing socket before calling it taken."""
@@ -37,15 +34,6 @@ CLOSING_GRACE = 5.0
 
 class ControlSocketError(Exception):
     """The control socket cannot be made at that path: one line for the operator."""
-
-
-@dataclass(frozen=True, slots=True)
-class Poller:
-    """The loop's poller calls the control server may use."""
-
-    register: Callable[[int, int], None]
-    modify: Callable[[int, int], None]
-    unregister: Callable[[int], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +120,8 @@ def _clear_stale(path: str) -> None:
 
 
 class ControlServer:
-    """The control listener and its sessions (loop thread only, but `close`)."""
+    """The control listener and its sessions: a side channel of the loop
+    (`EchoLoop.attach`), loop thread only."""
 
     def __init__(
         self, listener: ControlListener, poller: Poller, operator: Operator
@@ -145,7 +134,7 @@ class ControlServer:
         self._interest: dict[int, int] = {}
         self._cut_off_at: dict[int, float] = {}
         self.streaming = 0
-        """Sessions that stream events: `broadcast` does nothing without them."""
+        """Sessions that stream events: `on_events` is not needed without them."""
         poller.register(listener.sock.fileno(), READ)
 
     def owns(self, fd: int) -> bool:
@@ -158,7 +147,7 @@ class ControlServer:
             self._accept()
             return
         sock, session = self._sessions[fd]
-        if mask & _READABLE:
+        if mask & READABLE:
             try:
                 data = sock.recv(RECV_SIZE)
             except (BlockingIOError, InterruptedError):
@@ -173,7 +162,12 @@ class ControlServer:
                     self._count_streaming()
         self._flush(fd, sock, session)
 
-    def broadcast(self, events: Sequence[Event], first_seq: int) -> None:
+    @property
+    def wants_events(self) -> bool:
+        """Whether some session streams events."""
+        return self.streaming > 0
+
+    def on_events(self, events: Sequence[Event], first_seq: int) -> None:
         """Queue events for every `EVENTS` session (each encoded once)."""
         lines = [event_line(event, first_seq + i) for i, event in enumerate(events)]
         for fd, (_sock, session) in list(self._sessions.items()):

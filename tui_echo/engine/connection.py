@@ -29,33 +29,30 @@ The rules, each here and only here:
   echoed the connection closes (`peer closed`).
 - The poller watches readability only while reading is wanted and writability only
   while something may be sent now.
-- Kick, shutdown, idle timeout, `close-after` and `close-in` close with a FIN; reset,
-  `reset-after` and `reset-in` with an RST; an error closes the socket as it is.
-  Every byte received is echoed or counted as discarded: at close,
+- Every close has a reason (`CloseReason`, or an error's words) that says how the
+  socket closes: kick, shutdown, idle timeout, `close-after` and `close-in` with a
+  FIN; reset, `reset-after` and `reset-in` with an RST; an error as it is. Every
+  byte received is echoed or counted as discarded: at close,
   `bytes_in == bytes_out + discarded`.
-- A fault (faults.py) is more state here: delayed bytes wait in `ActiveFault.held`
-  with their release times (in order, jitter included), sends are cut and paced
-  (`slice`, `rate` as a token bucket, `gap`), and every time-based rule asks for a
-  wake-up through `deadline`. A client without a fault pays nothing for any of it.
+- A fault is a `FaultStack` (faults/stack.py) of stages this class knows nothing
+  of: it asks the stack what to keep, what to hold back, how much one send may take
+  and when, and when to wake or close. A client without a fault pays nothing for
+  any of it.
 """
 
 from __future__ import annotations
 
 import errno
 import random
-import select
-from collections import deque
 from dataclasses import dataclass
-from enum import Enum
 
-from tui_echo.events import ClientClosed, ClientData, ClientState
+from tui_echo.engine.memory import MemoryBudget
+from tui_echo.engine.poller import READ, WRITE
+from tui_echo.events import ClientClosed, ClientData
 from tui_echo.faults import FaultActivity, FaultSpec
+from tui_echo.faults.stack import FaultStack
+from tui_echo.states import ClientState, CloseHow, CloseReason
 from tui_echo.units import RING_SIZE
-
-READ = select.POLLIN
-"""Interest in readability (the same bit for poll and epoll)."""
-WRITE = select.POLLOUT
-"""Interest in writability."""
 
 RECV_SIZE = 256 * 1024
 """Largest single read. Big reads mean fewer trips through the Python loop per MiB."""
@@ -77,17 +74,6 @@ OVER_BUDGET_READ = 4096
 """Most a client with nothing pending may read while all clients together are over
 `max_memory`: what it adds to memory before its echo goes is bounded by this."""
 
-TRIM_AFTER = 32 * 1024 * 1024
-"""Freed pending bytes that make it worth giving memory back to the system."""
-TRIM_EVERY = 1.0
-"""Seconds between two such returns at most (each takes milliseconds)."""
-
-RATE_SENDS_PER_SECOND = 50
-"""A `rate` echoes in sends of about rate/50 bytes: smooth, yet few wake-ups."""
-
-_TOKEN_SLACK = 1e-6
-"""Rounding in the token arithmetic: a bucket this close to full enough is enough."""
-
 NOTHING_PENDING = b""
 """The outbound buffer of every client with nothing pending (saves memory when idle)."""
 
@@ -98,59 +84,6 @@ _ERROR_REASONS = {
     errno.EHOSTUNREACH: "host unreachable",
     errno.ENETUNREACH: "network unreachable",
 }
-
-
-class CloseHow(Enum):
-    """How the loop closes a socket."""
-
-    AS_IS = "as is"
-    """Just close: the client is gone or the socket failed."""
-    FIN = "fin"
-    """Shut down the sending side, discard unread input, close: the client sees EOF,
-    never an RST that would wipe what the kernel still had to deliver."""
-    RST = "rst"
-    """Abort (SO_LINGER 0): the client sees ECONNRESET."""
-
-
-class MemoryBudget:
-    """All clients' pending bytes together, against `max_memory` (loop thread only)."""
-
-    __slots__ = ("high_water", "limit", "over", "pending", "trimmed_at")
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.pending = 0
-        """Bytes pending over all clients."""
-        self.over = False
-        """Went past `limit` and has not come back under half of it yet."""
-        self.high_water = 0
-        """The most `pending` since memory was last given back."""
-        self.trimmed_at = float("-inf")
-
-    def add(self, change: int) -> int:
-        """Count `change` more (or fewer) pending bytes; `BUDGET` if `over` flipped."""
-        self.pending += change
-        if self.pending > self.high_water:
-            self.high_water = self.pending
-        if self.over:
-            if self.pending > self.limit // 2:
-                return 0
-        elif self.pending <= self.limit:
-            return 0
-        self.over = not self.over
-        return BUDGET
-
-    def trim_due(self, now: float) -> bool:
-        """True (once) when so much was freed that memory should go back to the
-        system: `TRIM_AFTER` bytes below the high-water mark, at most every
-        `TRIM_EVERY` seconds."""
-        if self.high_water - self.pending < TRIM_AFTER:
-            return False
-        if now - self.trimmed_at < TRIM_EVERY:
-            return False
-        self.high_water = self.pending
-        self.trimmed_at = now
-        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,60 +101,6 @@ class Limits:
     def resume_below(self) -> int:
         """A paused client reads again once its pending bytes are down to this."""
         return self.max_buffer // 2
-
-
-class ActiveFault:
-    """A fault in force on one client, and the state it needs (loop thread only)."""
-
-    __slots__ = (
-        "close_at",
-        "delayed",
-        "discarded",
-        "held",
-        "held_bytes",
-        "in_base",
-        "last_release",
-        "out_base",
-        "pieces",
-        "send_after",
-        "spec",
-        "tokens",
-        "tokens_at",
-    )
-
-    def __init__(
-        self, spec: FaultSpec, now: float, bytes_in: int, bytes_out: int
-    ) -> None:
-        self.spec = spec
-        self.held: deque[tuple[float, bytes]] = deque()
-        """Delayed bytes with their release times, oldest first."""
-        self.held_bytes = 0
-        self.last_release = now
-        """The latest release time given: later bytes never go before it."""
-        self.tokens = 0.0
-        """`rate`: bytes that may be sent now (a bucket of at most one second)."""
-        self.tokens_at = now
-        self.send_after = now
-        """`gap`: no send before this."""
-        self.in_base, self.out_base = bytes_in, bytes_out
-        """The counters when the fault was set: `reset-after` and `close-after`
-        count from there."""
-        self.close_at: float | None = None
-        if spec.close_in is not None or spec.reset_in is not None:
-            self.close_at = now + min(
-                t for t in (spec.close_in, spec.reset_in) if t is not None
-            )
-        self.delayed = self.pieces = self.discarded = 0
-
-    def refill(self, now: float) -> None:
-        """Tokens for the time that passed (`rate` only)."""
-        rate = self.spec.rate
-        if rate is not None:
-            self.tokens = min(float(rate), self.tokens + (now - self.tokens_at) * rate)
-            self.tokens_at = now
-
-    def activity(self) -> FaultActivity:
-        return FaultActivity(self.delayed, self.pieces, self.discarded)
 
 
 class Connection:
@@ -280,10 +159,11 @@ class Connection:
         """The most the next read may take."""
         self.close_how = CloseHow.AS_IS
         self.close_reason: str | None = None
-        """Why the connection closes, once a call returned `CLOSE`."""
+        """Why the connection closes (a `CloseReason` or an error's words), once a
+        call returned `CLOSE`."""
         self.counted = 0
         """Pending bytes as the memory budget has them."""
-        self.fault: ActiveFault | None = None
+        self.fault: FaultStack | None = None
         self.dropped = 0
         """Bytes faults threw away (blackhole, past close-after, reset-after),
         over every fault this client had."""
@@ -319,9 +199,10 @@ class Connection:
     def outgoing(self) -> bytes | bytearray:
         """What the loop may send now (when `WRITE` is of interest)."""
         fault = self.fault
-        if fault is None or not _shapes_sends(fault.spec):
+        if fault is None or not fault.shapes_sends:
             return self.outbuf
-        return bytes(memoryview(self.outbuf)[: self._send_limit(fault)])
+        limit = fault.send_limit(len(self.outbuf), self.bytes_out)
+        return bytes(memoryview(self.outbuf)[:limit])
 
     # ---- what happened -----------------------------------------------------------
 
@@ -361,55 +242,56 @@ class Connection:
             self.outbuf = NOTHING_PENDING  # let a big buffer's memory go
         fault = self.fault
         if fault is not None and sent:
-            if _shapes_sends(fault.spec):
-                fault.pieces += 1
-            fault.tokens -= sent
-            fault.send_after = now + fault.spec.gap
-            cap = fault.spec.close_after
-            if cap is not None and self.bytes_out - fault.out_base >= cap:
-                return self._close("close-after", CloseHow.FIN)
+            reason = fault.sent(sent, self.bytes_out, now)
+            if reason is not None:
+                return self._close(reason)
         if self.eof_seen and not self.pending:
-            return self._close("peer closed", CloseHow.AS_IS)
+            return self._close(CloseReason.PEER_CLOSED)
         return self._after_change(now)
 
     def eof(self, now: float) -> int:
         """The client shut down its sending side: echo what is pending, then close."""
         self.eof_seen = True
         if not self.pending:
-            return self._close("peer closed", CloseHow.AS_IS)
+            return self._close(CloseReason.PEER_CLOSED)
         return self._after_change(now)
 
     def timer(self, now: float) -> int:
-        """`deadline` came: release delayed bytes, allow paced sends, close on time."""
+        """`deadline` came: release held bytes, allow paced sends, close on time."""
         fault = self.fault
         self.deadline = None  # whatever comes next is a new wake-up
         if fault is None:
             return 0
-        if fault.close_at is not None and now >= fault.close_at:
-            return self._close_in_time(fault.spec)
-        self._release(fault, now)
+        reason = fault.due(now)
+        if reason is not None:
+            return self._close(reason)
+        self.outbuf = fault.release(self.outbuf, now)
         return self._after_change(now)
 
     def failed(self, error: OSError) -> int:
         """The socket failed (reset, broken pipe, ...): close it with a reason."""
-        return self._close(close_reason(error), CloseHow.AS_IS)
+        return self._close(close_reason(error))
+
+    def broke(self, error: Exception) -> int:
+        """Serving this client raised (a bug): close it, as it is, saying so."""
+        return self._close(f"internal error: {error!r}")
 
     def kick(self) -> int:
         """The operator kicks the client: FIN, pending bytes discarded."""
-        return self._close("kicked", CloseHow.FIN)
+        return self._close(CloseReason.KICKED)
 
     def reset(self) -> int:
         """The operator resets the client: RST."""
-        return self._close("reset", CloseHow.RST)
+        return self._close(CloseReason.RESET)
 
     def shut_down(self) -> int:
         """The server stops: FIN, pending bytes discarded."""
-        return self._close("shutdown", CloseHow.FIN)
+        return self._close(CloseReason.SHUTDOWN)
 
     def check_idle(self, now: float, idle_timeout: float) -> int:
         """Close with a FIN if the client sent nothing for `idle_timeout` seconds."""
         if now - self.last_received >= idle_timeout:
-            return self._close("idle timeout", CloseHow.FIN)
+            return self._close(CloseReason.IDLE_TIMEOUT)
         return 0
 
     def budget_changed(self, now: float) -> int:
@@ -419,31 +301,22 @@ class Connection:
     def set_fault(self, spec: FaultSpec | None, now: float) -> int:
         """Put `spec` in force (None: no fault), replacing any fault before it.
 
-        Bytes delayed by the old fault keep their turn but wait no longer than the
-        new fault's delay; without a fault they go at once.
+        Bytes held by the old fault keep their turn but wait no longer than the
+        new fault would hold them; without a fault they go at once.
         """
         old = self.fault
         if spec is None:
-            if old is not None:
-                self._release(old, None)  # what waited goes now, in its turn
+            if old is not None:  # what waited goes now, in its turn
+                self.outbuf = old.release(self.outbuf, None)
             self.fault = None
             self.deadline = None
             return self._after_change(now)
-        fault = ActiveFault(spec, now, self.bytes_in, self.bytes_out)
-        if old is not None:
-            latest = now + spec.delay + spec.jitter
-            for release, chunk in old.held:
-                fault.held.append((min(release, latest), chunk))
-                fault.held_bytes += len(chunk)
-                fault.last_release = min(release, latest)
+        fault = FaultStack(spec, now, self.bytes_in, self.bytes_out, self.limits.rng)
+        reason = fault.start(now, old)
         self.fault = fault
-        self._release(fault, now)
-        if fault.close_at is not None and fault.close_at <= now:
-            return self._close_in_time(spec)
-        if spec.close_after == 0:
-            return self._close("close-after", CloseHow.FIN)
-        if spec.reset_after == 0:
-            return self._close("reset-after", CloseHow.RST)
+        self.outbuf = fault.release(self.outbuf, now)
+        if reason is not None:
+            return self._close(reason)
         return self._after_change(now)
 
     def discard(self) -> int:
@@ -454,9 +327,8 @@ class Connection:
         counted, self.counted = self.counted, 0
         self.outbuf = NOTHING_PENDING
         if self.fault is not None:
-            self.fault.held.clear()
-            self.fault.held_bytes = 0
-        return self.limits.budget.add(-counted) if counted else 0
+            self.fault.clear()
+        return BUDGET if counted and self.limits.budget.add(-counted) else 0
 
     def inspect(self, enabled: bool) -> None:
         """Start (or stop) keeping the last `RING_SIZE` bytes received."""
@@ -464,6 +336,10 @@ class Connection:
             self.recent = None
         elif self.recent is None:
             self.recent = b""
+
+    def fault_activity(self) -> FaultActivity | None:
+        """What the client's fault has done since it was set, or None."""
+        return None if self.fault is None else self.fault.activity()
 
     # ---- events ----------------------------------------------------------------
 
@@ -499,82 +375,23 @@ class Connection:
 
     # ---- the rules ----------------------------------------------------------------
 
-    def _received_under(self, fault: ActiveFault, data: memoryview, now: float) -> int:
+    def _received_under(self, fault: FaultStack, data: memoryview, now: float) -> int:
         """What arrives while a fault is set: thrown away, held back, or queued."""
-        spec = fault.spec
-        received = self.bytes_in - fault.in_base
-        if spec.reset_after is not None and received >= spec.reset_after:
-            self._drop(fault, len(data))  # never echoed: the RST comes first
-            return self._close("reset-after", CloseHow.RST)
-        if spec.blackhole:
-            self._drop(fault, len(data))
+        size = len(data)
+        keep, reason = fault.admit(size, self.bytes_in, self.bytes_out, self.pending)
+        self.dropped += size - keep
+        if reason is not None:
+            return self._close(reason)
+        if not keep:
             return 0
-        if spec.close_after is not None:
-            room = spec.close_after - (self.bytes_out - fault.out_base) - self.pending
-            if room < len(data):
-                self._drop(fault, len(data) - max(room, 0))
-                data = data[: max(room, 0)]
-        if not data:
-            return 0
-        if spec.delay or spec.jitter or fault.held:  # behind what waits, in order
-            release = now + spec.delay
-            if spec.jitter:
-                release += self.limits.rng.random() * spec.jitter
-            release = max(release, fault.last_release)  # order is kept
-            fault.last_release = release
-            fault.held.append((release, bytes(data)))
-            fault.held_bytes += len(data)
-            fault.delayed += len(data)
-        elif self.outbuf:
-            self.outbuf += data
-        else:
-            self.outbuf = bytearray(data)
+        if keep < size:
+            data = data[:keep]
+        if not fault.hold(data, now):  # held: behind what waits, in order
+            if self.outbuf:
+                self.outbuf += data
+            else:
+                self.outbuf = bytearray(data)
         return self._after_change(now)
-
-    def _drop(self, fault: ActiveFault, count: int) -> None:
-        """A fault throws `count` received bytes away (counted twice: for the
-        client's close, and for what this fault has done)."""
-        self.dropped += count
-        fault.discarded += count
-
-    def _release(self, fault: ActiveFault, until: float | None) -> None:
-        """Move delayed bytes whose time has come (all, if `until` is None) to the
-        bytes that may go, after those already there."""
-        held = fault.held
-        if not held or (until is not None and held[0][0] > until):
-            return
-        ready = self.outbuf if self.outbuf else bytearray()
-        while held and (until is None or held[0][0] <= until):
-            _, chunk = held.popleft()
-            fault.held_bytes -= len(chunk)
-            ready += chunk
-        self.outbuf = ready
-
-    def _send_limit(self, fault: ActiveFault) -> int:
-        """How many pending bytes one send may take under the fault (0: not now)."""
-        spec = fault.spec
-        limit = len(self.outbuf)
-        if spec.slice is not None:
-            limit = min(limit, spec.slice)
-        if spec.rate is not None:
-            limit = min(limit, int(fault.tokens + _TOKEN_SLACK))
-        if spec.close_after is not None:
-            limit = min(limit, spec.close_after - (self.bytes_out - fault.out_base))
-        return max(limit, 0)
-
-    def _send_wait(self, fault: ActiveFault, now: float) -> float:
-        """Seconds until the fault lets the next piece go (0: now)."""
-        spec = fault.spec
-        wait = max(0.0, fault.send_after - now)
-        rate = spec.rate
-        if rate is not None:
-            fault.refill(now)
-            want = min(len(self.outbuf), max(1, rate // RATE_SENDS_PER_SECOND))
-            if spec.slice is not None:
-                want = min(want, spec.slice)
-            if fault.tokens + _TOKEN_SLACK < want:
-                wait = max(wait, (want - fault.tokens) / rate)
-        return wait
 
     def _after_change(self, now: float) -> int:
         """Count the pending bytes, pause or resume reading, choose what to watch and
@@ -585,7 +402,8 @@ class Connection:
         budget = limits.budget
         todo = 0
         if pending != self.counted:
-            todo = budget.add(pending - self.counted)
+            if budget.add(pending - self.counted):
+                todo = BUDGET
             self.counted = pending
         if self.full:
             self.full = pending > limits.resume_below
@@ -599,19 +417,17 @@ class Connection:
             interest = READ
         deadline = None
         if fault is not None:
-            if fault.spec.stall:
+            if fault.stops_reading:
                 interest = 0
-            deadline = fault.close_at
-            if fault.held:
-                deadline = _earliest(deadline, fault.held[0][0])
+            deadline = fault.deadline()
         if self.outbuf:
             wait = 0.0
-            if fault is not None and _shapes_sends(fault.spec):
-                wait = self._send_wait(fault, now)
+            if fault is not None and fault.shapes_sends:
+                wait = fault.send_wait(len(self.outbuf), now)
             if wait <= 0:
                 interest |= WRITE
-            else:
-                deadline = _earliest(deadline, now + wait)
+            elif deadline is None or now + wait < deadline:
+                deadline = now + wait
         if interest != self.interest:
             self.interest = interest
             todo |= INTEREST
@@ -621,27 +437,14 @@ class Connection:
                 todo |= WAKE
         return todo
 
-    def _close_in_time(self, spec: FaultSpec) -> int:
-        """`close-in` or `reset-in` is due (whichever was set; a reset wins a tie)."""
-        if spec.reset_in is not None and (
-            spec.close_in is None or spec.reset_in <= spec.close_in
-        ):
-            return self._close("reset-in", CloseHow.RST)
-        return self._close("close-in", CloseHow.FIN)
-
-    def _close(self, reason: str, how: CloseHow) -> int:
+    def _close(self, reason: str) -> int:
+        """Close for `reason`: its own way if it is a `CloseReason`, else (an
+        error's words) as the socket is."""
         self.close_reason = reason
-        self.close_how = how
+        self.close_how = (
+            reason.how if isinstance(reason, CloseReason) else CloseHow.AS_IS
+        )
         return CLOSE
-
-
-def _shapes_sends(spec: FaultSpec) -> bool:
-    """True when a fault limits what one send may take, or when."""
-    return spec.shapes_output or spec.close_after is not None
-
-
-def _earliest(first: float | None, second: float) -> float:
-    return second if first is None or second < first else first
 
 
 def close_reason(error: OSError) -> str:

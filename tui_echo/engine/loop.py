@@ -19,33 +19,29 @@ import itertools
 import math
 import os
 import random
-import select
 import socket
 import struct
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
-from tui_echo.control import protocol as control
-from tui_echo.control.socket_server import ControlListener, ControlServer, Poller
 from tui_echo.engine.config import ServerConfig
 from tui_echo.engine.connection import (
     BUDGET,
     CLOSE,
     ECHO,
     INTEREST,
-    READ,
     RECV_SIZE,
     WAKE,
-    WRITE,
-    CloseHow,
     Connection,
     Limits,
-    MemoryBudget,
 )
 from tui_echo.engine.feed import EventFeed
 from tui_echo.engine.kernel import read_kernel_stats
-from tui_echo.engine.memory import release_freed_memory
+from tui_echo.engine.memory import MemoryBudget, release_freed_memory
+from tui_echo.engine.poller import READ, READABLE, TROUBLE, WRITE, Poller
 from tui_echo.events import (
     ClientConnected,
     Event,
@@ -55,7 +51,8 @@ from tui_echo.events import (
     ServerError,
     ShutdownComplete,
 )
-from tui_echo.faults import FaultActivity, FaultSpec, fault_text
+from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget, fault_text
+from tui_echo.states import CloseHow
 from tui_echo.words import format_peer
 
 TICK = 0.1
@@ -78,14 +75,51 @@ FIN_DRAIN_READS = 16
 
 _OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 _LINGER_ABORT = struct.pack("ii", 1, 0)
-_TROUBLE = select.POLLERR | select.POLLHUP
-"""Reported whatever the interest: an error, or both directions shut."""
-_READABLE = select.POLLIN | _TROUBLE
-_WRITABLE = select.POLLOUT
 
 Command = Callable[[], object]
-FaultTarget = int | str
-"""A client id, `all` (every client connected now) or `new` (clients to come)."""
+
+
+class SideChannel(Protocol):
+    """Descriptors the loop serves beside its clients (the control socket): it
+    registers them with `EchoLoop.poller`, the loop hands over what is ready and
+    tells it of every event published. Loop thread only."""
+
+    @property
+    def wants_events(self) -> bool:
+        """Whether `on_events` has anyone to tell (else it is not called)."""
+        ...
+
+    def owns(self, fd: int) -> bool:
+        """True for its descriptors."""
+        ...
+
+    def on_ready(self, fd: int, mask: int) -> None:
+        """The poller says one of its descriptors is ready."""
+
+    def on_events(self, events: Sequence[Event], first_seq: int) -> None:
+        """Events were published, numbered from `first_seq` (1 for the first)."""
+
+    def tick(self, now: float) -> None:
+        """The loop's periodic tick."""
+
+    def close(self) -> None:
+        """The loop stops: say what is left to say, and close."""
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The server's counts at one moment (loop thread)."""
+
+    clients: int
+    total: int
+    """Clients accepted since start (the latest id)."""
+    rejected: int
+    bytes_in: int
+    bytes_out: int
+    pending: int
+    uptime: float
+    listening: str
+    default_fault: FaultSpec | None
 
 
 class EchoLoop:
@@ -99,7 +133,6 @@ class EchoLoop:
         config: ServerConfig,
         feed: EventFeed,
         listener: socket.socket,
-        control: ControlListener | None = None,
     ) -> None:
         self.config = config
         self.feed = feed
@@ -117,7 +150,9 @@ class EchoLoop:
         self._timer_order = itertools.count()
         self._kernel: dict[int, KernelStats] = {}
         """The last kernel sample of the clients someone watches."""
-        self._poller = _Poller()
+        self.poller = Poller()
+        """The loop's poller; side channels register their descriptors with it."""
+        self._poller = self.poller
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -145,12 +180,11 @@ class EchoLoop:
         self._rejected = 0
         self._closed_in = self._closed_out = 0
         """Bytes of the clients that are gone (for STATS)."""
-        self._control: ControlServer | None = None
-        if control is not None:
-            poller = Poller(
-                self._poller.register, self._poller.modify, self._poller.unregister
-            )
-            self._control = ControlServer(control, poller, self)
+        self._side: SideChannel | None = None
+
+    def attach(self, side: SideChannel) -> None:
+        """Serve `side`'s descriptors too (before `run`, on the starting thread)."""
+        self._side = side
 
     # ---- any thread ---------------------------------------------------------------
 
@@ -179,8 +213,7 @@ class EchoLoop:
     def fault_activity(self, client_id: int) -> FaultActivity | None:
         """What a client's fault has done, or None without one (a snapshot)."""
         entry = self._by_id.get(client_id)
-        fault = None if entry is None else entry[1].fault
-        return None if fault is None else fault.activity()
+        return None if entry is None else entry[1].fault_activity()
 
     # ---- the loop -------------------------------------------------------------------
 
@@ -204,9 +237,9 @@ class EchoLoop:
         `EVENTS` readers, if there are any."""
         first = self._published + 1
         self._published += len(events)
-        control = self._control
-        if control is not None and control.streaming:
-            control.broadcast(events, first)
+        side = self._side
+        if side is not None and side.wants_events:
+            side.on_events(events, first)
 
     def request_stop(self) -> None:
         """Leave the loop after this turn (loop thread: send it through `call`)."""
@@ -236,15 +269,14 @@ class EchoLoop:
                 # What this batch reports may be stale: a command or an earlier
                 # event may have changed what the client wants (stall, pause), or
                 # closed it and given its descriptor to a new client.
-                mask &= conn.interest | _TROUBLE
+                mask &= conn.interest | TROUBLE
                 try:
-                    if mask & _READABLE:
+                    if mask & READABLE:
                         on_readable(sock, conn, mask, now)
-                    if mask & _WRITABLE and conn.close_reason is None:
+                    if mask & WRITE and conn.close_reason is None:
                         on_writable(sock, conn, now)
                 except Exception as exc:  # a bug must cost one client, not the loop
-                    conn.close_reason = f"internal error: {exc!r}"
-                    self._close(sock, conn)
+                    self._carry_out(sock, conn, conn.broke(exc))
             if timers and timers[0][0] <= now:
                 self._run_timers(now)
             if now >= next_tick:
@@ -272,8 +304,8 @@ class EchoLoop:
                 self._run_commands()
             elif fd == self._listener.fileno():
                 self._accept()
-            elif self._control is not None and self._control.owns(fd):
-                self._control.on_ready(fd, mask)
+            elif self._side is not None and self._side.owns(fd):
+                self._side.on_ready(fd, mask)
         except Exception as exc:  # a bug: report it and keep serving
             self.publish(ServerError(message=f"internal error: {exc!r}"))
 
@@ -386,8 +418,7 @@ class EchoLoop:
                 if todo:
                     self._carry_out(entry[0], conn, todo)
             except Exception as exc:  # a bug must cost one client, not the loop
-                conn.close_reason = f"internal error: {exc!r}"
-                self._close(entry[0], conn)
+                self._carry_out(entry[0], conn, conn.broke(exc))
 
     def _budget_flipped(self) -> None:
         """All clients together went over `max_memory`, or back under half of it:
@@ -403,12 +434,9 @@ class EchoLoop:
 
     def _accept(self) -> None:
         listener = self._listener
-        family, kind = listener.family, socket.SOCK_STREAM
         for _ in range(ACCEPT_BATCH):
             try:
-                # socket.accept() minus its enum conversions, which cost as much
-                # as the rest of an accept under connection churn.
-                fd, address = listener._accept()  # type: ignore[attr-defined]
+                sock, address = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -416,7 +444,6 @@ class EchoLoop:
                     self._pause_accepting(exc)
                 # ECONNABORTED and the like: that client gave up; go on serving
                 return
-            sock = socket.socket(family, kind, 0, fileno=fd)
             self._accept_error_reported = False
             peer = format_peer(address)
             limit = self.config.max_clients
@@ -480,8 +507,8 @@ class EchoLoop:
             self._active = set()
             self.feed.publish_data(data)
             self._count_and_stream(data)
-        if self._control is not None:
-            self._control.tick(now)
+        if self._side is not None:
+            self._side.tick(now)
         idle_timeout = self.config.idle_timeout
         if idle_timeout is not None:
             for sock, conn in list(self._by_id.values()):
@@ -567,15 +594,21 @@ class EchoLoop:
         self._carry_out(sock, conn, what(conn))
         return True
 
-    # ---- what the control socket asks (loop thread) --------------------------------
+    # ---- what watchers may read (loop thread) ---------------------------------
 
-    def list_lines(self) -> list[str]:
-        now = time.monotonic()
-        return [control.list_line(conn, now) for _, conn in self._by_id.values()]
+    def connections(self) -> Iterable[Connection]:
+        """Every connected client's connection, in the order they came."""
+        return [conn for _, conn in self._by_id.values()]
 
-    def stats_line(self) -> str:
+    def connection(self, client_id: int) -> Connection | None:
+        """A connected client's connection, or None."""
+        entry = self._by_id.get(client_id)
+        return None if entry is None else entry[1]
+
+    def totals(self) -> Totals:
+        """The server's counts now (the clients still here count as they stand)."""
         conns = [conn for _, conn in self._by_id.values()]
-        return control.stats_line(
+        return Totals(
             clients=len(conns),
             total=self._last_id,
             rejected=self._rejected,
@@ -584,26 +617,8 @@ class EchoLoop:
             pending=self._limits.budget.pending,
             uptime=time.monotonic() - self._started_at,
             listening=self._listening,
-            fault=self._default_fault,
+            default_fault=self._default_fault,
         )
-
-    def recent_line(self, client_id: int) -> str | None:
-        entry = self._by_id.get(client_id)
-        return None if entry is None else control.recent_line(entry[1].recent)
-
-    def activity_line(self, client_id: int) -> str | None:
-        entry = self._by_id.get(client_id)
-        if entry is None:
-            return None
-        fault = entry[1].fault
-        return control.activity_line(None if fault is None else fault.activity())
-
-    def kernel_lines(self, client_ids: Sequence[int]) -> list[str]:
-        self.sample_kernel(client_ids)
-        return [
-            control.kernel_line(client_id, stats)
-            for client_id, stats in self._kernel.items()
-        ]
 
     # ---- closing ------------------------------------------------------------------
 
@@ -664,35 +679,11 @@ class EchoLoop:
         for sock, conn in list(self._by_id.values()):
             self._carry_out(sock, conn, conn.shut_down())
         self.publish(ShutdownComplete())
-        if self._control is not None:
-            self._control.close()
+        if self._side is not None:
+            self._side.close()
         self._poller.close()
         self._wake_r.close()
         self._wake_w.close()
-
-
-class _Poller:
-    """epoll where there is one, poll elsewhere: the same calls, timeouts in seconds.
-
-    `select.epoll` straight, rather than `selectors`: the wrappers cost a Python
-    call and a key lookup per ready socket, a tenth of an echo's time.
-    """
-
-    def __init__(self) -> None:
-        if hasattr(select, "epoll"):
-            self._impl: select.epoll | select.poll = select.epoll()
-            self.poll: Callable[[float], list[tuple[int, int]]] = self._impl.poll
-        else:  # pragma: no cover - Linux has epoll
-            self._impl = select.poll()
-            impl = self._impl
-            self.poll = lambda timeout: impl.poll(timeout * 1000)
-        self.register = self._impl.register
-        self.modify = self._impl.modify
-        self.unregister = self._impl.unregister
-
-    def close(self) -> None:
-        if isinstance(self._impl, select.epoll):
-            self._impl.close()
 
 
 def _abort(sock: socket.socket) -> None:

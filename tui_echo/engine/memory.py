@@ -1,4 +1,5 @@
-"""Memory that a burst took, given back; and a garbage collector that never stalls.
+"""The memory budget of all clients' pending bytes, memory that a burst took given
+back, and a garbage collector that never stalls.
 
 glibc keeps the memory of freed buffers for reuse: once it has freed a large block,
 it raises its own threshold for using separate mappings, so later buffers of that
@@ -61,3 +62,50 @@ def calm_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+TRIM_AFTER = 32 * 1024 * 1024
+"""Freed pending bytes that make it worth giving memory back to the system."""
+TRIM_EVERY = 1.0
+"""Seconds between two such returns at most (each takes milliseconds)."""
+
+
+class MemoryBudget:
+    """All clients' pending bytes together, against `max_memory` (loop thread only)."""
+
+    __slots__ = ("high_water", "limit", "over", "pending", "trimmed_at")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.pending = 0
+        """Bytes pending over all clients."""
+        self.over = False
+        """Went past `limit` and has not come back under half of it yet."""
+        self.high_water = 0
+        """The most `pending` since memory was last given back."""
+        self.trimmed_at = float("-inf")
+
+    def add(self, change: int) -> bool:
+        """Count `change` more (or fewer) pending bytes; True if `over` flipped."""
+        self.pending += change
+        if self.pending > self.high_water:
+            self.high_water = self.pending
+        if self.over:
+            if self.pending > self.limit // 2:
+                return False
+        elif self.pending <= self.limit:
+            return False
+        self.over = not self.over
+        return True
+
+    def trim_due(self, now: float) -> bool:
+        """True (once) when so much was freed that memory should go back to the
+        system: `TRIM_AFTER` bytes below the high-water mark, at most every
+        `TRIM_EVERY` seconds."""
+        if self.high_water - self.pending < TRIM_AFTER:
+            return False
+        if now - self.trimmed_at < TRIM_EVERY:
+            return False
+        self.high_water = self.pending
+        self.trimmed_at = now
+        return True

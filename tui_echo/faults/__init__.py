@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tui_echo.faults.spec import FaultActivity, FaultSpec, fault_text
+from tui_echo.faults.spec import FaultActivity, FaultSpec, FaultTarget, fault_text
 
-__all__ = ["FaultActivity", "FaultSpec", "fault_text"]
+__all__ = ["FaultActivity", "FaultSpec", "FaultTarget", "fault_text"]

@@ -1,47 +1,74 @@
 """`FaultSpec`: a fault as people write it (`delay=50ms,jitter=20ms,slice=1`), parsed.
 
 The command line (`--fault`), the monitor's fault dialog, the control socket and
-Python (`EchoServer.set_fault`) all take the same text and the same value; what a
-fault does to a client's bytes is `Connection`'s to carry out (connection.py).
-
-    delay=DURATION   each byte echoed no sooner than DURATION after it arrived
-    jitter=DURATION  a random 0..DURATION more per delay (seeded; order is kept)
-    rate=SIZE        at most SIZE bytes echoed per second
-    slice=SIZE       at most SIZE bytes per send: the echo arrives in pieces
-    gap=DURATION     DURATION between two pieces
-    stall            stop reading from the client
-    blackhole        read and discard; echo nothing
-    close-after=SIZE FIN once SIZE bytes were echoed (the rest is discarded)
-    reset-after=SIZE RST as soon as SIZE bytes were received
-    close-in=DURATION, reset-in=DURATION   FIN / RST after DURATION
-    off              no fault
+Python (`EchoServer.set_fault`) all take the same text and the same value. The items
+are `items.ITEMS`; what each does to a client's bytes is its stage's (stages.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Literal
 
-from tui_echo.events import FAULT_OFF as OFF
+from tui_echo.faults.items import BY_NAME, ITEMS, Kind
+from tui_echo.states import FAULT_OFF as OFF
 from tui_echo.units import MAX_SECONDS, MAX_SIZE, parse_duration, parse_size
 
+Value = float | int | bool
+"""A DURATION (float seconds), a SIZE (int bytes) or a FLAG (True)."""
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+FaultTarget = int | Literal["all", "new"]
+"""Whom a fault is for: a client id, every client connected now, or the default of
+clients still to come."""
+
+_ORDER = {item.name: index for index, item in enumerate(ITEMS)}
+
+
 class FaultSpec:
-    """A fault: what to do to one client's echo (all fields off by default)."""
+    """A fault: the items in force and their values, in the table's order; a value.
 
-    delay: float = 0.0
-    jitter: float = 0.0
-    rate: int | None = None
-    slice: int | None = None
-    gap: float = 0.0
-    stall: bool = False
-    blackhole: bool = False
-    close_after: int | None = None
-    reset_after: int | None = None
-    close_in: float | None = None
-    reset_in: float | None = None
+    `FaultSpec(delay=0.05, slice=1)` names items with `_` for `-`
+    (`close_after=1024`); `FaultSpec.parse` reads the text people write.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, **values: Value) -> None:
+        items = []
+        for key, value in values.items():
+            name = key.replace("_", "-")
+            if name not in BY_NAME:
+                raise TypeError(f"unknown fault item {name!r}")
+            if value is not False:
+                items.append((name, value))
+        items.sort(key=lambda pair: _ORDER[pair[0]])
+        self._items: tuple[tuple[str, Value], ...] = tuple(items)
+
+    @property
+    def items(self) -> tuple[tuple[str, Value], ...]:
+        """(item name, value) pairs, in the order the text lists them."""
+        return self._items
+
+    def get(self, name: str) -> Value | None:
+        """The value of item `name` (`close-after`), or None if it is not set."""
+        for item, value in self._items:
+            if item == name:
+                return value
+        return None
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FaultSpec) and other._items == self._items
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __repr__(self) -> str:
+        return f"FaultSpec({str(self)!r})"
 
     @classmethod
     def parse(cls, text: str) -> FaultSpec | None:
@@ -54,38 +81,28 @@ class FaultSpec:
         text = text.strip()
         if text.lower() in ("", OFF):
             return None
-        values: dict[str, Any] = {}
-        for item in text.split(","):
-            name, has_value, raw = (part.strip() for part in item.partition("="))
+        values: dict[str, Value] = {}
+        for part in text.split(","):
+            name, has_value, raw = (piece.strip() for piece in part.partition("="))
             name = name.lower()
-            kind = _ITEMS.get(name)
-            if kind is None:
+            if name not in BY_NAME:
                 raise ValueError(
-                    f"unknown fault item {item.strip()!r}"
-                    f" (items: {', '.join(_ITEMS)}, or off)"
+                    f"unknown fault item {part.strip()!r}"
+                    f" (items: {', '.join(BY_NAME)}, or off)"
                 )
-            field = name.replace("-", "_")
-            if field in values:
+            if name in values:
                 raise ValueError(f"fault item {name!r} is given twice")
-            values[field] = _parse_value(name, kind, raw if has_value else None)
-        return cls(**values)
+            values[name] = _parse_value(name, raw if has_value else None)
+        spec = cls()
+        spec._items = tuple(sorted(values.items(), key=lambda p: _ORDER[p[0]]))
+        return spec
 
     def __str__(self) -> str:
-        """The SPEC text, items in a fixed order: `FaultSpec.parse` reads it back."""
-        items = []
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if value == field.default:
-                continue
-            name = field.name.replace("_", "-")
-            kind = _ITEMS[name]
-            items.append(name if kind is bool else f"{name}={_show(kind, value)}")
-        return ",".join(items)
-
-    @property
-    def shapes_output(self) -> bool:
-        """True when sends are paced or cut (rate, slice, gap)."""
-        return self.rate is not None or self.slice is not None or self.gap > 0
+        """The SPEC text, in the table's order: `FaultSpec.parse` reads it back."""
+        return ",".join(
+            name if BY_NAME[name].kind is Kind.FLAG else f"{name}={_show(name, value)}"
+            for name, value in self._items
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,54 +122,45 @@ def fault_text(spec: FaultSpec | None) -> str:
     return OFF if spec is None else str(spec)
 
 
-_ITEMS: dict[str, type] = {
-    "delay": float,
-    "jitter": float,
-    "rate": int,
-    "slice": int,
-    "gap": float,
-    "stall": bool,
-    "blackhole": bool,
-    "close-after": int,
-    "reset-after": int,
-    "close-in": float,
-    "reset-in": float,
-}
-"""Each item's kind: a duration (float), a size (int), or a flag (bool)."""
-
-_SMALLEST_SIZE = {"rate": 1, "slice": 1, "close-after": 0, "reset-after": 0}
-
-
-def _parse_value(name: str, kind: type, raw: str | None) -> Any:
-    if kind is bool:
+def _parse_value(name: str, raw: str | None) -> Value:
+    item = BY_NAME[name]
+    if item.kind is Kind.FLAG:
         if raw is not None:
             raise ValueError(f"fault item {name!r} takes no value")
         return True
     if not raw:
-        what = "a duration (250ms, 1.5s)" if kind is float else "a size (64K, 1M)"
+        what = (
+            "a duration (250ms, 1.5s)"
+            if item.kind is Kind.DURATION
+            else "a size (64K, 1M)"
+        )
         raise ValueError(f"fault item {name!r} needs {what}: {name}=...")
     try:
-        value: float | int = parse_duration(raw) if kind is float else parse_size(raw)
+        value: float | int = (
+            parse_duration(raw) if item.kind is Kind.DURATION else parse_size(raw)
+        )
     except ValueError as exc:
         raise ValueError(f"fault item {name}={raw}: {exc}") from None
-    if kind is float and value > MAX_SECONDS:
+    if item.kind is Kind.DURATION and value > MAX_SECONDS:
         raise ValueError(f"fault item {name}={raw}: too long to mean anything")
-    if kind is int:
-        if value < _SMALLEST_SIZE[name]:
+    if item.kind is Kind.SIZE:
+        if value < item.smallest:
             raise ValueError(f"fault item {name}={raw}: must be at least 1 byte")
         if value > MAX_SIZE:
             raise ValueError(f"fault item {name}={raw}: too large to mean anything")
     return value
 
 
-def _show(kind: type, value: float) -> str:
+def _show(name: str, value: Value) -> str:
     """A value as the SPEC writes it: `250ms`, `1.5s`; `64K`, `1M`, `100`."""
-    if kind is float:
-        if value < 1 and round(value * 1000, 3) == int(round(value * 1000, 3)):
-            return f"{round(value * 1000)}ms"
+    if BY_NAME[name].kind is Kind.DURATION:
+        seconds = float(value)
+        if seconds < 1 and round(seconds * 1000, 3) == int(round(seconds * 1000, 3)):
+            return f"{round(seconds * 1000)}ms"
         # The shortest exact decimal, never an exponent the grammar cannot read.
-        return f"{format(Decimal(repr(value)), 'f')}s"
-    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
-        if value >= size and value % size == 0:
-            return f"{int(value) // size}{unit}"
-    return str(int(value))
+        return f"{format(Decimal(repr(seconds)), 'f')}s"
+    size = int(value)
+    for unit, scale in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return str(size)

@@ -1,0 +1,112 @@
+"""`LoopOperator`: the control socket's commands carried out on the loop, and its
+answers read from the loop's state and written as lines (loop thread only).
+
+The loop knows nothing of the protocol: it offers its connections, its totals and
+its commands; this module turns them into `LIST`, `STATS`, `KERNEL`, `RECENT` and
+`ACTIVITY` lines, Redis `CLIENT LIST` style.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from tui_echo.engine.connection import Connection
+from tui_echo.engine.loop import EchoLoop, Totals
+from tui_echo.events import KernelStats
+from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget
+
+
+class LoopOperator:
+    """What the control socket may ask of a running `EchoLoop` (its `Operator`)."""
+
+    def __init__(self, loop: EchoLoop) -> None:
+        self.loop = loop
+
+    def list_lines(self) -> list[str]:
+        now = time.monotonic()
+        return [list_line(conn, now) for conn in self.loop.connections()]
+
+    def stats_line(self) -> str:
+        return stats_line(self.loop.totals())
+
+    def kick(self, client_id: int) -> bool:
+        return self.loop.kick(client_id)
+
+    def kick_all(self) -> None:
+        self.loop.kick_all()
+
+    def reset(self, client_id: int) -> bool:
+        return self.loop.reset(client_id)
+
+    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
+        return self.loop.set_fault(target, spec)
+
+    def inspect(self, client_id: int, enabled: bool) -> bool:
+        return self.loop.inspect(client_id, enabled)
+
+    def recent_line(self, client_id: int) -> str | None:
+        conn = self.loop.connection(client_id)
+        return None if conn is None else recent_line(conn.recent)
+
+    def activity_line(self, client_id: int) -> str | None:
+        conn = self.loop.connection(client_id)
+        return None if conn is None else activity_line(conn.fault_activity())
+
+    def kernel_lines(self, client_ids: Sequence[int]) -> list[str]:
+        loop = self.loop
+        loop.sample_kernel(client_ids)
+        lines = []
+        for client_id in dict.fromkeys(client_ids):  # once each, in order
+            stats = loop.kernel_stats(client_id)
+            if stats is not None:
+                lines.append(kernel_line(client_id, stats))
+        return lines
+
+
+def list_line(conn: Connection, now: float) -> str:
+    """A client as `LIST` shows it (`fault` comes last: its SPEC may hold `=`
+    and `,`)."""
+    fault = "-" if conn.fault is None else str(conn.fault.spec)
+    return (
+        f"id={conn.id} peer={conn.peer} state={conn.state}"
+        f" age={now - conn.connected_at:.1f} idle={now - conn.last_received:.1f}"
+        f" in={conn.bytes_in} out={conn.bytes_out} pending={conn.pending}"
+        f" fault={fault}"
+    )
+
+
+def stats_line(totals: Totals) -> str:
+    """The server's totals as `STATS` shows them, then where it listens and the
+    fault of new clients (last: its SPEC may hold `=` and `,`)."""
+    fault = totals.default_fault
+    return (
+        f"clients={totals.clients} total={totals.total} rejected={totals.rejected}"
+        f" bytes_in={totals.bytes_in} bytes_out={totals.bytes_out}"
+        f" pending={totals.pending} uptime={totals.uptime:.1f}"
+        f" listening={totals.listening} fault={'-' if fault is None else fault}"
+    )
+
+
+def recent_line(recent: bytes | None) -> str:
+    """`RECENT`: the bytes kept for an inspected client, as hex (`hex=` when none)."""
+    return f"hex={(recent or b'').hex()}"
+
+
+def activity_line(activity: FaultActivity | None) -> str:
+    """`ACTIVITY`: what a client's fault has done (`fault=-` without one)."""
+    if activity is None:
+        return "fault=-"
+    return (
+        f"delayed={activity.delayed} pieces={activity.pieces}"
+        f" discarded={activity.discarded}"
+    )
+
+
+def kernel_line(client_id: int, stats: KernelStats) -> str:
+    """`KERNEL`: one client's socket as the kernel sees it."""
+    return (
+        f"id={client_id} recvq={stats.recv_q} sendq={stats.send_q}"
+        f" rtt={stats.rtt_us} rttvar={stats.rttvar_us} retrans={stats.retransmits}"
+        f" cwnd={stats.cwnd} lost={stats.lost}"
+    )

@@ -1,0 +1,91 @@
+"""The fault items, written once: their names, what value each takes, what each does.
+
+The SPEC grammar (spec.py), the stages that carry them out (stages.py), the command
+line's help, the control socket's and the monitor's words all read this table; a new
+item is one row here and one stage type there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Kind(Enum):
+    """What value an item takes: `delay=250ms`, `slice=16`, `stall`."""
+
+    DURATION = "DURATION"
+    SIZE = "SIZE"
+    FLAG = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One fault item of the SPEC grammar."""
+
+    name: str
+    kind: Kind
+    effect: str
+    """What it does, in a few words (help texts)."""
+    smallest: int = 1
+    """The least SIZE it takes (sizes only)."""
+
+    @property
+    def usage(self) -> str:
+        """`delay=DURATION`, `stall`: how it is written."""
+        return f"{self.name}={self.kind.value}" if self.kind.value else self.name
+
+
+ITEMS: tuple[Item, ...] = (
+    Item("delay", Kind.DURATION, "each byte echoed no sooner than DURATION after it"),
+    Item("jitter", Kind.DURATION, "a random 0..DURATION more per delay (order kept)"),
+    Item("rate", Kind.SIZE, "at most SIZE bytes echoed per second"),
+    Item("slice", Kind.SIZE, "at most SIZE bytes per send: the echo comes in pieces"),
+    Item("gap", Kind.DURATION, "DURATION between two pieces"),
+    Item("stall", Kind.FLAG, "stop reading from the client"),
+    Item("blackhole", Kind.FLAG, "read and discard; echo nothing"),
+    Item("close-after", Kind.SIZE, "FIN once SIZE bytes were echoed", smallest=0),
+    Item("reset-after", Kind.SIZE, "RST as soon as SIZE bytes were received", 0),
+    Item("close-in", Kind.DURATION, "FIN after DURATION"),
+    Item("reset-in", Kind.DURATION, "RST after DURATION"),
+)
+"""Every item, in the order a SPEC's text lists them."""
+
+BY_NAME: dict[str, Item] = {item.name: item for item in ITEMS}
+
+
+def usage() -> str:
+    """Every item as it is written, for a one-line help: `delay=DURATION, ...`."""
+    return ", ".join(item.usage for item in ITEMS)
+
+
+def help_lines() -> list[str]:
+    """One line per item, `usage   effect`, aligned (for longer help texts)."""
+    width = max(len(item.usage) for item in ITEMS)
+    return [f"{item.usage:<{width}}  {item.effect}" for item in ITEMS]
+
+
+def hint() -> str:
+    """The items as the fault dialog lists them: `delay= ... stall blackhole ...`."""
+    names = " ".join(f"{i.name}=" if i.kind.value else i.name for i in ITEMS)
+    return f"items: {names}, comma-separated (delay=50ms,slice=1)"
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """A fault one key away in the monitor's fault dialog."""
+
+    key: str
+    name: str
+    spec: str
+    """The SPEC, as `str(FaultSpec)` writes it (so the FAULT column matches)."""
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset("1", "slow link", "delay=500ms,rate=64K"),
+    Preset("2", "lossy-looking slicing", "jitter=300ms,slice=16,gap=100ms"),
+    Preset("3", "stall", "stall"),
+    Preset("4", "close after 1 KiB", "close-after=1K"),
+    Preset("5", "reset in 5 s", "reset-in=5s"),
+    Preset("0", "off", "off"),
+)

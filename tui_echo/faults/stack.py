@@ -1,0 +1,182 @@
+"""`FaultStack`: a fault in force on one client, as its stages in order.
+
+`Connection` (engine/connection.py) holds one while the client has a fault and asks
+it, and only it, what the fault does to the bytes; it knows none of the stages. The
+stack also keeps what outlives any one stage: the bytes held back (with their
+release times, in order, so a replaced fault's bytes keep their turn), and what the
+fault has done (`FaultActivity`). No I/O; loop thread only.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+
+from tui_echo.faults.spec import FaultActivity, FaultSpec
+from tui_echo.faults.stages import Stage, build_stages
+from tui_echo.states import CloseReason
+
+
+class FaultStack:
+    """The stages of one client's fault, and the bytes it holds back."""
+
+    __slots__ = (
+        "delayed",
+        "discarded",
+        "held",
+        "held_bytes",
+        "in_base",
+        "last_release",
+        "out_base",
+        "pieces",
+        "rng",
+        "shapes_sends",
+        "spec",
+        "stages",
+        "stops_reading",
+    )
+
+    def __init__(
+        self,
+        spec: FaultSpec,
+        now: float,
+        bytes_in: int,
+        bytes_out: int,
+        rng: random.Random,
+    ) -> None:
+        self.spec = spec
+        self.stages: list[Stage] = build_stages(spec, now)
+        self.rng = rng
+        """The faults' one seeded generator (`--seed`)."""
+        self.shapes_sends = any(stage.shapes_sends for stage in self.stages)
+        """Sends are cut or paced: `outgoing` must ask `send_limit`."""
+        self.stops_reading = any(stage.stops_reading for stage in self.stages)
+        self.held: deque[tuple[float, bytes]] = deque()
+        """Bytes held back with their release times, oldest first."""
+        self.held_bytes = 0
+        self.last_release = now
+        """The latest release time given: later bytes never go before it."""
+        self.in_base, self.out_base = bytes_in, bytes_out
+        """The client's counters when the fault was set: stages count from there."""
+        self.delayed = self.pieces = self.discarded = 0
+
+    def start(self, now: float, replaced: FaultStack | None) -> CloseReason | None:
+        """The fault takes over from `replaced` (or from none): bytes the old one
+        held keep their turn but wait no longer than this one would hold them.
+        Returns a reason to close at once (`close-in=0`, `close-after=0`)."""
+        if replaced is not None and replaced.held:
+            latest = now + max((s.longest_hold() for s in self.stages), default=0.0)
+            for release, chunk in replaced.held:
+                self.held.append((min(release, latest), chunk))
+                self.held_bytes += len(chunk)
+                self.last_release = min(release, latest)
+        reason = self.due(now)
+        for stage in self.stages:
+            reason = reason or stage.at_start()
+        return reason
+
+    def admit(
+        self, size: int, bytes_in: int, bytes_out: int, pending: int
+    ) -> tuple[int, CloseReason | None]:
+        """How many of `size` bytes just received to keep, and whether to close; what
+        is not kept is counted as discarded (all of it when closing)."""
+        received, echoed = bytes_in - self.in_base, bytes_out - self.out_base
+        keep = size
+        for stage in self.stages:
+            keep, reason = stage.admit(keep, received, echoed, pending)
+            if reason is not None:
+                self.discarded += size
+                return 0, reason
+        self.discarded += size - keep
+        return keep, None
+
+    def hold(self, data: memoryview, now: float) -> bool:
+        """Hold `data` back if a stage says so, or if older bytes wait (order is
+        kept); False: it may go as soon as sends allow."""
+        release = None
+        for stage in self.stages:
+            until = stage.hold_until(now, self.rng)
+            if until is not None and (release is None or until > release):
+                release = until
+        if release is None:
+            if not self.held:
+                return False
+            release = now
+        release = max(release, self.last_release)
+        self.last_release = release
+        self.held.append((release, bytes(data)))
+        self.held_bytes += len(data)
+        self.delayed += len(data)
+        return True
+
+    def release(
+        self, outbuf: bytes | bytearray, until: float | None
+    ) -> bytes | bytearray:
+        """`outbuf` with the held bytes whose time has come (all, if `until` is
+        None) added after what is there."""
+        held = self.held
+        if not held or (until is not None and held[0][0] > until):
+            return outbuf
+        ready = outbuf if outbuf else bytearray()
+        while held and (until is None or held[0][0] <= until):
+            _, chunk = held.popleft()
+            self.held_bytes -= len(chunk)
+            ready += chunk
+        return ready
+
+    def send_limit(self, pending: int, bytes_out: int) -> int:
+        """How many of the `pending` bytes one send may take now (0: none)."""
+        limit = pending
+        for stage in self.stages:
+            piece = stage.piece_limit()
+            if piece is not None and piece < limit:
+                limit = piece
+        echoed = bytes_out - self.out_base
+        for stage in self.stages:
+            limit = stage.send_limit(limit, echoed)
+        return max(limit, 0)
+
+    def send_wait(self, pending: int, now: float) -> float:
+        """Seconds until the next piece of the `pending` bytes may go (0: now)."""
+        piece = pending
+        for stage in self.stages:
+            limit = stage.piece_limit()
+            if limit is not None and limit < piece:
+                piece = limit
+        return max((stage.send_wait(piece, now) for stage in self.stages), default=0.0)
+
+    def sent(self, count: int, bytes_out: int, now: float) -> CloseReason | None:
+        """`count` bytes (more than none) went out; a reason if that closes it."""
+        if self.shapes_sends:
+            self.pieces += 1
+        echoed = bytes_out - self.out_base
+        reason = None
+        for stage in self.stages:  # every stage hears of it, whoever closes
+            reason = stage.sent(count, echoed, now) or reason
+        return reason
+
+    def deadline(self) -> float | None:
+        """When `due` (or a held byte's release) needs the loop's attention next."""
+        deadline = self.held[0][0] if self.held else None
+        for stage in self.stages:
+            at = stage.deadline()
+            if at is not None and (deadline is None or at < deadline):
+                deadline = at
+        return deadline
+
+    def due(self, now: float) -> CloseReason | None:
+        """A reason to close now that the time has come, if one has."""
+        for stage in self.stages:
+            reason = stage.due(now)
+            if reason is not None:
+                return reason
+        return None
+
+    def clear(self) -> None:
+        """The client is gone: drop what is held."""
+        self.held.clear()
+        self.held_bytes = 0
+
+    def activity(self) -> FaultActivity:
+        """What the fault has done since it was set."""
+        return FaultActivity(self.delayed, self.pieces, self.discarded)

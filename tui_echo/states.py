@@ -1,0 +1,77 @@
+"""The small closed sets of words the server and its watchers share: where a client
+stands, why it closed and how its socket closes. Imports nothing of ours.
+"""
+
+from __future__ import annotations
+
+from enum import Enum, StrEnum
+
+
+class ClientState(StrEnum):
+    """Where a client stands. The core reports the first three; the view adds two."""
+
+    OPEN = "open"
+    """Connected; what it sends is echoed."""
+    PAUSED = "paused"
+    """Reading stopped by backpressure (`--max-buffer` or `--max-memory`)."""
+    HALF_CLOSED = "half-closed"
+    """It shut down its sending side; the rest is echoed, then the server closes."""
+    CLOSING = "closing"
+    """The operator asked to kick or reset it; the close is on its way (view only)."""
+    CLOSED = "closed"
+    """Gone (view only: the row lingers a moment with its close reason)."""
+
+
+FAULT_OFF = "off"
+"""The fault SPEC that means no fault."""
+
+
+class CloseHow(Enum):
+    """How the loop closes a socket."""
+
+    AS_IS = "as is"
+    """Just close: the client is gone or the socket failed."""
+    FIN = "fin"
+    """Shut down the sending side, discard unread input, close: the client sees EOF,
+    never an RST that would wipe what the kernel still had to deliver."""
+    RST = "rst"
+    """Abort (SO_LINGER 0): the client sees ECONNRESET."""
+
+
+class CloseReason(StrEnum):
+    """Why the server closed a client, when the reason is one of its own (a failed
+    socket's reason is the error's words instead, closed as it is). Each reason
+    says how the socket closes (`how`)."""
+
+    PEER_CLOSED = "peer closed"
+    """The client shut down its sending side and everything pending went."""
+    KICKED = "kicked"
+    """The operator kicked it."""
+    RESET = "reset"
+    """The operator reset it."""
+    SHUTDOWN = "shutdown"
+    """The server stops."""
+    IDLE_TIMEOUT = "idle timeout"
+    """It sent nothing for `--idle-timeout`."""
+    CLOSE_AFTER = "close-after"
+    """Its `close-after` fault echoed its bytes."""
+    RESET_AFTER = "reset-after"
+    """Its `reset-after` fault received its bytes."""
+    CLOSE_IN = "close-in"
+    """Its `close-in` fault's time came."""
+    RESET_IN = "reset-in"
+    """Its `reset-in` fault's time came."""
+
+    @property
+    def how(self) -> CloseHow:
+        """How the socket closes for this reason."""
+        return _HOW.get(self, CloseHow.FIN)
+
+
+_HOW = {
+    CloseReason.PEER_CLOSED: CloseHow.AS_IS,
+    CloseReason.RESET: CloseHow.RST,
+    CloseReason.RESET_AFTER: CloseHow.RST,
+    CloseReason.RESET_IN: CloseHow.RST,
+}
+"""The reasons that do not close with a FIN."""
