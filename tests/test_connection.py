@@ -14,12 +14,11 @@ from tui_echo.engine.connection import (
     RECV_SIZE,
     Connection,
     Limits,
-    close_reason,
 )
 from tui_echo.engine.memory import MemoryBudget
 from tui_echo.engine.poller import READ, WRITE
 from tui_echo.events import ClientState
-from tui_echo.states import CloseHow
+from tui_echo.states import CloseHow, error_reason
 from tui_echo.words import format_address, format_peer
 
 MAX = 64 * 1024
@@ -186,10 +185,10 @@ def test_inspection_keeps_the_last_bytes_only_while_asked() -> None:
 
 
 def test_close_reasons_are_short_and_stable() -> None:
-    assert close_reason(ConnectionResetError(errno.ECONNRESET, "x")) == "reset by peer"
-    assert close_reason(BrokenPipeError(errno.EPIPE, "x")) == "broken pipe"
-    assert close_reason(TimeoutError(errno.ETIMEDOUT, "x")) == "timed out"
-    assert close_reason(OSError(errno.EIO, "Input/output error")) == (
+    assert error_reason(ConnectionResetError(errno.ECONNRESET, "x")) == "reset by peer"
+    assert error_reason(BrokenPipeError(errno.EPIPE, "x")) == "broken pipe"
+    assert error_reason(TimeoutError(errno.ETIMEDOUT, "x")) == "timed out"
+    assert error_reason(OSError(errno.EIO, "Input/output error")) == (
         "input/output error"
     )
 

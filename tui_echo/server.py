@@ -198,15 +198,19 @@ class EchoServer:
         answers for them. Each client costs three system calls on the loop thread.
         """
         ids = tuple(client_ids)
-        self._send(lambda loop: loop.sample_kernel(ids))
+        self._send(lambda loop: loop.clients.sample_kernel(ids))
 
     def kernel_stats(self, client_id: int) -> KernelStats | None:
         """The kernel's view of a watched client at the last sample (any thread)."""
-        return None if self._loop is None else self._loop.kernel_stats(client_id)
+        return (
+            None if self._loop is None else self._loop.clients.kernel_stats(client_id)
+        )
 
     def fault_activity(self, client_id: int) -> FaultActivity | None:
         """What a client's fault has done since it was set, or None (any thread)."""
-        return None if self._loop is None else self._loop.fault_activity(client_id)
+        return (
+            None if self._loop is None else self._loop.clients.fault_activity(client_id)
+        )
 
     def _send(self, command: Callable[[EchoLoop], object]) -> None:
         """Run `command` on the loop thread, if the server was started."""
@@ -216,12 +220,14 @@ class EchoServer:
 
     def recent_bytes(self, client_id: int) -> bytes | None:
         """The last few KiB an inspected client sent, or None (any thread)."""
-        return None if self._loop is None else self._loop.recent_bytes(client_id)
+        return (
+            None if self._loop is None else self._loop.clients.recent_bytes(client_id)
+        )
 
     @property
     def client_count(self) -> int:
         """Clients connected now (any thread; a snapshot)."""
-        return 0 if self._loop is None else self._loop.client_count
+        return 0 if self._loop is None else len(self._loop.clients)
 
     @property
     def running(self) -> bool:

@@ -4,6 +4,7 @@ stands, why it closed and how its socket closes. Imports nothing of ours.
 
 from __future__ import annotations
 
+import errno
 from enum import Enum, StrEnum
 
 
@@ -75,3 +76,22 @@ _HOW = {
     CloseReason.RESET_IN: CloseHow.RST,
 }
 """The reasons that do not close with a FIN."""
+
+
+_ERROR_REASONS = {
+    errno.ECONNRESET: "reset by peer",
+    errno.EPIPE: "broken pipe",
+    errno.ETIMEDOUT: "timed out",
+    errno.EHOSTUNREACH: "host unreachable",
+    errno.ENETUNREACH: "network unreachable",
+}
+
+
+def error_reason(error: OSError) -> str:
+    """A short, stable reason for an error on a client's socket."""
+    if error.errno in _ERROR_REASONS:
+        return _ERROR_REASONS[error.errno]
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    text = error.strerror or str(error) or type(error).__name__
+    return text[0].lower() + text[1:]

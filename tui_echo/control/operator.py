@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from tui_echo.engine.clients import Totals
 from tui_echo.engine.connection import Connection
-from tui_echo.engine.loop import EchoLoop, Totals
+from tui_echo.engine.loop import EchoLoop
 from tui_echo.events import KernelStats
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget
 
@@ -25,7 +26,7 @@ class LoopOperator:
 
     def list_lines(self) -> list[str]:
         now = time.monotonic()
-        return [list_line(conn, now) for conn in self.loop.connections()]
+        return [list_line(conn, now) for conn in self.loop.clients.connections()]
 
     def stats_line(self) -> str:
         return stats_line(self.loop.totals())
@@ -46,19 +47,19 @@ class LoopOperator:
         return self.loop.inspect(client_id, enabled)
 
     def recent_line(self, client_id: int) -> str | None:
-        conn = self.loop.connection(client_id)
+        conn = self.loop.clients.connection(client_id)
         return None if conn is None else recent_line(conn.recent)
 
     def activity_line(self, client_id: int) -> str | None:
-        conn = self.loop.connection(client_id)
+        conn = self.loop.clients.connection(client_id)
         return None if conn is None else activity_line(conn.fault_activity())
 
     def kernel_lines(self, client_ids: Sequence[int]) -> list[str]:
         loop = self.loop
-        loop.sample_kernel(client_ids)
+        loop.clients.sample_kernel(client_ids)
         lines = []
         for client_id in dict.fromkeys(client_ids):  # once each, in order
-            stats = loop.kernel_stats(client_id)
+            stats = loop.clients.kernel_stats(client_id)
             if stats is not None:
                 lines.append(kernel_line(client_id, stats))
         return lines

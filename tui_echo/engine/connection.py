@@ -42,7 +42,6 @@ The rules, each here and only here:
 
 from __future__ import annotations
 
-import errno
 import random
 from dataclasses import dataclass
 
@@ -51,7 +50,7 @@ from tui_echo.engine.poller import READ, WRITE
 from tui_echo.events import ClientClosed, ClientData
 from tui_echo.faults import FaultActivity, FaultSpec
 from tui_echo.faults.stack import FaultStack
-from tui_echo.states import ClientState, CloseHow, CloseReason
+from tui_echo.states import ClientState, CloseHow, CloseReason, error_reason
 from tui_echo.units import RING_SIZE
 
 RECV_SIZE = 256 * 1024
@@ -76,14 +75,6 @@ OVER_BUDGET_READ = 4096
 
 NOTHING_PENDING = b""
 """The outbound buffer of every client with nothing pending (saves memory when idle)."""
-
-_ERROR_REASONS = {
-    errno.ECONNRESET: "reset by peer",
-    errno.EPIPE: "broken pipe",
-    errno.ETIMEDOUT: "timed out",
-    errno.EHOSTUNREACH: "host unreachable",
-    errno.ENETUNREACH: "network unreachable",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +261,7 @@ class Connection:
 
     def failed(self, error: OSError) -> int:
         """The socket failed (reset, broken pipe, ...): close it with a reason."""
-        return self._close(close_reason(error))
+        return self._close(error_reason(error))
 
     def broke(self, error: Exception) -> int:
         """Serving this client raised (a bug): close it, as it is, saying so."""
@@ -445,13 +436,3 @@ class Connection:
             reason.how if isinstance(reason, CloseReason) else CloseHow.AS_IS
         )
         return CLOSE
-
-
-def close_reason(error: OSError) -> str:
-    """A short, stable reason for an error on a client's socket."""
-    if error.errno in _ERROR_REASONS:
-        return _ERROR_REASONS[error.errno]
-    if isinstance(error, TimeoutError):
-        return "timed out"
-    text = error.strerror or str(error) or type(error).__name__
-    return text[0].lower() + text[1:]

@@ -13,20 +13,16 @@ events coalesced once per `TICK`.
 from __future__ import annotations
 
 import contextlib
-import errno
-import heapq
-import itertools
-import math
 import os
 import random
 import socket
-import struct
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Sequence
 
+from tui_echo.engine.acceptor import Acceptor
+from tui_echo.engine.clients import Clients, Totals
+from tui_echo.engine.closing import close_socket
+from tui_echo.engine.commands import Command, CommandQueue
 from tui_echo.engine.config import ServerConfig
 from tui_echo.engine.connection import (
     BUDGET,
@@ -39,87 +35,23 @@ from tui_echo.engine.connection import (
     Limits,
 )
 from tui_echo.engine.feed import EventFeed
-from tui_echo.engine.kernel import read_kernel_stats
 from tui_echo.engine.memory import MemoryBudget, release_freed_memory
 from tui_echo.engine.poller import READ, READABLE, TROUBLE, WRITE, Poller
+from tui_echo.engine.side_channel import SideChannel
+from tui_echo.engine.timers import Timers, wait_until
 from tui_echo.events import (
     ClientConnected,
     Event,
     FaultChanged,
-    KernelStats,
     Rejected,
     ServerError,
     ShutdownComplete,
 )
-from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget, fault_text
-from tui_echo.states import CloseHow
+from tui_echo.faults import FaultSpec, FaultTarget, fault_text
 from tui_echo.words import format_peer
 
 TICK = 0.1
 """Seconds between coalesced data events (and idle-timeout checks)."""
-
-ACCEPT_BATCH = 64
-"""Connections taken per readiness of the listener, so a flood can't starve clients."""
-
-ACCEPT_RETRY = 0.1
-"""Pause in accepting after EMFILE and friends, instead of spinning on the error."""
-
-TIMER_GRAIN = 0.001
-"""epoll's unit of time: below it, a deadline is met by sleeping, not polling."""
-
-STALE_TIMERS = 1024
-"""Timer entries beyond two per client that make the heap worth rebuilding."""
-
-FIN_DRAIN_READS = 16
-"""Reads of unread input before a FIN close: enough for any socket buffer, bounded."""
-
-_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-_LINGER_ABORT = struct.pack("ii", 1, 0)
-
-Command = Callable[[], object]
-
-
-class SideChannel(Protocol):
-    """Descriptors the loop serves beside its clients (the control socket): it
-    registers them with `EchoLoop.poller`, the loop hands over what is ready and
-    tells it of every event published. Loop thread only."""
-
-    @property
-    def wants_events(self) -> bool:
-        """Whether `on_events` has anyone to tell (else it is not called)."""
-        ...
-
-    def owns(self, fd: int) -> bool:
-        """True for its descriptors."""
-        ...
-
-    def on_ready(self, fd: int, mask: int) -> None:
-        """The poller says one of its descriptors is ready."""
-
-    def on_events(self, events: Sequence[Event], first_seq: int) -> None:
-        """Events were published, numbered from `first_seq` (1 for the first)."""
-
-    def tick(self, now: float) -> None:
-        """The loop's periodic tick."""
-
-    def close(self) -> None:
-        """The loop stops: say what is left to say, and close."""
-
-
-@dataclass(frozen=True, slots=True)
-class Totals:
-    """The server's counts at one moment (loop thread)."""
-
-    clients: int
-    total: int
-    """Clients accepted since start (the latest id)."""
-    rejected: int
-    bytes_in: int
-    bytes_out: int
-    pending: int
-    uptime: float
-    listening: str
-    default_fault: FaultSpec | None
 
 
 class EchoLoop:
@@ -144,42 +76,24 @@ class EchoLoop:
         )
         self._default_fault = config.fault
         """The fault each new client gets (`--fault`, `FAULT new`)."""
-        self._timers: list[tuple[float, int, Connection]] = []
-        """(deadline, tie-breaker, connection): when to call `Connection.timer`.
-        An entry whose time is no longer its connection's deadline is stale."""
-        self._timer_order = itertools.count()
-        self._kernel: dict[int, KernelStats] = {}
-        """The last kernel sample of the clients someone watches."""
+        self._timers = Timers()
         self.poller = Poller()
         """The loop's poller; side channels register their descriptors with it."""
         self._poller = self.poller
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
-        self._poller.register(self._wake_r.fileno(), READ)
-        self._poller.register(listener.fileno(), READ)
-        self._commands: deque[Command] = deque()
-        self._by_fd: dict[int, tuple[socket.socket, Connection]] = {}
-        self._by_id: dict[int, tuple[socket.socket, Connection]] = {}
-        self._last_id = 0
-        """The id of the latest client (ids count from 1, one per connection)."""
+        self._commands = CommandQueue(self._poller)
+        self._acceptor = Acceptor(listener, self._poller, self._report)
+        self.clients = Clients(format_peer(listener.getsockname()))
+        """Who is connected (loop thread; watchers read it there)."""
+        self._by_fd = self.clients.by_fd
+        self._by_id = self.clients.by_id
         self._active: set[Connection] = set()
         """Clients with I/O since the last tick: each gets a data event."""
         self._running = True
-        self._closed = False
-        self._accepting = True
-        self._accept_paused_until = 0.0
-        self._accept_error_reported = False
         self._buffer = bytearray(RECV_SIZE)
         self._view = memoryview(self._buffer)
         """Where every read lands; only what a partial write leaves is copied."""
         self._published = 0
         """Events published so far: the `seq` of the control socket's stream."""
-        self._started_at = time.monotonic()
-        self._listening = format_peer(listener.getsockname())
-        self._rejected = 0
-        self._closed_in = self._closed_out = 0
-        """Bytes of the clients that are gone (for STATS)."""
         self._side: SideChannel | None = None
 
     def attach(self, side: SideChannel) -> None:
@@ -190,30 +104,7 @@ class EchoLoop:
 
     def call(self, command: Command) -> None:
         """Run `command` on the loop thread soon (any thread; dropped once closed)."""
-        if self._closed:
-            return
-        self._commands.append(command)
-        with contextlib.suppress(OSError):  # full (already awake) or closed (stopped)
-            self._wake_w.send(b"\0")
-
-    @property
-    def client_count(self) -> int:
-        """Clients connected now (a snapshot)."""
-        return len(self._by_id)
-
-    def recent_bytes(self, client_id: int) -> bytes | None:
-        """The last bytes an inspected client sent, or None (a snapshot)."""
-        entry = self._by_id.get(client_id)
-        return None if entry is None else entry[1].recent
-
-    def kernel_stats(self, client_id: int) -> KernelStats | None:
-        """The kernel's view of a watched client at the last sample (a snapshot)."""
-        return self._kernel.get(client_id)
-
-    def fault_activity(self, client_id: int) -> FaultActivity | None:
-        """What a client's fault has done, or None without one (a snapshot)."""
-        entry = self._by_id.get(client_id)
-        return None if entry is None else entry[1].fault_activity()
+        self._commands.call(command)
 
     # ---- the loop -------------------------------------------------------------------
 
@@ -222,7 +113,7 @@ class EchoLoop:
         try:
             self._serve()
         except Exception as exc:  # a bug, not a client: say so, then shut down cleanly
-            self.publish(ServerError(message=f"internal error: {exc!r}"))
+            self._report_bug(exc)
         finally:
             self._shutdown()
 
@@ -241,6 +132,13 @@ class EchoLoop:
         if side is not None and side.wants_events:
             side.on_events(events, first)
 
+    def _report(self, message: str) -> None:
+        self.publish(ServerError(message=message))
+
+    def _report_bug(self, exc: Exception) -> None:
+        """A bug, not a client: say so; the loop goes on serving."""
+        self._report(f"internal error: {exc!r}")
+
     def request_stop(self) -> None:
         """Leave the loop after this turn (loop thread: send it through `call`)."""
         self._running = False
@@ -251,11 +149,11 @@ class EchoLoop:
         monotonic = time.monotonic
         on_readable = self._on_readable
         on_writable = self._on_writable
-        timers = self._timers
+        timers = self._timers.heap
         next_tick = monotonic() + TICK
         while self._running:
             if timers and timers[0][0] < next_tick:
-                ready = self._wait_for_timer(timers[0][0])
+                ready = wait_until(poll, timers[0][0])
             else:
                 timeout = next_tick - monotonic()
                 ready = poll(timeout if timeout > 0 else 0)
@@ -283,43 +181,19 @@ class EchoLoop:
                 try:
                     self._tick(now)
                 except Exception as exc:  # a bug: report it and keep serving
-                    self.publish(ServerError(message=f"internal error: {exc!r}"))
+                    self._report_bug(exc)
                 next_tick = now + TICK
-
-    def _wait_for_timer(self, deadline: float) -> list[tuple[int, int]]:
-        """Poll until `deadline` (a fault's), or until a socket is ready, to the
-        tenth of a millisecond: epoll counts whole milliseconds (rounded up, so a
-        delay would come up to 1 ms late), so the last fraction is slept."""
-        timeout = deadline - time.monotonic()
-        if timeout >= TIMER_GRAIN:
-            return self._poller.poll(math.floor(timeout * 1000) / 1000)
-        ready = self._poller.poll(0)
-        if not ready and timeout > 0:
-            time.sleep(timeout)  # under a millisecond; the GIL is free meanwhile
-        return ready
 
     def _on_special(self, fd: int, mask: int) -> None:
         try:
-            if fd == self._wake_r.fileno():
-                self._run_commands()
+            if fd == self._commands.fileno():
+                self._commands.run(self._report_bug)
             elif fd == self._listener.fileno():
                 self._accept()
             elif self._side is not None and self._side.owns(fd):
                 self._side.on_ready(fd, mask)
         except Exception as exc:  # a bug: report it and keep serving
-            self.publish(ServerError(message=f"internal error: {exc!r}"))
-
-    def _run_commands(self) -> None:
-        with contextlib.suppress(OSError):
-            while self._wake_r.recv(4096):
-                pass
-        commands = self._commands
-        while commands:
-            command = commands.popleft()
-            try:
-                command()
-            except Exception as exc:  # a bug in one: report it, run the others
-                self.publish(ServerError(message=f"internal error: {exc!r}"))
+            self._report_bug(exc)
 
     # ---- clients: I/O, then what the connection says --------------------------------
 
@@ -390,29 +264,17 @@ class EchoLoop:
         if todo & INTEREST:
             self._poller.modify(sock.fileno(), conn.interest)
         if todo & WAKE and conn.deadline is not None:
-            heapq.heappush(self._timers, (conn.deadline, next(self._timer_order), conn))
+            self._timers.add(conn)
         if todo & BUDGET:
             self._budget_flipped()
 
-    def _drop_stale_timers(self) -> None:
-        """Rebuild the heap from the live deadlines: entries of closed clients
-        (a churn of clients with `close-in=1h`, say) must not pile up."""
-        self._timers[:] = [  # in place: the loop holds this list
-            (conn.deadline, next(self._timer_order), conn)
-            for _, conn in self._by_id.values()
-            if conn.deadline is not None
-        ]
-        heapq.heapify(self._timers)
-
     def _run_timers(self, now: float) -> None:
         """Call `timer` on every connection whose deadline has come."""
-        timers = self._timers
         by_id = self._by_id
-        while timers and timers[0][0] <= now:
-            when, _, conn = heapq.heappop(timers)
+        for conn in self._timers.due(now):
             entry = by_id.get(conn.id)
-            if entry is None or conn.deadline != when:
-                continue  # closed since, or its deadline moved (a new entry exists)
+            if entry is None:
+                continue  # closed since
             try:
                 todo = conn.timer(now)
                 if todo:
@@ -425,7 +287,7 @@ class EchoLoop:
         every connection reconsiders its reading (rare: the two lines are far apart).
         """
         now = time.monotonic()
-        for sock, conn in list(self._by_id.values()):
+        for sock, conn in self.clients.entries():
             todo = conn.budget_changed(now)
             if todo:
                 self._carry_out(sock, conn, todo & ~BUDGET)
@@ -433,31 +295,19 @@ class EchoLoop:
     # ---- accepting ----------------------------------------------------------------
 
     def _accept(self) -> None:
-        listener = self._listener
-        for _ in range(ACCEPT_BATCH):
-            try:
-                sock, address = listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                if exc.errno in _OUT_OF_RESOURCES:
-                    self._pause_accepting(exc)
-                # ECONNABORTED and the like: that client gave up; go on serving
-                return
-            self._accept_error_reported = False
-            peer = format_peer(address)
-            limit = self.config.max_clients
+        acceptor = self._acceptor
+        limit = self.config.max_clients
+        for sock, peer in acceptor.take():
             if limit is not None and len(self._by_id) >= limit:
                 sock.close()
-                self._rejected += 1
+                self.clients.rejected += 1
                 self.publish(
                     Rejected(peer=peer, reason=f"max clients ({limit}) reached")
                 )
             else:
                 self._add_client(sock, peer)
             if self.feed.backlogged:
-                self._set_accepting(False)
-                return
+                acceptor.pause()
 
     def _add_client(self, sock: socket.socket, peer: str) -> None:
         try:
@@ -468,34 +318,12 @@ class EchoLoop:
             sock.close()
             return
         now = time.monotonic()
-        self._last_id += 1
-        conn = Connection(self._last_id, peer, self._limits, now)
-        entry = (sock, conn)
-        self._by_fd[sock.fileno()] = entry
-        self._by_id[conn.id] = entry
+        conn = Connection(self.clients.next_id(), peer, self._limits, now)
+        self.clients.add(sock, conn)
         self._poller.register(sock.fileno(), conn.interest)
         self.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
         if self._default_fault is not None:  # the default, no event of its own
             self._carry_out(sock, conn, conn.set_fault(self._default_fault, now))
-
-    def _pause_accepting(self, exc: OSError) -> None:
-        """Out of descriptors or memory: stop accepting a moment rather than spin."""
-        self._set_accepting(False)
-        self._accept_paused_until = time.monotonic() + ACCEPT_RETRY
-        if not self._accept_error_reported:
-            self._accept_error_reported = True
-            reason = exc.strerror or str(exc)
-            self.publish(
-                ServerError(
-                    message=f"accept failed: {reason.lower()};"
-                    " accepting paused until descriptors are free"
-                )
-            )
-
-    def _set_accepting(self, accepting: bool) -> None:
-        if accepting != self._accepting:
-            self._poller.modify(self._listener.fileno(), READ if accepting else 0)
-            self._accepting = accepting
 
     # ---- the tick -------------------------------------------------------------------
 
@@ -511,23 +339,15 @@ class EchoLoop:
             self._side.tick(now)
         idle_timeout = self.config.idle_timeout
         if idle_timeout is not None:
-            for sock, conn in list(self._by_id.values()):
+            for sock, conn in self.clients.entries():
                 todo = conn.check_idle(now, idle_timeout)
                 if todo:
                     self._carry_out(sock, conn, todo)
         if self._limits.budget.trim_due(now):
             release_freed_memory()
-        if len(self._timers) > 2 * len(self._by_id) + STALE_TIMERS:
-            self._drop_stale_timers()
-        if not self._accepting and self._may_accept_again(now):
-            self._set_accepting(True)
-
-    def _may_accept_again(self, now: float) -> bool:
-        """True once an accept pause (EMFILE, event backlog) has served its purpose."""
-        return (
-            self._running
-            and now >= self._accept_paused_until
-            and not self.feed.backlogged
+        self._timers.prune(self.clients.connections(), len(self._by_id))
+        self._acceptor.resume_if_due(
+            now, allowed=self._running and not self.feed.backlogged
         )
 
     # ---- commands (loop thread: other threads send them through `call`) -----------
@@ -568,17 +388,6 @@ class EchoLoop:
                 self._carry_out(sock, conn, conn.set_fault(spec, now))
         return True
 
-    def sample_kernel(self, client_ids: Iterable[int]) -> None:
-        """Ask the kernel about these clients now, forgetting the others (only the
-        loop thread knows that a descriptor is still the client's)."""
-        by_id = self._by_id
-        sampled = {}
-        for client_id in client_ids:
-            entry = by_id.get(client_id)
-            if entry is not None and (stats := read_kernel_stats(entry[0])):
-                sampled[client_id] = stats
-        self._kernel = sampled
-
     def inspect(self, client_id: int, enabled: bool) -> bool:
         """Start or stop keeping a client's recent bytes; False if it is unknown."""
         entry = self._by_id.get(client_id)
@@ -594,31 +403,9 @@ class EchoLoop:
         self._carry_out(sock, conn, what(conn))
         return True
 
-    # ---- what watchers may read (loop thread) ---------------------------------
-
-    def connections(self) -> Iterable[Connection]:
-        """Every connected client's connection, in the order they came."""
-        return [conn for _, conn in self._by_id.values()]
-
-    def connection(self, client_id: int) -> Connection | None:
-        """A connected client's connection, or None."""
-        entry = self._by_id.get(client_id)
-        return None if entry is None else entry[1]
-
     def totals(self) -> Totals:
-        """The server's counts now (the clients still here count as they stand)."""
-        conns = [conn for _, conn in self._by_id.values()]
-        return Totals(
-            clients=len(conns),
-            total=self._last_id,
-            rejected=self._rejected,
-            bytes_in=self._closed_in + sum(c.bytes_in for c in conns),
-            bytes_out=self._closed_out + sum(c.bytes_out for c in conns),
-            pending=self._limits.budget.pending,
-            uptime=time.monotonic() - self._started_at,
-            listening=self._listening,
-            default_fault=self._default_fault,
-        )
+        """The server's counts now (loop thread)."""
+        return self.clients.totals(self._limits.budget.pending, self._default_fault)
 
     # ---- closing ------------------------------------------------------------------
 
@@ -627,67 +414,35 @@ class EchoLoop:
 
         Closing a client that is closed already does nothing.
         """
-        if self._by_id.pop(conn.id, None) is None:
-            return
         fd = sock.fileno()
-        del self._by_fd[fd]
+        if not self.clients.remove(sock, conn):
+            return
         self._active.discard(conn)
         with contextlib.suppress(KeyError, ValueError, OSError):
             self._poller.unregister(fd)
-        how = conn.close_how
-        if how is CloseHow.FIN:
-            self._send_fin(sock)
-        if how is CloseHow.RST:
-            _abort(sock)
-        else:
-            sock.close()
+        close_socket(sock, conn.close_how, self._buffer)
         ts = time.time()
         last_data = conn.take_data_event(ts) if conn.has_unreported_bytes else None
         closed = conn.closed_event(ts)
         self.feed.publish_close(closed, last_data)
         self._count_and_stream([closed] if last_data is None else [last_data, closed])
-        self._closed_in += conn.bytes_in
-        self._closed_out += conn.bytes_out
         if conn.discard() & BUDGET:
             self._budget_flipped()
-
-    def _send_fin(self, sock: socket.socket) -> None:
-        """FIN first, then throw away what the client sent meanwhile: closing a
-        socket with unread bytes would make the kernel answer with an RST, which
-        also drops what the kernel still had to deliver."""
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_WR)
-            for _ in range(FIN_DRAIN_READS):
-                if not sock.recv_into(self._buffer):
-                    break
 
     def discard(self) -> None:
         """Close the loop's own poller and wake-up pair, for a loop that never ran
         (its thread could not start); the listener and the control socket stay the
         caller's to give back."""
-        self._closed = True
+        self._commands.close()
         self._poller.close()
-        self._wake_r.close()
-        self._wake_w.close()
 
     def _shutdown(self) -> None:
         """Close the listener and every client; the loop thread's last act."""
-        self._closed = True
-        with contextlib.suppress(KeyError, ValueError, OSError):
-            self._poller.unregister(self._listener.fileno())
-        self._listener.close()
-        for sock, conn in list(self._by_id.values()):
+        self._acceptor.close()
+        for sock, conn in self.clients.entries():
             self._carry_out(sock, conn, conn.shut_down())
         self.publish(ShutdownComplete())
         if self._side is not None:
             self._side.close()
+        self._commands.close()
         self._poller.close()
-        self._wake_r.close()
-        self._wake_w.close()
-
-
-def _abort(sock: socket.socket) -> None:
-    """Close with an RST rather than a FIN (SO_LINGER on, timeout 0)."""
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ABORT)
-    sock.close()

@@ -1,0 +1,127 @@
+"""`Clients`: the connected clients by descriptor and by id, and the server's counts
+(loop thread; the read-only snapshots any thread)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tui_echo.engine.connection import Connection
+from tui_echo.engine.kernel import read_kernel_stats
+from tui_echo.events import KernelStats
+from tui_echo.faults import FaultActivity, FaultSpec
+
+Entry = tuple[socket.socket, Connection]
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The server's counts at one moment."""
+
+    clients: int
+    total: int
+    """Clients accepted since start (the latest id)."""
+    rejected: int
+    bytes_in: int
+    bytes_out: int
+    pending: int
+    uptime: float
+    listening: str
+    default_fault: FaultSpec | None
+
+
+class Clients:
+    """Who is connected, and what the server counted of those who left."""
+
+    def __init__(self, listening: str) -> None:
+        self.by_fd: dict[int, Entry] = {}
+        self.by_id: dict[int, Entry] = {}
+        self.last_id = 0
+        """The id of the latest client (ids count from 1, one per connection)."""
+        self.rejected = 0
+        self.closed_in = self.closed_out = 0
+        """Bytes of the clients that are gone."""
+        self.listening = listening
+        self.started_at = time.monotonic()
+        self.kernel: dict[int, KernelStats] = {}
+        """The last kernel sample of the clients someone watches."""
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    def next_id(self) -> int:
+        """An id for a new client."""
+        self.last_id += 1
+        return self.last_id
+
+    def add(self, sock: socket.socket, conn: Connection) -> None:
+        entry = (sock, conn)
+        self.by_fd[sock.fileno()] = entry
+        self.by_id[conn.id] = entry
+
+    def remove(self, sock: socket.socket, conn: Connection) -> bool:
+        """Forget a client (counting its bytes); False if it was gone already."""
+        if self.by_id.pop(conn.id, None) is None:
+            return False
+        del self.by_fd[sock.fileno()]
+        self.closed_in += conn.bytes_in
+        self.closed_out += conn.bytes_out
+        return True
+
+    def entries(self) -> list[Entry]:
+        """Every client's socket and connection, in the order they came (a copy:
+        the caller may close them as it goes)."""
+        return list(self.by_id.values())
+
+    def connections(self) -> list[Connection]:
+        """Every client's connection, in the order they came."""
+        return [conn for _, conn in self.by_id.values()]
+
+    def connection(self, client_id: int) -> Connection | None:
+        """A connected client's connection, or None."""
+        entry = self.by_id.get(client_id)
+        return None if entry is None else entry[1]
+
+    # ---- snapshots: any thread may read them ----------------------------------------
+
+    def recent_bytes(self, client_id: int) -> bytes | None:
+        """The last bytes an inspected client sent, or None."""
+        conn = self.connection(client_id)
+        return None if conn is None else conn.recent
+
+    def kernel_stats(self, client_id: int) -> KernelStats | None:
+        """The kernel's view of a watched client at the last sample."""
+        return self.kernel.get(client_id)
+
+    def fault_activity(self, client_id: int) -> FaultActivity | None:
+        """What a client's fault has done, or None without one."""
+        conn = self.connection(client_id)
+        return None if conn is None else conn.fault_activity()
+
+    def sample_kernel(self, client_ids: Iterable[int]) -> None:
+        """Ask the kernel about these clients now, forgetting the others (loop
+        thread: only it knows that a descriptor is still the client's)."""
+        by_id = self.by_id
+        sampled = {}
+        for client_id in client_ids:
+            entry = by_id.get(client_id)
+            if entry is not None and (stats := read_kernel_stats(entry[0])):
+                sampled[client_id] = stats
+        self.kernel = sampled
+
+    def totals(self, pending: int, default_fault: FaultSpec | None) -> Totals:
+        """The counts now (the clients still here count as they stand)."""
+        conns = self.connections()
+        return Totals(
+            clients=len(conns),
+            total=self.last_id,
+            rejected=self.rejected,
+            bytes_in=self.closed_in + sum(c.bytes_in for c in conns),
+            bytes_out=self.closed_out + sum(c.bytes_out for c in conns),
+            pending=pending,
+            uptime=time.monotonic() - self.started_at,
+            listening=self.listening,
+            default_fault=default_fault,
+        )
