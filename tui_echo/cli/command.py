@@ -31,6 +31,7 @@ from tui_echo.engine.config import (
 )
 from tui_echo.engine.memory import calm_garbage_collector
 from tui_echo.faults import FaultSpec
+from tui_echo.faults.items import usage
 from tui_echo.server import EchoServer, ServerStartError
 from tui_echo.sources.attached import AttachError, RemoteServer
 from tui_echo.sources.replay import LogReplay, ReplayError
@@ -160,9 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault",
         type=_parsed_by(FaultSpec.parse),
         metavar="SPEC",
-        help="a fault for every new client: comma-separated items of delay=DURATION,"
-        " jitter=DURATION, rate=SIZE, slice=SIZE, gap=DURATION, stall, blackhole,"
-        " close-after=SIZE, reset-after=SIZE, close-in=DURATION, reset-in=DURATION;"
+        help=f"a fault for every new client: comma-separated items of {usage()};"
         " e.g. delay=50ms,jitter=20ms,slice=1 (default: none)",
     )
     parser.add_argument(

@@ -1,0 +1,31 @@
+"""The view model: what the monitor and the headless log show, folded from events.
+
+Pure: no I/O, no threads, time from an injected clock; so every number on screen is
+unit-testable without a terminal.
+"""
+
+from __future__ import annotations
+
+from tui_echo.book.client_book import ClientBook
+from tui_echo.book.records import (
+    HISTORY_LENGTH,
+    HISTORY_SECONDS,
+    LINGER,
+    RATE_WINDOW,
+    TIMELINE_LENGTH,
+    ClientRecord,
+    ClosedClient,
+    Totals,
+)
+
+__all__ = [
+    "HISTORY_LENGTH",
+    "HISTORY_SECONDS",
+    "LINGER",
+    "RATE_WINDOW",
+    "TIMELINE_LENGTH",
+    "ClientBook",
+    "ClientRecord",
+    "ClosedClient",
+    "Totals",
+]
