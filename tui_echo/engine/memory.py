@@ -3,10 +3,10 @@ back, and a garbage collector that never stalls.
 
 glibc keeps the memory of freed buffers for reuse: once it has freed a large block,
 it raises its own threshold for using separate mappings, so later buffers of that
-size come from the heap, and a heap with a few live blocks in it cannot shrink. After
-1,000 clients with full buffers had gone, the server kept 1.2 GiB (272 MiB under the
-memory budget). `malloc_trim(0)` hands every free page back (20 ms for 250 MiB,
-measured); the loop calls it when its `MemoryBudget` says enough was freed.
+size come from the heap, and a heap with a few live blocks in it cannot shrink: a
+server whose clients' buffers all went would keep their memory for good.
+`malloc_trim(0)` hands every free page back (milliseconds for hundreds of MiB); the
+loop calls it when its `MemoryBudget` says enough was freed.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from collections.abc import Callable
 GC_THRESHOLDS = (20_000, 20, 100)
 """Collect the young generation every 20,000 allocations (Python's default: 700),
 the middle one every 20 of those, the old one every 100 of those. The old
-generation holds the monitor's model of every client; with the defaults, measured,
-its collections took 30 to 90 ms under churn, and every thread waits them out
-(the GIL), the echo loop too."""
+generation holds the monitor's model of every client; with the defaults its
+collections come often and take tens of milliseconds under churn, and every thread
+waits them out (the GIL), the echo loop too."""
 
 _trim: Callable[[int], int] | None = None
 _looked_up = False
