@@ -1,10 +1,32 @@
 """tui-echo: a TCP echo server you can watch live.
 
-The package root stays free of UI imports: the core (`tui_echo.server`) and the
-headless mode run without importing Textual.
+The public surface for Python: `EchoServer`, `ServerConfig`, `FaultSpec` and
+`ServerStartError`, loaded on first use (PEP 562), so `import tui_echo` stays cheap
+and never imports the UI: the core and the headless mode run without Textual.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+__all__ = ["EchoServer", "FaultSpec", "ServerConfig", "ServerStartError", "__version__"]
+
+_WHERE = {
+    "EchoServer": "tui_echo.server",
+    "ServerStartError": "tui_echo.server",
+    "ServerConfig": "tui_echo.engine.config",
+    "FaultSpec": "tui_echo.faults",
+}
+
+if TYPE_CHECKING:
+    from tui_echo.engine.config import ServerConfig
+    from tui_echo.faults import FaultSpec
+    from tui_echo.server import EchoServer, ServerStartError
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'tui_echo' has no attribute {name!r}")
