@@ -51,10 +51,47 @@ def test_each_item_parses(text: str, expected: FaultSpec) -> None:
     assert FaultSpec.parse(str(expected)) == expected
 
 
-@pytest.mark.parametrize("text", ["off", "OFF", "", "  "])
+@pytest.mark.parametrize("text", ["off", "OFF", " off "])
 def test_off_is_no_fault(text: str) -> None:
     assert FaultSpec.parse(text) is None
     assert fault_text(None) == "off"
+
+
+@pytest.mark.parametrize("text", ["", "  "])
+def test_an_empty_spec_is_refused_not_taken_for_off(text: str) -> None:
+    with pytest.raises(ValueError, match="empty fault SPEC"):
+        FaultSpec.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("delay=0.0001ms", "delay=0.0001ms"),
+        ("delay=0ms", "delay=0ms"),
+        ("delay=1.5ms", "delay=1.5ms"),
+        ("jitter=0.25s", "jitter=250ms"),
+        ("gap=1.25", "gap=1.25s"),
+        ("close-in=90s", "close-in=90s"),
+    ],
+)
+def test_durations_are_printed_exactly(text: str, shown: str) -> None:
+    spec = FaultSpec.parse(text)
+    assert str(spec) == shown
+    assert FaultSpec.parse(shown) == spec
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "delay=\uff15",  # a fullwidth 5
+        "slice=\u0661\u0662",  # Arabic-Indic 12
+        "rate=\u0663K",
+        "delay=1\u0661ms",
+    ],
+)
+def test_only_ascii_digits_make_a_number(text: str) -> None:
+    with pytest.raises(ValueError, match="not a"):
+        FaultSpec.parse(text)
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from tui_echo.states import FAULT_OFF as FAULT_OFF
 from tui_echo.states import ClientState as ClientState
 from tui_echo.units import human_size
-from tui_echo.words import format_address
+from tui_echo.words import escape, format_address, quoted
 
 JsonObject = dict[str, Any]
 
@@ -242,14 +242,6 @@ _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
 }
 
 
-def _safe_text(text: str) -> str:
-    """A string from outside (a log, a socket), with control characters escaped:
-    none may reach a terminal raw."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
-
-
 _KINDS: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -294,7 +286,8 @@ def from_json(payload: object) -> Event:
     kind = payload.get("event")
     cls = _KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        raise ValueError(f"not a tui-echo event: {str(kind)[:40]!r}")
+        what = "no" if kind is None else quoted(str(kind), 40)
+        raise ValueError(f'not a tui-echo event: {what} "event" kind')
     values: dict[str, Any] = {}
     optional_client = cls in (ServerError, FaultChanged)
     for name in cls.__slots__:
@@ -306,20 +299,22 @@ def from_json(payload: object) -> Event:
         if name not in payload:
             raise ValueError(f"{kind} event without {name!r}")
         if isinstance(value, bool) or not isinstance(value, _TYPES[name]):
-            raise ValueError(f"{kind} event with a bad {name!r}: {value!r:.40}")
+            raise ValueError(
+                f"{kind} event with a bad {name!r}: {quoted(repr(value), 40)}"
+            )
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{kind} event with a bad {name!r}: {value!r}")
         if isinstance(value, int) and value < 0:
             raise ValueError(f"{kind} event with a negative {name!r}: {value}")
         if isinstance(value, str):
-            value = _safe_text(value)
+            value = escape(value)
         values[name] = value
     if cls is ClientData:
         try:
             values["state"] = ClientState(values["state"])
         except ValueError:
             raise ValueError(
-                f"data event with an unknown state: {values['state']!r:.40}"
+                f"data event with an unknown state: {quoted(values['state'], 40)}"
             ) from None
     return cls(**values)
 

@@ -1,10 +1,13 @@
 """Sizes and durations: reading them as people type them, showing them as people read
-them, and the limits beyond which they mean nothing. Imports nothing of ours.
+them, and the limits beyond which they mean nothing. Imports only `words`.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+
+from tui_echo.words import quoted
 
 MAX_SIZE = 1 << 50
 """1 PiB: a size beyond this means nothing on any machine, so it is refused."""
@@ -14,13 +17,23 @@ MAX_SECONDS = 30 * 24 * 3600.0
 RING_SIZE = 4096
 """Recent bytes the server keeps for a client under inspection (the detail view)."""
 
-_SIZE_UNITS = {"": 1.0, "k": 1024.0, "m": 1024.0**2, "g": 1024.0**3, "t": 1024.0**4}
+# ASCII digits only (`\d` would take any script's), and exact decimal arithmetic, so
+# that what a value is shown as reads back as the very same value.
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _SIZE_PATTERN = re.compile(
-    r"^\s*(\d{1,20}(?:\.\d{1,20})?)\s*([KMGT]?)(?:I?B)?\s*$", re.IGNORECASE
+    r"^\s*([0-9]{1,20}(?:\.[0-9]{1,20})?)\s*([KMGT]?)(?:I?B)?\s*$",
+    re.IGNORECASE | re.ASCII,
 )
-_DURATION_UNITS = {"": 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "h": 3600.0}
+_DURATION_UNITS = {
+    "": Decimal(1),
+    "s": Decimal(1),
+    "ms": Decimal("0.001"),
+    "m": Decimal(60),
+    "h": Decimal(3600),
+}
 _DURATION_PATTERN = re.compile(
-    r"^\s*(\d{1,20}(?:\.\d{1,20})?)\s*(ms|s|m|h)?\s*$", re.IGNORECASE
+    r"^\s*([0-9]{1,20}(?:\.[0-9]{1,20})?)\s*(ms|s|m|h)?\s*$",
+    re.IGNORECASE | re.ASCII,
 )
 
 
@@ -30,7 +43,8 @@ def parse_size(text: str) -> int:
     Raises:
         ValueError: the text is not a size.
     """
-    return int(_parse_units(text, _SIZE_PATTERN, _SIZE_UNITS, "a size", "64K or 1M"))
+    number, unit = _match(text, _SIZE_PATTERN, "a size", "64K or 1M")
+    return int(Decimal(number) * _SIZE_UNITS[unit])
 
 
 def parse_duration(text: str) -> float:
@@ -39,20 +53,39 @@ def parse_duration(text: str) -> float:
     Raises:
         ValueError: the text is not a duration.
     """
-    return _parse_units(
-        text, _DURATION_PATTERN, _DURATION_UNITS, "a duration", "250ms, 1.5s or 2m"
-    )
+    number, unit = _match(text, _DURATION_PATTERN, "a duration", "250ms, 1.5s or 2m")
+    return float(Decimal(number) * _DURATION_UNITS[unit])
 
 
-def _parse_units(
-    text: str, pattern: re.Pattern[str], units: dict[str, float], what: str, tip: str
-) -> float:
-    """A number with an optional unit, as `pattern` reads it, times the unit."""
+def show_duration(seconds: float) -> str:
+    """A duration as `parse_duration` reads it back exactly: `250ms`, `0.0001ms`,
+    `1.5s` (the shortest exact decimal, never an exponent)."""
+    exact = Decimal(repr(float(seconds)))
+    if exact < 1:
+        return f"{_plain(exact * 1000)}ms"
+    return f"{_plain(exact)}s"
+
+
+def show_size(size: int) -> str:
+    """A size as `parse_size` reads it back: `64K`, `1M`, `100`."""
+    for unit, scale in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return str(size)
+
+
+def _plain(number: Decimal) -> str:
+    """`number` in plain decimal notation, without trailing zeros."""
+    return format(number.normalize(), "f")
+
+
+def _match(text: str, pattern: re.Pattern[str], what: str, tip: str) -> tuple[str, str]:
+    """The number and the (lower-case) unit of `text`, as `pattern` reads them."""
     match = pattern.match(text)
     if match is None:
-        raise ValueError(f"not {what}: {text!r} (try {tip})")
+        raise ValueError(f"not {what}: {quoted(text)} (try {tip})")
     number, unit = match.groups()
-    return float(number) * units[(unit or "").lower()]
+    return number, (unit or "").lower()
 
 
 _SHOWN_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")

@@ -1,8 +1,10 @@
 """Words for people: times of day, addresses, failure reasons, and the one safe view of
-untrusted bytes. Imports nothing of ours.
+untrusted text and bytes. Imports nothing of ours.
 
-Client bytes never reach a terminal raw: `printable` escapes control characters and
-escape sequences, and `hexdump` shows everything as hex plus a sanitised column.
+Nothing from outside reaches a terminal raw: `escape` (and `quoted`) is the one way
+to show text that came from outside (file names, control lines, log fields, a
+server's replies) and `printable` the one way to show client bytes; `hexdump` shows
+everything as hex plus a sanitised column.
 """
 
 from __future__ import annotations
@@ -28,6 +30,30 @@ def timestamp(ts: float) -> str:
     """Local date and time with milliseconds, for log lines that outlive the day."""
     whole, millis = divmod(round(ts * 1000), 1000)
     return f"{_second(whole, '%Y-%m-%d %H:%M:%S')}.{millis:03d}"
+
+
+def escape(text: str) -> str:
+    """Text from outside, safe to show: every character that is not printable
+    (controls, escape sequences, bidi overrides) written as `\\xNN`, `\\uNNNN`."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+
+
+def quoted(text: str, limit: int = 80) -> str:
+    """`escape(text)` in quotes, cut to about `limit` characters, for a message that
+    quotes input (`unknown fault item 'delya'`)."""
+    shown = escape(text[:limit])
+    return f"'{shown}'" if len(text) <= limit else f"'{shown}'..."
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if char in "\t\n\r":
+        return {"\t": "\\t", "\n": "\\n", "\r": "\\r"}[char]
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 _ESCAPES = {0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x5C: "\\\\"}

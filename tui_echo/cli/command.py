@@ -36,7 +36,7 @@ from tui_echo.server import EchoServer, ServerStartError
 from tui_echo.sources.attached import AttachError, RemoteServer
 from tui_echo.sources.replay import LogReplay, ReplayError
 from tui_echo.units import parse_duration, parse_size
-from tui_echo.words import format_address, is_loopback
+from tui_echo.words import format_address, is_loopback, quoted
 
 T = TypeVar("T")
 PROG = "tui-echo"
@@ -65,14 +65,14 @@ def _whole_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"not a whole number: {text!r}") from None
+        raise ValueError(f"not a whole number: {quoted(text)}") from None
 
 
 def _port_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"not a port number: {text!r}") from None
+        raise ValueError(f"not a port number: {quoted(text)}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -422,7 +422,7 @@ def _speed(text: str) -> float:
     try:
         speed = float(text)
     except ValueError:
-        raise ValueError(f"not a speed: {text!r}") from None
+        raise ValueError(f"not a speed: {quoted(text)}") from None
     if not 0 < speed <= 1000:
         raise ValueError(f"must be more than 0 and at most 1000, not {text}")
     return speed

@@ -32,6 +32,7 @@ from typing import Protocol
 
 from tui_echo.events import Event, json_line
 from tui_echo.faults import FaultSpec, FaultTarget
+from tui_echo.words import quoted
 
 MAX_LINE = 4096
 """Longest command line, newline included."""
@@ -141,7 +142,9 @@ def _run(words: list[str], operator: Operator) -> tuple[list[str], bool]:
         return operator.kernel_lines([_client(arg) for arg in args]), False
     if command in _USAGE:
         raise ControlError(f"usage: {_USAGE[command]}")
-    raise ControlError(f"unknown command {words[0][:40]!r} (HELP lists the commands)")
+    raise ControlError(
+        f"unknown command {quoted(words[0], 40)} (HELP lists the commands)"
+    )
 
 
 _USAGE = {
@@ -161,7 +164,7 @@ _USAGE = {
 
 def _client(word: str) -> int:
     if not word.isdigit() or len(word) > 18:
-        raise ControlError(f"not a client id: {word[:40]!r}")
+        raise ControlError(f"not a client id: {quoted(word, 40)}")
     return int(word)
 
 

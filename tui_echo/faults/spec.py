@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Literal
 
 from tui_echo.faults.items import BY_NAME, ITEMS, Kind
 from tui_echo.states import FAULT_OFF as OFF
-from tui_echo.units import MAX_SECONDS, MAX_SIZE, parse_duration, parse_size
+from tui_echo.units import (
+    MAX_SECONDS,
+    MAX_SIZE,
+    parse_duration,
+    parse_size,
+    show_duration,
+    show_size,
+)
+from tui_echo.words import escape, quoted
 
 Value = float | int | bool
 """A DURATION (float seconds), a SIZE (int bytes) or a FLAG (True)."""
@@ -72,14 +79,16 @@ class FaultSpec:
 
     @classmethod
     def parse(cls, text: str) -> FaultSpec | None:
-        """The fault a SPEC names, or None for `off` (and for an empty text).
+        """The fault a SPEC names, or None for `off`.
 
         Raises:
             ValueError: an item is unknown, malformed or given twice; the message
                 names it.
         """
         text = text.strip()
-        if text.lower() in ("", OFF):
+        if not text:
+            raise ValueError("empty fault SPEC: give items (delay=50ms), or off")
+        if text.lower() == OFF:
             return None
         values: dict[str, Value] = {}
         for part in text.split(","):
@@ -87,7 +96,7 @@ class FaultSpec:
             name = name.lower()
             if name not in BY_NAME:
                 raise ValueError(
-                    f"unknown fault item {part.strip()!r}"
+                    f"unknown fault item {quoted(part.strip())}"
                     f" (items: {', '.join(BY_NAME)}, or off)"
                 )
             if name in values:
@@ -140,27 +149,23 @@ def _parse_value(name: str, raw: str | None) -> Value:
             parse_duration(raw) if item.kind is Kind.DURATION else parse_size(raw)
         )
     except ValueError as exc:
-        raise ValueError(f"fault item {name}={raw}: {exc}") from None
+        raise ValueError(f"fault item {name}={escape(raw)}: {exc}") from None
     if item.kind is Kind.DURATION and value > MAX_SECONDS:
-        raise ValueError(f"fault item {name}={raw}: too long to mean anything")
+        raise ValueError(f"fault item {name}={escape(raw)}: too long to mean anything")
     if item.kind is Kind.SIZE:
         if value < item.smallest:
-            raise ValueError(f"fault item {name}={raw}: must be at least 1 byte")
+            raise ValueError(
+                f"fault item {name}={escape(raw)}: must be at least 1 byte"
+            )
         if value > MAX_SIZE:
-            raise ValueError(f"fault item {name}={raw}: too large to mean anything")
+            raise ValueError(
+                f"fault item {name}={escape(raw)}: too large to mean anything"
+            )
     return value
 
 
 def _show(name: str, value: Value) -> str:
-    """A value as the SPEC writes it: `250ms`, `1.5s`; `64K`, `1M`, `100`."""
+    """A value as the SPEC writes it, exactly: `250ms`, `1.5s`; `64K`, `1M`, `100`."""
     if BY_NAME[name].kind is Kind.DURATION:
-        seconds = float(value)
-        if seconds < 1 and round(seconds * 1000, 3) == int(round(seconds * 1000, 3)):
-            return f"{round(seconds * 1000)}ms"
-        # The shortest exact decimal, never an exponent the grammar cannot read.
-        return f"{format(Decimal(repr(seconds)), 'f')}s"
-    size = int(value)
-    for unit, scale in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
-        if size >= scale and size % scale == 0:
-            return f"{size // scale}{unit}"
-    return str(size)
+        return show_duration(float(value))
+    return show_size(int(value))
