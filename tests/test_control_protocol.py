@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tui_echo.control.protocol import MAX_LINE, REPLY_BACKLOG, ControlSession
+from tests.helpers import session_said
+from tui_echo.control.protocol import MAX_LINE, REPLY_BACKLOG
+from tui_echo.control.session import ControlSession
 from tui_echo.faults import FaultSpec
 
 
@@ -44,14 +46,14 @@ class Operator:
 def test_a_burst_of_commands_stops_running_once_replies_pile_up() -> None:
     session = ControlSession()
     operator = Operator()
-    session.received(b"LIST\n" * 13000, operator)  # one 64 KiB read
+    session_said(session, b"LIST\n" * 13000, operator)  # one 64 KiB read
     one_reply = len("\n".join(operator.list_lines())) + 10
     assert REPLY_BACKLOG <= len(session.outbuf) < REPLY_BACKLOG + one_reply
     assert not session.reading
     assert session.has_waiting_lines
     answered = session.outbuf.count(b"OK\n")
     session.sent(len(session.outbuf))  # the client read it all
-    session.run_waiting(operator)
+    session_said(session, b"", operator)
     assert session.outbuf.count(b"OK\n") > 0
     assert answered < 13000
 
@@ -59,8 +61,8 @@ def test_a_burst_of_commands_stops_running_once_replies_pile_up() -> None:
 def test_an_over_long_line_gets_one_err_however_long_it_is() -> None:
     session = ControlSession()
     for _ in range(5):
-        session.received(b"A" * MAX_LINE, Operator())
-    session.received(b"A" * 100 + b"\nSTATS\n", Operator())
+        session_said(session, b"A" * MAX_LINE, Operator())
+    session_said(session, b"A" * 100 + b"\nSTATS\n", Operator())
     assert bytes(session.outbuf) == (
         b"ERR line longer than 4096 bytes\nclients=0\nOK\n"
     )
@@ -68,7 +70,7 @@ def test_an_over_long_line_gets_one_err_however_long_it_is() -> None:
 
 def test_a_client_that_hangs_up_still_gets_its_answers() -> None:
     session = ControlSession()
-    session.received(b"LIST\n", Operator())
+    session_said(session, b"LIST\n", Operator())
     session.ended()
     assert not session.done  # the reply still waits
     session.sent(len(session.outbuf))

@@ -9,7 +9,7 @@ its commands; this module turns them into `LIST`, `STATS`, `KERNEL`, `RECENT` an
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from tui_echo.engine.clients import Totals
 from tui_echo.engine.connection import Connection
@@ -24,9 +24,14 @@ class LoopOperator:
     def __init__(self, loop: EchoLoop) -> None:
         self.loop = loop
 
-    def list_lines(self) -> list[str]:
-        now = time.monotonic()
-        return [list_line(conn, now) for conn in self.loop.clients.connections()]
+    def list_lines(self) -> Iterator[str]:
+        """A line per client connected when asked (one that left meanwhile is left
+        out), made as the session writes them: a slice per turn of the loop."""
+        clients = self.loop.clients
+        for client_id in list(clients.by_id):
+            conn = clients.connection(client_id)
+            if conn is not None:
+                yield list_line(conn, time.monotonic())
 
     def stats_line(self) -> str:
         return stats_line(self.loop.totals())
@@ -54,15 +59,14 @@ class LoopOperator:
         conn = self.loop.clients.connection(client_id)
         return None if conn is None else activity_line(conn.fault_activity())
 
-    def kernel_lines(self, client_ids: Sequence[int]) -> list[str]:
-        loop = self.loop
-        loop.clients.sample_kernel(client_ids)
-        lines = []
-        for client_id in dict.fromkeys(client_ids):  # once each, in order
-            stats = loop.clients.kernel_stats(client_id)
+    def kernel_lines(self, client_ids: Sequence[int]) -> Iterator[str]:
+        """The kernel's view of each client asked for (once each, in order), read
+        as the session writes the lines."""
+        clients = self.loop.clients
+        for client_id in dict.fromkeys(client_ids):
+            stats = clients.read_kernel(client_id)
             if stats is not None:
-                lines.append(kernel_line(client_id, stats))
-        return lines
+                yield kernel_line(client_id, stats)
 
 
 def list_line(conn: Connection, now: float) -> str:

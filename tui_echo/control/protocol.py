@@ -16,16 +16,17 @@ with `OK` or `ERR message`:
     KERNEL ID...             the kernel's view of those clients (Linux)
     HELP                     these lines
 
-A `ControlSession` keeps one connection's protocol state (bytes in, reply bytes
-out, streaming or not) and its bounds: a line over `MAX_LINE` bytes, binary or an
-unknown command get `ERR` and nothing else happens; a reader that does not keep up
-with `EVENTS` is cut off with a last line saying why. The `Operator`
+A `ControlSession` (session.py) keeps one connection's protocol state and its
+bounds: a line over `MAX_LINE` bytes, binary or an unknown command get `ERR` and
+nothing else happens; a reader that does not keep up with `EVENTS` is cut off with
+a last line saying why. The `Operator`
 (operator.py) carries the commands out on the loop thread; `socket_server.py`
 does the socket I/O.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -65,7 +66,7 @@ class ControlError(Exception):
 class Operator(Protocol):
     """What the control socket may ask of the server (the loop, on its thread)."""
 
-    def list_lines(self) -> list[str]: ...
+    def list_lines(self) -> Iterable[str]: ...
     def stats_line(self) -> str: ...
     def kick(self, client_id: int) -> bool: ...
     def kick_all(self) -> None: ...
@@ -74,14 +75,18 @@ class Operator(Protocol):
     def inspect(self, client_id: int, enabled: bool) -> bool: ...
     def recent_line(self, client_id: int) -> str | None: ...
     def activity_line(self, client_id: int) -> str | None: ...
-    def kernel_lines(self, client_ids: Sequence[int]) -> list[str]: ...
+    def kernel_lines(self, client_ids: Sequence[int]) -> Iterable[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What a command line answers, and whether the session streams from now on."""
+    """What a command line answers, and whether the session streams from now on.
 
-    lines: list[str]
+    `lines` may be lazy (`LIST` of thousands of clients): the session takes them a
+    slice at a time, so that no reply holds the loop for long.
+    """
+
+    lines: Iterable[str]
     streams: bool = False
 
 
@@ -93,10 +98,10 @@ def execute(line: str, operator: Operator) -> Reply:
         return Reply([f"ERR {exc}"])
     except Exception as exc:  # a bug: say so, the session goes on
         return Reply([f"ERR internal error: {exc!r}"])
-    return Reply([*lines, "OK"], streams)
+    return Reply(itertools.chain(lines, ("OK",)), streams)
 
 
-def _run(words: list[str], operator: Operator) -> tuple[list[str], bool]:
+def _run(words: list[str], operator: Operator) -> tuple[Iterable[str], bool]:
     if not words:
         raise ControlError("empty line (HELP lists the commands)")
     command, args = words[0].upper(), words[1:]
@@ -177,107 +182,3 @@ def _known(found: bool, word: str) -> list[str]:
 def event_line(event: Event, seq: int) -> bytes:
     """An event as one JSON Line for `EVENTS`: its JSON form plus `seq`."""
     return f'{json_line(event)[:-1]},"seq":{seq}}}\n'.encode()
-
-
-class ControlSession:
-    """One control connection's protocol state (loop thread only)."""
-
-    __slots__ = ("closing", "hung_up", "inbuf", "outbuf", "skipping", "streaming")
-
-    def __init__(self) -> None:
-        self.inbuf = bytearray()
-        self.outbuf = bytearray()
-        """Reply (or event) bytes waiting to be sent."""
-        self.streaming = False
-        """`EVENTS` was asked for: from now on only events go out."""
-        self.skipping = False
-        """Inside a line that is too long: ignore input up to its newline."""
-        self.closing = False
-        """Say the last line in `outbuf`, then close."""
-        self.hung_up = False
-        """The client sent EOF: answer what it asked, then close."""
-
-    @property
-    def reading(self) -> bool:
-        """Whether the loop should read from it (not while replies pile up)."""
-        return not (self.closing or self.hung_up) and len(self.outbuf) < REPLY_BACKLOG
-
-    @property
-    def done(self) -> bool:
-        """Nothing more to say, and nothing more will come: close it."""
-        if self.closing or self.hung_up:
-            return not self.outbuf and not self.has_waiting_lines
-        return False
-
-    def received(self, data: bytes, operator: Operator) -> None:
-        """Bytes from the client: run the whole command lines in them, as long as
-        the replies waiting stay under `REPLY_BACKLOG` (the rest waits in
-        `inbuf`: `run_waiting` goes on once the replies have gone)."""
-        if self.streaming or self.closing:
-            return  # a streaming session only streams; its input is ignored
-        self.inbuf += data
-        self.run_waiting(operator)
-
-    def run_waiting(self, operator: Operator) -> None:
-        """Run the command lines waiting in `inbuf`, while replies may pile up."""
-        while not self.streaming and len(self.outbuf) < REPLY_BACKLOG:
-            end = self.inbuf.find(b"\n")
-            if end < 0:
-                if self.skipping:  # still inside an over-long line: drop it
-                    self.inbuf.clear()
-                elif len(self.inbuf) >= MAX_LINE:
-                    self._refuse("line longer than 4096 bytes")
-                    self.skipping = True
-                    self.inbuf.clear()
-                return
-            line, self.inbuf = bytes(self.inbuf[:end]), self.inbuf[end + 1 :]
-            if self.skipping:  # the end of an over-long line, refused already
-                self.skipping = False
-                continue
-            if end >= MAX_LINE:
-                self._refuse("line longer than 4096 bytes")
-                continue
-            try:
-                text = line.decode("ascii").rstrip("\r")
-            except UnicodeDecodeError:
-                self._refuse("not ASCII: commands are lines of ASCII text")
-                continue
-            reply = execute(text, operator)
-            self.outbuf += "".join(f"{r}\n" for r in reply.lines).encode()
-            self.streaming = reply.streams
-        if self.streaming:
-            self.inbuf.clear()
-
-    @property
-    def has_waiting_lines(self) -> bool:
-        """Whole command lines wait to be run (their replies were held back)."""
-        return not self.streaming and b"\n" in self.inbuf
-
-    def ended(self) -> None:
-        """The client shut down its sending side: answer what it asked, then close.
-        (A streaming session just closes.)"""
-        if self.streaming:
-            self.outbuf.clear()
-        self.hung_up = True
-
-    def stream(self, lines: Iterable[bytes]) -> bool:
-        """Queue event lines; True if that cut the reader off (it fell too far
-        behind: what waits is dropped for one last line saying so)."""
-        if not self.streaming or self.closing:
-            return False
-        for line in lines:
-            self.outbuf += line
-        if len(self.outbuf) <= STREAM_BACKLOG:
-            return False
-        behind = len(self.outbuf)
-        self.outbuf = bytearray(
-            f"ERR too slow: {behind} bytes of events unread; disconnected\n".encode()
-        )
-        self.closing = True
-        return True
-
-    def sent(self, count: int) -> None:
-        del self.outbuf[:count]
-
-    def _refuse(self, why: str) -> None:
-        self.outbuf += f"ERR {why}\n".encode()

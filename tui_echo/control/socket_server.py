@@ -18,7 +18,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tui_echo.control.protocol import MAX_SESSIONS, ControlSession, Operator, event_line
+from tui_echo.control.protocol import MAX_SESSIONS, Operator, event_line
+from tui_echo.control.session import ControlSession
 from tui_echo.engine.poller import READ, READABLE, WRITE, Poller
 from tui_echo.events import Event
 from tui_echo.words import os_reason
@@ -28,8 +29,13 @@ PROBE_TIMEOUT = 1.0
 """Seconds to wait for an answer at an existing socket before calling it taken."""
 FAREWELL = 1.0
 """Seconds, over all sessions, to send what waits when the server stops."""
-CLOSING_GRACE = 5.0
-"""Seconds a cut-off reader gets to read its last line before it is closed anyway."""
+CLOSING_GRACE = 60.0
+"""Seconds a cut-off reader gets to read its last line before it is closed anyway
+(it no longer takes one of the `MAX_SESSIONS` places meanwhile)."""
+IDLE_LIMIT = 300.0
+"""Seconds a session that is not streaming may stay silent before it is closed."""
+EVICT_AFTER = 5.0
+"""Silence after which a session gives its place to a newcomer when all are taken."""
 
 
 class ControlSocketError(Exception):
@@ -147,6 +153,8 @@ class ControlServer:
             self._accept()
             return
         sock, session = self._sessions[fd]
+        ran = False
+        was_streaming = session.streaming
         if mask & READABLE:
             try:
                 data = sock.recv(RECV_SIZE)
@@ -157,10 +165,11 @@ class ControlServer:
             if data == b"":
                 session.ended()
             elif data:
-                session.received(data, self.operator)
-                if session.streaming and fd not in self._cut_off_at:
-                    self._count_streaming()
-        self._flush(fd, sock, session)
+                session.received(data, self.operator, time.monotonic())
+                ran = True
+        self._flush(fd, sock, session, ran)
+        if session.streaming != was_streaming:  # EVENTS ran, this turn or before
+            self._count_streaming()
 
     @property
     def wants_events(self) -> bool:
@@ -178,10 +187,22 @@ class ControlServer:
                 self._update(fd, session)
 
     def tick(self, now: float) -> None:
-        """Close cut-off readers that did not take their last line in time."""
+        """Close cut-off readers that did not take their last line in time, and
+        sessions silent for longer than `IDLE_LIMIT`."""
         for fd, since in list(self._cut_off_at.items()):
             if now - since >= CLOSING_GRACE:
                 self._close(fd)
+        for fd, (_sock, session) in list(self._sessions.items()):
+            if self._silent_for(session, now) >= IDLE_LIMIT:
+                self._dismiss(fd, b"ERR closed: silent for 300 s\n")
+
+    @staticmethod
+    def _silent_for(session: ControlSession, now: float) -> float:
+        """Seconds a session that could be talking has said nothing (0 for one
+        that streams or was cut off: those are waited on, not idle)."""
+        if session.streaming or session.closing:
+            return 0.0
+        return now - session.last_input
 
     def close(self) -> None:
         """Close every session and the listener, and remove the socket file (only
@@ -210,19 +231,46 @@ class ControlServer:
             except OSError:
                 return
             sock.setblocking(False)
+            now = time.monotonic()
             if not _same_user(sock):
                 _tell_and_close(sock, b"ERR only the server's owner may connect\n")
-            elif len(self._sessions) >= MAX_SESSIONS:
+            elif not self._place_for_one(now):
                 full = f"ERR too many control connections ({MAX_SESSIONS})\n"
                 _tell_and_close(sock, full.encode())
             else:
                 fd = sock.fileno()
-                self._sessions[fd] = (sock, ControlSession())
+                self._sessions[fd] = (sock, ControlSession(now))
                 self._interest[fd] = READ
                 self.poller.register(fd, READ)
 
-    def _flush(self, fd: int, sock: socket.socket, session: ControlSession) -> None:
-        """Send what waits, as the socket takes it; close a finished cut-off."""
+    def _place_for_one(self, now: float) -> bool:
+        """Whether a new session may come in: a place is free, or the session
+        silent longest (`EVICT_AFTER` at least) gives its place up; cut-off readers
+        take no place (the oldest goes if too many linger)."""
+        if len(self._cut_off_at) >= MAX_SESSIONS:
+            self._close(min(self._cut_off_at, key=self._cut_off_at.__getitem__))
+        if len(self._sessions) - len(self._cut_off_at) < MAX_SESSIONS:
+            return True
+        silent = max(
+            self._sessions,
+            key=lambda fd: self._silent_for(self._sessions[fd][1], now),
+        )
+        if self._silent_for(self._sessions[silent][1], now) < EVICT_AFTER:
+            return False
+        self._dismiss(silent, b"ERR closed: silent while another session waited\n")
+        return True
+
+    def _dismiss(self, fd: int, line: bytes) -> None:
+        """Say one last line to a session (if its socket takes it now), close it."""
+        with contextlib.suppress(OSError):
+            self._sessions[fd][0].send(line)
+        self._close(fd)
+
+    def _flush(
+        self, fd: int, sock: socket.socket, session: ControlSession, ran: bool
+    ) -> None:
+        """Send what waits, as the socket takes it; run the next slice of waiting
+        lines unless this turn ran one already; close a finished session."""
         if session.outbuf:
             try:
                 session.sent(sock.send(session.outbuf))
@@ -231,7 +279,7 @@ class ControlServer:
             except OSError:
                 self._close(fd)
                 return
-        if session.has_waiting_lines:  # held back by a pile of replies
+        if not ran and session.has_waiting_lines:
             session.run_waiting(self.operator)
         if session.done:
             self._close(fd)
@@ -239,7 +287,10 @@ class ControlServer:
         self._update(fd, session)
 
     def _update(self, fd: int, session: ControlSession) -> None:
-        interest = (READ if session.reading else 0) | (WRITE if session.outbuf else 0)
+        """Watch for input while the session reads, and for room to write while it
+        has something to send or lines to run (they run at the next turn)."""
+        writes = session.outbuf or session.has_waiting_lines
+        interest = (READ if session.reading else 0) | (WRITE if writes else 0)
         if self._interest.get(fd) != interest:
             self._interest[fd] = interest
             self.poller.modify(fd, interest)

@@ -100,14 +100,18 @@ class Clients:
         conn = self.connection(client_id)
         return None if conn is None else conn.fault_activity()
 
+    def read_kernel(self, client_id: int) -> KernelStats | None:
+        """The kernel's view of a connected client now (loop thread), or None."""
+        entry = self.by_id.get(client_id)
+        return None if entry is None else read_kernel_stats(entry[0])
+
     def sample_kernel(self, client_ids: Iterable[int]) -> None:
         """Ask the kernel about these clients now, forgetting the others (loop
         thread: only it knows that a descriptor is still the client's)."""
-        by_id = self.by_id
         sampled = {}
         for client_id in client_ids:
-            entry = by_id.get(client_id)
-            if entry is not None and (stats := read_kernel_stats(entry[0])):
+            stats = self.read_kernel(client_id)
+            if stats is not None:
                 sampled[client_id] = stats
         self.kernel = sampled
 
