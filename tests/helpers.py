@@ -24,7 +24,18 @@ from typing import Any
 
 import pytest
 
-from tui_echo.events import ClientData, ClientState, Event, to_json
+from tui_echo.control.protocol import REPLY_BACKLOG, Operator
+from tui_echo.control.session import ControlSession
+from tui_echo.events import (
+    ClientClosed,
+    ClientConnected,
+    ClientData,
+    ClientState,
+    Event,
+    Listening,
+    ShutdownComplete,
+    to_json,
+)
 from tui_echo.pytest_plugin import EchoServerFixture
 
 DEADLINE = 15.0
@@ -322,3 +333,34 @@ def ipv6_loopback_works() -> bool:
     except OSError:
         return False
     return True
+
+
+def recorded_session(
+    *, reason: str = "peer closed", closed_at: float = 0.5, ended_at: float = 0.6
+) -> list[Event]:
+    """A short run as its log records it: listening at t=1000, client 1 connects
+    (0.1 s later), sends and gets back 4 bytes (0.2 s), leaves for `reason` at
+    `closed_at`, and the server shuts down at `ended_at` (seconds after 1000)."""
+    start = 1000.0
+    return [
+        Listening(host="127.0.0.1", port=9000, ts=start),
+        ClientConnected(client=1, peer="127.0.0.1:5", ts=start + 0.1),
+        data_event(1, 4, ts=start + 0.2),
+        ClientClosed(
+            client=1,
+            reason=reason,
+            bytes_in=4,
+            bytes_out=4,
+            ts=start + closed_at,
+        ),
+        ShutdownComplete(ts=start + ended_at),
+    ]
+
+
+def session_said(session: ControlSession, data: bytes, operator: Operator) -> bytes:
+    """Give a control session `data` and run what it asks to the end, as the loop
+    would over as many turns as it takes; what the session has to send."""
+    session.received(data, operator, 0.0)
+    while session.has_waiting_lines and len(session.outbuf) < REPLY_BACKLOG:
+        session.run_waiting(operator)
+    return bytes(session.outbuf)
