@@ -247,3 +247,31 @@ def test_a_client_that_connects_while_over_budget_reads_a_little_at_a_time() -> 
     budget.add(2048)
     assert budget.over
     assert make(budget=budget).room == OVER_BUDGET_READ
+
+
+def test_every_burst_is_given_back_whatever_its_shape() -> None:
+    """A return after a large release starts a new high-water mark from what is
+    still pending; the rest of the burst, freed later in smaller steps, must be
+    given back too (it was not: 20 MiB freed after a return never triggered one)."""
+    mib = 1024 * 1024
+    budget = MemoryBudget(1 << 30)
+    budget.add(60 * mib)
+    budget.add(-40 * mib)  # a large release mid-burst: given back at once
+    assert budget.trim_due(now=10.0)
+    budget.add(-20 * mib)  # the rest leaves, in a smaller step
+    assert not budget.trim_due(now=10.5)  # at most once a second
+    assert budget.trim_due(now=11.0)
+    assert not budget.trim_due(now=12.0)  # nothing more freed since
+    budget.add(3 * mib)  # a small burst, over
+    budget.add(-3 * mib)
+    assert budget.trim_due(now=13.0)
+
+
+def test_a_burst_still_going_on_is_not_given_back_for_small_releases() -> None:
+    mib = 1024 * 1024
+    budget = MemoryBudget(1 << 30)
+    budget.add(40 * mib)
+    budget.add(-8 * mib)  # most of it still pending: trimming now would be wasted
+    assert not budget.trim_due(now=5.0)
+    budget.add(-25 * mib)  # down to a quarter of the peak: the burst is over
+    assert budget.trim_due(now=5.0)

@@ -143,3 +143,49 @@ def test_memory_goes_back_to_the_system_after_a_burst() -> None:
         code, stderr = server.finish()
         server.close()
     assert code == 0, stderr
+
+
+def test_memory_goes_back_when_clients_leave_in_small_groups() -> None:
+    """A burst that ends in steps smaller than the big-release threshold: the last
+    steps, after a return mid-burst, must be given back too (issue 16, finding 5:
+    RSS stayed 40 MiB above its start in 2 runs of 7)."""
+    server, port = start("--max-buffer", "8M")
+    try:
+        before = rss_mib(server.proc.pid)
+        flood = Flood(port, clients=20, each=12 * MiB, checked=False)
+        flood.send_until_stalled()
+        assert rss_mib(server.proc.pid) - before > 100, "no burst to give back"
+        groups = [flood.sockets[:13]] + [[sock] for sock in flood.sockets[13:]]
+        for group in groups:  # 104 MiB at once, then 8 MiB at a time
+            for sock in group:
+                sock.close()
+            for _ in group:
+                server.line_matching('"event":"close"')
+        wait_until(
+            lambda: rss_mib(server.proc.pid) - before < 12,
+            timeout=10,
+            message="RSS back within 12 MiB of where it started",
+        )
+    finally:
+        code, stderr = server.finish()
+        server.close()
+    assert code == 0, stderr
+
+
+def test_memory_goes_back_after_bursts_of_different_sizes() -> None:
+    server, port = start("--max-buffer", "8M")
+    try:
+        before = rss_mib(server.proc.pid)
+        for clients, each in ((20, 12 * MiB), (6, 4 * MiB), (3, 2 * MiB)):
+            flood = Flood(port, clients=clients, each=each, checked=False)
+            flood.send_until_stalled()
+            flood.close()
+            wait_until(
+                lambda: rss_mib(server.proc.pid) - before < 12,
+                timeout=10,
+                message=f"RSS back within 12 MiB after {clients} x {each // MiB} MiB",
+            )
+    finally:
+        code, stderr = server.finish()
+        server.close()
+    assert code == 0, stderr

@@ -65,7 +65,11 @@ def calm_garbage_collector() -> None:
 
 
 TRIM_AFTER = 32 * 1024 * 1024
-"""Freed pending bytes that make it worth giving memory back to the system."""
+"""Freed pending bytes that make it worth giving memory back to the system while a
+burst still goes on."""
+TRIM_AT_THE_END = 1024 * 1024
+"""Freed pending bytes worth giving back once a burst is over (what is pending is
+down to a quarter of the most it was since the last return)."""
 TRIM_EVERY = 1.0
 """Seconds between two such returns at most (each takes milliseconds)."""
 
@@ -99,10 +103,15 @@ class MemoryBudget:
         return True
 
     def trim_due(self, now: float) -> bool:
-        """True (once) when so much was freed that memory should go back to the
-        system: `TRIM_AFTER` bytes below the high-water mark, at most every
-        `TRIM_EVERY` seconds."""
-        if self.high_water - self.pending < TRIM_AFTER:
+        """True (once) when enough was freed that memory should go back to the
+        system: `TRIM_AFTER` bytes below the high-water mark, or, once the burst
+        is over, `TRIM_AT_THE_END`; at most every `TRIM_EVERY` seconds. Each
+        return starts a new high-water mark from what is pending then, so every
+        later burst, large or small, is given back in its turn."""
+        freed = self.high_water - self.pending
+        if freed < TRIM_AT_THE_END:
+            return False
+        if freed < TRIM_AFTER and self.pending > self.high_water // 4:
             return False
         if now - self.trimmed_at < TRIM_EVERY:
             return False
