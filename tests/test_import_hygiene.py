@@ -28,7 +28,7 @@ assert "textual" not in sys.modules, sorted(m for m in sys.modules if "textual" 
 
 HEADLESS_PROBE = """
 import sys
-from tui_echo.cli.command import main
+from tui_echo.cli import main
 code = main(["--no-ui", "--port", "0"])
 assert "textual" not in sys.modules, "headless mode imported textual"
 sys.exit(code)

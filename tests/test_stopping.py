@@ -224,3 +224,37 @@ def test_a_monitor_that_closes_during_the_cleanup_keeps_its_exit_status() -> Non
     watcher = leave_if_stuck(done, cleanup, grace=0.01, leave=steps.append)
     watcher.join(DEADLINE)
     assert steps == ["cleanup"]
+
+
+# A stop signal sent to the process itself the moment the command's heavy modules
+# start to load: the window in which, before, nothing handled it yet.
+SIGNAL_WHILE_IMPORTING = """
+import builtins, os, signal, sys
+load = builtins.__import__
+def importing(name, *args, **kwargs):
+    if name == "tui_echo.cli.command":
+        os.kill(os.getpid(), signal.{sig})
+    return load(name, *args, **kwargs)
+builtins.__import__ = importing
+from tui_echo import cli
+sys.exit(cli.main(["--no-ui", "--port", "0"]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("sig", "status"), [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)]
+)
+def test_a_stop_signal_while_the_program_loads_ends_it_in_one_line(
+    sig: str, status: int
+) -> None:
+    """Before, the handlers came after the heavy imports: SIGINT there gave a
+    KeyboardInterrupt traceback, SIGTERM and SIGHUP killed the process."""
+    result = subprocess.run(
+        [sys.executable, "-c", SIGNAL_WHILE_IMPORTING.format(sig=sig)],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    assert result.returncode == status, result.stderr
+    assert result.stderr == f"tui-echo: stopped by {sig} before it started\n"
+    assert result.stdout == ""  # nothing was bound, nothing logged

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tui_echo.cli.command import main
+from tui_echo.cli import main
 
 raise SystemExit(main())

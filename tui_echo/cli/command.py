@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from tui_echo import __version__
-from tui_echo.cli.headless import LineWriter, run_headless, stdout_is_open
+from tui_echo.cli.headless import LineWriter, run_headless
 from tui_echo.cli.stop_signals import StopSignals, leave_if_stuck
 from tui_echo.engine.config import (
     DEFAULT_HOST,
@@ -206,17 +206,9 @@ def config_from(
         parser.error(f"argument {option}: {exc}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; return its exit status."""
-    stdout_open = stdout_is_open()  # before any descriptor could take its number
-    signals = StopSignals().install()  # first: a stop signal is never fatal
-    try:
-        return _main(argv, signals, stdout_open)
-    finally:
-        signals.ignore_from_now()
-
-
-def _main(argv: Sequence[str] | None, signals: StopSignals, stdout_open: bool) -> int:
+def run(argv: Sequence[str] | None, signals: StopSignals, stdout_open: bool) -> int:
+    """Run the command with the stop signals taken over already (`tui_echo.cli.main`
+    does that before importing this module); return its exit status."""
     words = list(sys.argv[1:] if argv is None else argv)
     if words and words[0] == "attach":
         attach = build_attach_parser().parse_args(words[1:])

@@ -9,7 +9,6 @@ accepting: say so once on stderr, and again when it accepts again).
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 from collections.abc import Callable
@@ -119,15 +118,6 @@ class BacklogNotice:
         elif self.said and not backlogged:
             self.warn("the log caught up: accepting new clients again")
         self.said = backlogged
-
-
-def stdout_is_open() -> bool:
-    """False when the process was started with stdout closed (`>&-`)."""
-    try:
-        os.fstat(1)
-    except OSError as exc:
-        return exc.errno != errno.EBADF
-    return True
 
 
 def run_headless(

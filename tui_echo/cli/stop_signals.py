@@ -34,6 +34,8 @@ class StopSignals:
     def __init__(self) -> None:
         self.requested = threading.Event()
         """Set once a stop signal has come."""
+        self.first: int | None = None
+        """The number of the first stop signal that came."""
         self._callbacks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
@@ -76,11 +78,14 @@ class StopSignals:
         stops = {int(sig) for sig in STOP_SIGNALS}
         with contextlib.suppress(OSError):
             while data := receiver.recv(64):
-                if stops.intersection(data):
-                    self._request()
+                came = [signum for signum in data if signum in stops]
+                if came:
+                    self._request(came[0])
 
-    def _request(self) -> None:
+    def _request(self, signum: int) -> None:
         with self._lock:
+            if self.first is None:
+                self.first = signum
             self.requested.set()
             callbacks = list(self._callbacks)
         for callback in callbacks:
