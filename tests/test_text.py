@@ -10,9 +10,10 @@ from tui_echo.events import (
     ClientData,
     Listening,
     event_text,
+    from_json,
 )
 from tui_echo.units import human_duration, human_rate, human_size
-from tui_echo.words import hexdump, printable
+from tui_echo.words import clock_time, hexdump, printable, timestamp
 
 
 @pytest.mark.parametrize(
@@ -82,3 +83,49 @@ def test_hexdump_lines_have_offset_hex_and_sanitised_text() -> None:
     assert lines[0] == "00000000  41 42 00 1b 41 42 43 44  AB..ABCD"
     assert lines[2] == "00000010  4d 4e 4f 50              MNOP"
     assert len(lines) == 3
+
+
+@pytest.mark.parametrize(
+    "number", [10**400, -(10**400), float("inf"), float("-inf"), float("nan"), 1e300]
+)
+def test_numbers_from_outside_never_break_the_words(number: float) -> None:
+    """A byte count of 10^400 or an infinite age (a hostile log, a broken server)
+    is shown at the edge, never raised (issue 16, finding 2)."""
+    assert human_size(number).endswith("B")
+    assert human_rate(number).endswith("B/s")
+    assert human_duration(number)
+
+
+@pytest.mark.parametrize("ts", [1e300, -1e18, 1e18, float("nan"), float("inf")])
+def test_times_from_outside_never_break_the_clock(ts: float) -> None:
+    assert len(clock_time(ts)) == len("00:00:00.000")
+    assert timestamp(ts)
+
+
+@pytest.mark.parametrize(
+    ("payload", "complaint"),
+    [
+        ({"event": "shutdown", "ts": 1e300}, "'ts' out of range"),
+        ({"event": "shutdown", "ts": -1e18}, "'ts' out of range"),
+        (
+            {
+                "event": "close",
+                "ts": 1,
+                "client": 1,
+                "reason": "x",
+                "bytes_in": 10**400,
+                "bytes_out": 0,
+            },
+            "'bytes_in' out of range",
+        ),
+        ({"event": "listening", "ts": 1, "host": "h", "port": 70000}, "'port' out"),
+        ({"event": "connect", "ts": 1, "client": 1, "peer": "p" * 5000}, "too long"),
+        ({"foo": 1}, 'it has no "event" field'),
+        ({"event": "nope", "ts": 1}, "unknown kind 'nope'"),
+    ],
+)
+def test_events_from_outside_out_of_range_are_refused(
+    payload: dict[str, object], complaint: str
+) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        from_json(payload)

@@ -273,21 +273,39 @@ _TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+MAX_TEXT = 1024
+"""Longest text field an event from outside may carry (a peer, a reason)."""
+
+_LARGEST_COUNT = (1 << 63) - 1
+_LARGEST: dict[str, float] = {
+    "client": _LARGEST_COUNT,
+    "port": 65535,
+    "bytes": _LARGEST_COUNT,
+    "bytes_in": _LARGEST_COUNT,
+    "bytes_out": _LARGEST_COUNT,
+    "pending": _LARGEST_COUNT,
+    "discarded": _LARGEST_COUNT,
+    "ts": 32503680000.0,  # the year 3000: no later clock makes sense here
+}
+"""The largest value a number field may have in an event from outside."""
+
+
 def from_json(payload: object) -> Event:
     """The event a JSON object (as `to_json` made it) stands for; extra keys such as
     the control socket's `seq` are ignored.
 
     Raises:
-        ValueError: it is not one of our events (unknown kind, a field missing or of
-            the wrong type).
+        ValueError: it is not one of our events (unknown kind, a field missing, of
+            the wrong type, out of range or too long).
     """
     if not isinstance(payload, dict):
         raise ValueError("not a JSON object")
     kind = payload.get("event")
     cls = _KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        what = "no" if kind is None else quoted(str(kind), 40)
-        raise ValueError(f'not a tui-echo event: {what} "event" kind')
+        if kind is None:
+            raise ValueError('not a tui-echo event: it has no "event" field')
+        raise ValueError(f"not a tui-echo event: unknown kind {quoted(str(kind), 40)}")
     values: dict[str, Any] = {}
     optional_client = cls in (ServerError, FaultChanged)
     for name in cls.__slots__:
@@ -304,9 +322,12 @@ def from_json(payload: object) -> Event:
             )
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{kind} event with a bad {name!r}: {value!r}")
-        if isinstance(value, int) and value < 0:
-            raise ValueError(f"{kind} event with a negative {name!r}: {value}")
+        if isinstance(value, (int, float)) and not 0 <= value <= _LARGEST[name]:
+            shown = quoted(str(value), 24)
+            raise ValueError(f"{kind} event with {name!r} out of range: {shown}")
         if isinstance(value, str):
+            if len(value) > MAX_TEXT:
+                raise ValueError(f"{kind} event with a {name!r} too long to show")
             value = escape(value)
         values[name] = value
     if cls is ClientData:

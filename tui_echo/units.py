@@ -91,9 +91,23 @@ def _match(text: str, pattern: re.Pattern[str], what: str, tip: str) -> tuple[st
 _SHOWN_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
+_SHOWN_AT_MOST = float(1 << 70)
+"""Beyond this (a zebibyte, a million years) a number is shown as this: a shown
+number from outside can be anything, and must not break the screen."""
+
+
+def _bounded(number: float) -> float:
+    """`number` as a float within ±`_SHOWN_AT_MOST` (NaN as 0)."""
+    if number != number:  # NaN
+        return 0.0
+    if number > _SHOWN_AT_MOST:
+        return _SHOWN_AT_MOST
+    return -_SHOWN_AT_MOST if number < -_SHOWN_AT_MOST else float(number)
+
+
 def human_size(count: float) -> str:
     """`512 B`, `1.5 KiB`, `12 MiB`: three significant digits at most."""
-    value = float(count)
+    value = _bounded(count)
     for unit in _SHOWN_UNITS:
         if abs(value) < 1024 or unit == _SHOWN_UNITS[-1]:
             if unit == "B":
@@ -110,6 +124,7 @@ def human_rate(per_second: float) -> str:
 
 def human_duration(seconds: float) -> str:
     """`4.2s`, `3m07s`, `2h05m`, `3d04h`: short and steady in width."""
+    seconds = _bounded(seconds)
     if seconds < 60:
         return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
     minutes, secs = divmod(int(seconds), 60)

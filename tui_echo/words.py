@@ -20,15 +20,27 @@ def _second(whole: int, fmt: str) -> str:
     return time.strftime(fmt, time.localtime(whole))
 
 
+_LATEST = 32503680000.0
+"""The year 3000: a time from outside beyond it (or before 1970) is shown at the
+edge, never handed to the C library to overflow."""
+
+
+def _epoch_millis(ts: float) -> tuple[int, int]:
+    """Whole seconds and milliseconds of `ts`, clamped to 1970..3000."""
+    if not ts >= 0:  # NaN and negatives
+        ts = 0.0
+    return divmod(round(min(ts, _LATEST) * 1000), 1000)
+
+
 def clock_time(ts: float) -> str:
     """Local wall-clock time with milliseconds, `14:03:07.250`."""
-    whole, millis = divmod(round(ts * 1000), 1000)  # round: 39.385 is not 39.384
+    whole, millis = _epoch_millis(ts)  # round: 39.385 is not 39.384
     return f"{_second(whole, '%H:%M:%S')}.{millis:03d}"
 
 
 def timestamp(ts: float) -> str:
     """Local date and time with milliseconds, for log lines that outlive the day."""
-    whole, millis = divmod(round(ts * 1000), 1000)
+    whole, millis = _epoch_millis(ts)
     return f"{_second(whole, '%Y-%m-%d %H:%M:%S')}.{millis:03d}"
 
 
