@@ -345,7 +345,8 @@ class EchoLoop:
                     self._carry_out(sock, conn, todo)
         if self._limits.budget.trim_due(now):
             release_freed_memory()
-        self._timers.prune(self.clients.connections(), len(self._by_id))
+        if self._timers.stale(len(self._by_id)):
+            self._timers.rebuild(self.clients.connections())
         self._acceptor.resume_if_due(
             now, allowed=self._running and not self.feed.backlogged
         )

@@ -49,11 +49,13 @@ class Timers:
             if conn.deadline == when:  # else its deadline moved: a new entry exists
                 yield conn
 
-    def prune(self, live: Iterable[Connection], clients: int) -> None:
-        """Rebuild from the `live` connections' deadlines if stale entries (of
-        clients gone, or of deadlines moved) outnumber the `clients` by far."""
-        if len(self.heap) <= 2 * clients + STALE_TIMERS:
-            return
+    def stale(self, clients: int) -> bool:
+        """True when stale entries (of clients gone, or of deadlines moved) must
+        outnumber the live ones, `clients` being how many are connected."""
+        return len(self.heap) > 2 * clients + STALE_TIMERS
+
+    def rebuild(self, live: Iterable[Connection]) -> None:
+        """Only the `live` connections' deadlines, stale entries dropped."""
         self.heap[:] = [  # in place: the loop holds this list
             (conn.deadline, next(self._order), conn)
             for conn in live
