@@ -144,6 +144,7 @@ def test_help_lists_every_command() -> None:
     assert named == {
         "LIST",
         "STATS",
+        "HISTORY",
         "KICK",
         "RESET",
         "FAULT",

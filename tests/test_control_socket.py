@@ -96,6 +96,40 @@ def test_list_and_stats_describe_the_clients(
     assert stats.endswith(f" listening={host}:{port} fault=-")
 
 
+def test_history_tells_the_clients_that_left_and_stats_when_it_started(
+    served: RunningServer, control: Control
+) -> None:
+    """What an attached monitor starts from: the server's start and the clients
+    that left before it came, each with its fault and its close reason."""
+    before = time.time()
+    with served.connect() as client:
+        client_id = served.next_client()
+        assert control.ask(f"FAULT {client_id} slice=4") == ["OK"]
+        served.events.wait_for(FaultChanged, client=client_id)
+        client.sendall(b"123456")
+        assert recv_exactly(client, 6) == b"123456"
+    served.events.wait_for(ClientClosed, client=client_id)
+    with served.connect():
+        kicked = served.next_client()
+        assert control.ask(f"KICK {kicked}") == ["OK"]
+        served.events.wait_for(ClientClosed, client=kicked)
+    first, second, ok = control.ask("HISTORY")
+    assert ok == "OK"
+    assert first.startswith(f"id={client_id} peer=127.0.0.1:")
+    fields = dict(word.split("=", 1) for word in first.partition(" reason=")[0].split())
+    assert before - 1 < float(fields["connected"]) <= float(fields["closed"])
+    assert float(fields["closed"]) <= time.time()
+    assert (fields["in"], fields["out"], fields["discarded"]) == ("6", "6", "0")
+    assert fields["fault"] == "slice=4"
+    assert first.endswith(" reason=peer closed")
+    assert second.startswith(f"id={kicked} ")
+    assert second.endswith(" fault=- reason=kicked")
+    stats = control.ask("STATS")[0]
+    started = float(stats.partition(" started=")[2].split()[0])
+    assert served.server.running
+    assert before - 60 < started <= before
+
+
 def test_kick_reset_and_fault_act_on_clients(
     served: RunningServer, control: Control
 ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 
-from tui_echo.engine.clients import Totals
+from tui_echo.engine.clients import ClosedClient, Totals
 from tui_echo.engine.connection import Connection
 from tui_echo.engine.loop import EchoLoop
 from tui_echo.events import KernelStats
@@ -35,6 +35,11 @@ class LoopOperator:
 
     def stats_line(self) -> str:
         return stats_line(self.loop.totals())
+
+    def history_lines(self) -> Iterator[str]:
+        """The clients that left, oldest first (the latest `HISTORY_LENGTH`)."""
+        for closed in list(self.loop.clients.history):
+            yield history_line(closed)
 
     def kick(self, client_id: int) -> bool:
         return self.loop.kick(client_id)
@@ -82,14 +87,28 @@ def list_line(conn: Connection, now: float) -> str:
 
 
 def stats_line(totals: Totals) -> str:
-    """The server's totals as `STATS` shows them, then where it listens and the
-    fault of new clients (last: its SPEC may hold `=` and `,`)."""
+    """The server's totals as `STATS` shows them, then when it started (seconds
+    since the epoch), where it listens and the fault of new clients (last: its SPEC
+    may hold `=` and `,`)."""
     fault = totals.default_fault
     return (
         f"clients={totals.clients} total={totals.total} rejected={totals.rejected}"
         f" bytes_in={totals.bytes_in} bytes_out={totals.bytes_out}"
         f" pending={totals.pending} uptime={totals.uptime:.1f}"
+        f" started={totals.started:.3f}"
         f" listening={totals.listening} fault={'-' if fault is None else fault}"
+    )
+
+
+def history_line(gone: ClosedClient) -> str:
+    """A client that left, as `HISTORY` shows it: times in seconds since the
+    epoch; `fault` (no spaces) then `reason`, which takes the rest of the line."""
+    closed = gone.closed
+    fault = "-" if gone.fault is None else gone.fault
+    return (
+        f"id={closed.client} peer={gone.peer} connected={gone.connected_at:.3f}"
+        f" closed={closed.ts:.3f} in={closed.bytes_in} out={closed.bytes_out}"
+        f" discarded={closed.discarded} fault={fault} reason={closed.reason}"
     )
 
 

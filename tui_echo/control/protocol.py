@@ -5,6 +5,7 @@ with `OK` or `ERR message`:
 
     LIST                     one line per client, then OK
     STATS                    one line of server totals, then OK
+    HISTORY                  one line per client that left (the latest 1,000)
     KICK ID | KICK all       close with a FIN
     RESET ID                 close with an RST
     FAULT ID|all|new SPEC    set a fault (SPEC `off` clears it)
@@ -47,7 +48,9 @@ REPLY_BACKLOG = 256 * 1024
 HELP = """\
 LIST                     a line per client: id peer state age idle in out pending fault
 STATS                    clients total rejected bytes_in bytes_out pending uptime
-                         listening fault (of new clients)
+                         started listening fault (of new clients)
+HISTORY                  a line per client that left (the latest 1,000): id peer
+                         connected closed in out discarded fault reason
 KICK ID | KICK all       close a client (or all) with a FIN
 RESET ID                 close a client with an RST
 FAULT ID|all|new SPEC    set a fault (off clears it), e.g. FAULT 3 delay=50ms,slice=1
@@ -68,6 +71,7 @@ class Operator(Protocol):
 
     def list_lines(self) -> Iterable[str]: ...
     def stats_line(self) -> str: ...
+    def history_lines(self) -> Iterable[str]: ...
     def kick(self, client_id: int) -> bool: ...
     def kick_all(self) -> None: ...
     def reset(self, client_id: int) -> bool: ...
@@ -109,6 +113,8 @@ def _run(words: list[str], operator: Operator) -> tuple[Iterable[str], bool]:
         return operator.list_lines(), False
     if command == "STATS" and not args:
         return [operator.stats_line()], False
+    if command == "HISTORY" and not args:
+        return operator.history_lines(), False
     if command == "EVENTS" and not args:
         return [], True
     if command == "HELP" and not args:
@@ -155,6 +161,7 @@ def _run(words: list[str], operator: Operator) -> tuple[Iterable[str], bool]:
 _USAGE = {
     "LIST": "LIST",
     "STATS": "STATS",
+    "HISTORY": "HISTORY",
     "EVENTS": "EVENTS",
     "HELP": "HELP",
     "KICK": "KICK ID | KICK all",

@@ -5,15 +5,32 @@ from __future__ import annotations
 
 import socket
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tui_echo.engine.connection import Connection
 from tui_echo.engine.kernel import read_kernel_stats
-from tui_echo.events import KernelStats
+from tui_echo.events import ClientClosed, KernelStats
 from tui_echo.faults import FaultActivity, FaultSpec
 
 Entry = tuple[socket.socket, Connection]
+
+HISTORY_LENGTH = 1000
+"""Closed clients the server remembers (for `HISTORY`: an attached monitor starts
+from them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedClient:
+    """A client that left, as the server remembers it."""
+
+    closed: ClientClosed
+    peer: str
+    connected_at: float
+    """Wall-clock time of its connect."""
+    fault: FaultSpec | None
+    """The fault in force when it closed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +45,8 @@ class Totals:
     bytes_out: int
     pending: int
     uptime: float
+    started: float
+    """Wall-clock time the server started."""
     listening: str
     default_fault: FaultSpec | None
 
@@ -45,6 +64,9 @@ class Clients:
         """Bytes of the clients that are gone."""
         self.listening = listening
         self.started_at = time.monotonic()
+        self.started = time.time()
+        self.history: deque[ClosedClient] = deque(maxlen=HISTORY_LENGTH)
+        """The latest clients that left, oldest first."""
         self.kernel: dict[int, KernelStats] = {}
         """The last kernel sample of the clients someone watches."""
 
@@ -69,6 +91,12 @@ class Clients:
         self.closed_in += conn.bytes_in
         self.closed_out += conn.bytes_out
         return True
+
+    def remember(self, closed: ClientClosed, conn: Connection, now: float) -> None:
+        """Keep a client that left (its close event) in the bounded history."""
+        connected_at = closed.ts - (now - conn.connected_at)
+        fault = None if conn.fault is None else conn.fault.spec
+        self.history.append(ClosedClient(closed, conn.peer, connected_at, fault))
 
     def entries(self) -> list[Entry]:
         """Every client's socket and connection, in the order they came (a copy:
@@ -126,6 +154,7 @@ class Clients:
             bytes_out=self.closed_out + sum(c.bytes_out for c in conns),
             pending=pending,
             uptime=time.monotonic() - self.started_at,
+            started=self.started,
             listening=self.listening,
             default_fault=default_fault,
         )

@@ -425,6 +425,7 @@ class EchoLoop:
         ts = time.time()
         last_data = conn.take_data_event(ts) if conn.has_unreported_bytes else None
         closed = conn.closed_event(ts)
+        self.clients.remember(closed, conn, time.monotonic())
         self.feed.publish_close(closed, last_data)
         self._count_and_stream([closed] if last_data is None else [last_data, closed])
         if conn.discard() & BUDGET:
