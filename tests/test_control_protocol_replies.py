@@ -71,6 +71,10 @@ class Recorder:
         self.calls.append(("activity", client_id))
         return f"delayed={client_id}" if client_id in KNOWN else None
 
+    def history_lines(self) -> list[str]:
+        self.calls.append(("history",))
+        return ["id=3 gone"]
+
     def kernel_lines(self, client_ids: Sequence[int]) -> list[str]:
         self.calls.append(("kernel", list(client_ids)))
         return [f"id={c} cwnd=10" for c in client_ids if c in KNOWN]
@@ -86,6 +90,8 @@ def spec(text: str) -> FaultSpec | None:
         ("LIST", ["id=1 first", "id=2 second", "OK"], [("list",)]),
         ("list", ["id=1 first", "id=2 second", "OK"], [("list",)]),
         ("STATS", ["clients=2", "OK"], [("stats",)]),
+        ("HISTORY", ["id=3 gone", "OK"], [("history",)]),
+        ("history", ["id=3 gone", "OK"], [("history",)]),
         ("  stats  ", ["clients=2", "OK"], [("stats",)]),
         ("KICK 1", ["OK"], [("kick", 1)]),
         ("kick 7", ["ERR no client 7"], [("kick", 7)]),
@@ -164,6 +170,7 @@ def test_help_lists_every_command() -> None:
         ("STATS now", "usage: STATS"),
         ("EVENTS all", "usage: EVENTS"),
         ("HELP me", "usage: HELP"),
+        ("HISTORY 3", "usage: HISTORY"),
         ("KICK", "usage: KICK ID | KICK all"),
         ("KICK 1 2", "usage: KICK ID | KICK all"),
         ("RESET", "usage: RESET ID"),
