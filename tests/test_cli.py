@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -260,3 +261,41 @@ def wait_for_listener(port: int) -> socket.socket:
             if time.monotonic() > deadline:
                 pytest.fail(f"nothing listens on port {port}")
             time.sleep(0.02)
+
+
+@pytest.mark.slow
+def test_the_server_holds_more_clients_than_the_soft_descriptor_limit() -> None:
+    """Started with a soft limit of 256 descriptors (the hard one higher), the
+    server raises its own and echoes for 400 clients at once."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 1024:
+        pytest.skip(f"the hard descriptor limit is {hard}")
+
+    def low_soft_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+    proc = subprocess.Popen(
+        [*COMMAND, "--no-ui", "--port", "0", "--log-format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=low_soft_limit,
+    )
+    clients: list[socket.socket] = []
+    try:
+        assert proc.stdout is not None
+        port = json.loads(proc.stdout.readline())["port"]
+        clients.extend(
+            socket.create_connection(("127.0.0.1", port), DEADLINE) for _ in range(400)
+        )
+        for index, client in enumerate(clients):
+            client.sendall(b"%d\n" % index)
+        for index, client in enumerate(clients):
+            assert recv_exactly(client, len(b"%d\n" % index)) == b"%d\n" % index
+    finally:
+        for client in clients:
+            client.close()
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 0, stderr
+    assert "error" not in stderr
