@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick    # one short round, about 2 minutes
     python benchmarks/run.py --servers tui-echo-json,asyncio-protocol --scenarios churn
     python benchmarks/run.py --baseline HEAD~3   # also the tui-echo of HEAD~3
+    python benchmarks/run.py --curve    # the scaling curve: 0 to 50,000 idle clients
 
 See benchmarks/README.md for the method.
 """
@@ -34,6 +35,8 @@ from benchkit.catalog import (
     BENCH_DIR,
     BUILD_DIR,
     CONTROL_DIR,
+    CURVE,
+    CURVE_SERVERS,
     REFERENCE,
     REPO_ROOT,
     SCENARIOS,
@@ -42,6 +45,8 @@ from benchkit.catalog import (
     ServerSpec,
     baseline_twin,
 )
+from benchkit.curve import add_idle_rss, caption, curve_svg
+from benchkit.limits import MARGIN, Nofile, raise_nofile
 from benchkit.procs import (
     TMUX_SOCKET,
     AttachedServer,
@@ -92,7 +97,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenarios",
-        help="comma-separated subset of: " + ", ".join(s.name for s in SCENARIOS),
+        help="comma-separated subset of: "
+        + ", ".join(s.name for s in SCENARIOS)
+        + f" (default: all but the {CURVE} group, curve-idle*)",
+    )
+    parser.add_argument(
+        "--curve",
+        action="store_true",
+        help="the scaling curve: scenarios curve-idle0, -idle1000, -idle10000 and "
+        "-idle50000 (ping-pong 50 x 1 KiB with that many idle clients held, a fresh "
+        "server per run) on " + ", ".join(CURVE_SERVERS) + "; --scenarios and "
+        "--servers narrow it; writes results/curve.{md,json,svg} (--out to rename)",
     )
     parser.add_argument(
         "--duration",
@@ -124,9 +139,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def pick(names: str | None, catalog: tuple[Named, ...], what: str) -> list[Named]:
-    """The catalog entries named in a comma-separated list (all if None)."""
+    """The catalog entries named in a comma-separated list (all if None, but
+    for scenarios that belong to a group: those run only when named)."""
     if not names:
-        return list(catalog)
+        return [item for item in catalog if not getattr(item, "group", "")]
     by_name = {item.name: item for item in catalog}
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     unknown = [n for n in wanted if n not in by_name]
@@ -210,11 +226,37 @@ def pinning(no_pin: bool) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     )
 
 
+def descriptor_limit(scenarios: list[Scenario]) -> tuple[Nofile, int | None]:
+    """Raise the harness's own descriptor limit (inherited by every server and
+    loadgen it starts) to what the most clients of the selected scenarios need;
+    the limit, and the most idle clients a run may hold (None: no cap)."""
+    most = max((sc.clients for sc in scenarios), default=0)
+    nofile = raise_nofile(most + MARGIN)
+    if nofile.enough:
+        return nofile, None
+    return nofile, nofile.clients(max(sc.idle for sc in scenarios))
+
+
+def capped_lines(
+    scenarios: list[Scenario], cap: int | None, nofile: Nofile
+) -> list[str]:
+    """Header lines for the scenarios that hold fewer idle clients than asked."""
+    if cap is None:
+        return []
+    return [
+        f"- **{sc.name} holds {cap:,} idle clients, not {sc.idle:,}**: the "
+        f"descriptor limit is {nofile.soft:,} ({nofile.why_short})"
+        for sc in scenarios
+        if sc.idle > cap
+    ]
+
+
 def make_settings(
-    args: argparse.Namespace, loadgen_prefix: tuple[str, ...]
+    args: argparse.Namespace, loadgen_prefix: tuple[str, ...], idle_cap: int | None
 ) -> Settings:
     quick = args.quick
     return Settings(
+        idle_cap=idle_cap,
         duration=args.duration
         if args.duration is not None
         else (0.5 if quick else 2.0),
@@ -520,8 +562,17 @@ def write_outputs(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.curve:
+        args.servers = args.servers or ",".join(CURVE_SERVERS)
+        args.scenarios = args.scenarios or ",".join(
+            sc.name for sc in SCENARIOS if sc.group == CURVE
+        )
     servers: list[ServerSpec] = pick(args.servers, SERVERS, "servers")
     scenarios: list[Scenario] = pick(args.scenarios, SCENARIOS, "scenarios")
+    # before anything starts: every server and loadgen inherits it
+    nofile, idle_cap = descriptor_limit(scenarios)
+    if not nofile.enough:
+        print(f"warning: {nofile.note}", file=sys.stderr)
     rounds = args.rounds or (1 if args.quick else 5)
     baseline = None
     if args.baseline:
@@ -532,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
             print("note: --baseline, but no tui-echo server selected", file=sys.stderr)
     build_c_programs()
     server_prefix, loadgen_prefix, pin_note = pinning(args.no_pin)
-    ctx = Context(make_settings(args, loadgen_prefix), args.python, server_prefix)
+    settings = make_settings(args, loadgen_prefix, idle_cap)
+    ctx = Context(settings, args.python, server_prefix)
     if REFERENCE not in {s.name for s in servers}:
         print(f"note: {REFERENCE} not selected, so no ratios", file=sys.stderr)
     t0, status = time.monotonic(), 0
@@ -544,8 +596,10 @@ def main(argv: list[str] | None = None) -> int:
         status = 130
     wall = time.monotonic() - t0
     header = machine_lines(pin_note, ctx, rounds, scenarios, wall, baseline)
+    header += [f"- {nofile.note}", *capped_lines(scenarios, idle_cap, nofile)]
     if ctx.broken:
         header += [f"- n/a `{name}`: {why}" for name, why in ctx.broken.items()]
+    add_idle_rss(ctx.records)
     markdown = render(header, ctx.records, servers, scenarios, ctx.exits, baseline)
     print(markdown)
     meta = {
@@ -555,9 +609,14 @@ def main(argv: list[str] | None = None) -> int:
         "wall_seconds": round(wall, 1),
         "header": header,
     }
-    write_outputs(
-        args.out or ("quick" if args.quick else "latest"), markdown, ctx, meta
-    )
+    default_out = "curve" if args.curve else "latest"
+    name = args.out or ("quick" if args.quick else default_out)
+    write_outputs(name, markdown, ctx, meta)
+    if any(sc.group == CURVE for sc in scenarios):
+        svg = BENCH_DIR / "results" / f"{name}.svg"
+        names = [s.name for s in servers]
+        svg.write_text(curve_svg(ctx.records, names, caption(meta)))
+        print(f"wrote {svg}", file=sys.stderr)
     return status
 
 

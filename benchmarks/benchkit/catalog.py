@@ -162,6 +162,12 @@ class Scenario:
     server_args: tuple[str, ...] = ()
     warmup: float | None = None  # None: the run's --warmup
     long: bool = False  # measured for Settings.long_duration, not --duration
+    # a group of scenarios run only when asked for (--curve, or by name), never
+    # in a run that names no scenarios
+    group: str = ""
+    # sample the server's VmRSS: settled before the loadgen starts, peak while
+    # the idle clients are held (load scenarios with --idle)
+    sample_rss: bool = False
 
     def __post_init__(self) -> None:
         if self.server_args and not self.fresh_server:
@@ -175,6 +181,13 @@ class Scenario:
     def args_for(self, server: ServerSpec) -> tuple[str, ...]:
         """Extra server arguments for this server (tui-echo only)."""
         return self.server_args if server.is_tui else ()
+
+    @property
+    def idle(self) -> int:
+        """The ``--idle N`` the loadgen is given (0 without)."""
+        if "--idle" not in self.loadgen:
+            return 0
+        return int(self.loadgen[self.loadgen.index("--idle") + 1])
 
 
 def fault_items(server_args: tuple[str, ...]) -> dict[str, str]:
@@ -236,6 +249,10 @@ CPU_MSG = Metric("server_us_per_msg", "server CPU µs/msg", False, 2)
 CPU_MSG_USER = Metric("server_user_us_per_msg", "server user µs/msg", False, 2)
 CPU_MSG_SYS = Metric("server_sys_us_per_msg", "server system µs/msg", False, 2)
 CPU_PER_MSG = (CPU_MSG, CPU_MSG_USER, CPU_MSG_SYS)
+# the scaling curve: RSS growth while the idle clients are held, and per idle
+# client against the same server's 0-idle run in the same round (curve.py)
+RSS_HELD = Metric("rss_growth_mib", "RSS growth while held MiB", None, 1)
+KIB_PER_IDLE = Metric("kib_per_idle", "RSS KiB/idle client", False, 2)
 
 # slowreader and flood leave out tui-echo-attach: its goals are the load ones,
 # and each of these runs costs seconds
@@ -244,6 +261,28 @@ IDLE_10K_SERVERS = ("tui-echo-json", "tui-echo-text", REFERENCE, "epoll-c")
 IDLE_LOAD_SERVERS = (*TUI_SERVERS, REFERENCE, "uvloop-protocol", "epoll-c")
 FLOOD_SERVERS = SLOW_SERVERS
 FAULT_SERVERS = (HEADLESS,)
+# the scaling curve (issue 18): ping-pong 50 x 1 KiB with N idle clients held,
+# a fresh server per run (a clean RSS baseline, no leftovers of 50,000 closes)
+CURVE = "curve"
+CURVE_IDLE = (0, 1000, 10_000, 50_000)
+CURVE_SERVERS = (HEADLESS, UI, REFERENCE, "uvloop-protocol")
+
+
+def _curve(idle: int) -> Scenario:
+    held = ("--idle", str(idle)) if idle else ()
+    return Scenario(
+        f"curve-idle{idle}",
+        f"curve: ping-pong 50 conns x 1 KiB + {idle:,} idle",
+        "load",
+        ("--mode", "pingpong", "--conns", "50", "--size", "1024", *held),
+        (MSGS, P99, *CPU_PER_MSG, RSS_HELD, *((KIB_PER_IDLE,) if idle else ())),
+        clients=50 + idle,
+        only=CURVE_SERVERS,
+        fresh_server=True,
+        group=CURVE,
+        sample_rss=True,
+    )
+
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("pp-1x64", "ping-pong 1 conn x 64 B", "load",
@@ -299,6 +338,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              ("--mode", "stream", "--conns", "1"), (RATE_MIB, RATE_DEV),
              only=FAULT_SERVERS, max_rounds=3, fresh_server=True, long=True,
              warmup=1.5, server_args=("--fault", "rate=1M")),
+    *(_curve(idle) for idle in CURVE_IDLE),
 )  # fmt: skip
 
 
@@ -316,6 +356,9 @@ class Goal:
     op: str  # ">=", "<=", "<", "abs<=" (|value| at most), "all" (true every round)
     target: float = 0.0
     unit: str = "x"
+    # the ratio's denominator comes from this scenario (``versus``'s run of it in
+    # the same round) instead of ``scenario``: N idle clients against none
+    base_scenario: str | None = None
 
     def meets(self, value: float | bool) -> bool:
         if self.op == "all":
@@ -354,6 +397,10 @@ GOAL_1_ATTACH = (
 )
 GOAL_3 = "Goal 3, headless vs asyncio: tui-echo-json / asyncio-protocol"
 GOAL_FAULTS = "Faults: tui-echo-json with --fault"
+GOAL_IDLE = (
+    "Issue 18: idle clients cost nothing, and the monitor at 10,000 clients "
+    "(the scaling curve, --curve)"
+)
 
 
 def _ui(scenario: str, key: str, label: str, op: str, target: float) -> Goal:
@@ -402,4 +449,19 @@ GOALS: tuple[Goal, ...] = (
          HEADLESS, None, "all"),
     Goal(GOAL_FAULTS, "fault-rate1m", "rate_dev_pct", "MiB/s vs 1 MiB/s",
          HEADLESS, None, "abs<=", 5, "%"),
+    # same server, same round: with 10,000 idle clients held / with none
+    Goal(GOAL_IDLE, "curve-idle10000", "msgs_per_s",
+         "messages/s, tui-echo-json: 10,000 idle / none", HEADLESS, HEADLESS,
+         ">=", 0.95, base_scenario="curve-idle0"),
+    Goal(GOAL_IDLE, "curve-idle10000", "msgs_per_s",
+         "messages/s, tui-echo-ui: 10,000 idle / none", UI, UI,
+         ">=", 0.95, base_scenario="curve-idle0"),
+    Goal(GOAL_IDLE, "curve-idle10000", "msgs_per_s",
+         "messages/s with 10,000 idle, tui-echo-ui / tui-echo-json", UI, HEADLESS,
+         ">=", 0.95),
+    Goal(GOAL_IDLE, "curve-idle10000", "p99_us",
+         "p99 RTT with 10,000 idle, tui-echo-ui / tui-echo-json", UI, HEADLESS,
+         "<=", 1.5),
+    Goal(GOAL_IDLE, "curve-idle10000", "kib_per_idle",
+         "RSS per idle client, with UI", UI, None, "<=", 2, "KiB"),
 )  # fmt: skip

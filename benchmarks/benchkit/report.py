@@ -10,6 +10,7 @@ from typing import Any
 
 from .catalog import (
     ATTACH,
+    CURVE,
     GOALS,
     HEADLESS,
     REFERENCE,
@@ -19,6 +20,7 @@ from .catalog import (
     Scenario,
     ServerSpec,
 )
+from .curve import CURVE_NOTE, curve_table
 
 Record = dict[str, Any]
 DASH = "\u2013"  # en dash: a spread reads 1.15 to 1.31 as "1.15" DASH "1.31"
@@ -59,11 +61,17 @@ def per_round(
 
 
 def round_ratios(
-    records: list[Record], server: str, base: str, scenario: str, key: str
+    records: list[Record],
+    server: str,
+    base: str,
+    scenario: str,
+    key: str,
+    base_scenario: str | None = None,
 ) -> list[float]:
-    """value(server) / value(base) in each round where both produced the metric."""
+    """value(server) / value(base) in each round where both produced the metric;
+    base's value from ``base_scenario`` if given (else the same scenario)."""
     mine = per_round(records, server, scenario, key)
-    theirs = per_round(records, base, scenario, key)
+    theirs = per_round(records, base, base_scenario or scenario, key)
     return [value / theirs[r] for r, value in mine.items() if theirs.get(r)]
 
 
@@ -236,10 +244,13 @@ def goal_values(
     if goal.versus is None:
         return [mine[r] for r in sorted(mine)]
     versus = rename(goal.versus)
-    theirs = _runs(records, versus, goal.scenario)
+    base_scenario = goal.base_scenario or goal.scenario
+    theirs = _runs(records, versus, base_scenario)
     if not theirs:
-        return f"{versus} not run"
-    ratios = round_ratios(records, server, versus, goal.scenario, goal.key)
+        return f"{versus} not run in {base_scenario}"
+    ratios = round_ratios(
+        records, server, versus, goal.scenario, goal.key, base_scenario
+    )
     return ratios or f"n/a: {versus}: " + short_reason(theirs)
 
 
@@ -394,6 +405,17 @@ def render(
         "values. `—` not run for that server, `n/a` did not run (see above), "
         "`✗` a run failed a check (see below).",
         "",
+    ]
+    if any(sc.group == CURVE for sc in scenarios):
+        parts += [
+            "## Scaling curve: ping-pong 50 x 1 KiB against idle clients held",
+            "",
+            curve_table(records, [s.name for s in servers]),
+            "",
+            CURVE_NOTE,
+            "",
+        ]
+    parts += [
         "## With the UI: tui-echo-ui relative to tui-echo-json",
         "",
         monitor_table(records, scenarios, UI, "ui"),

@@ -6,6 +6,7 @@ import json
 import os
 import select
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from typing import IO, Any
@@ -29,6 +30,22 @@ class Settings:
     long_duration: float = 10.0  # scenarios marked long: faults, flood
     after_close: float = 10.0  # flood: RSS is read this long after the close
     flood_hold: float = 1.0  # flood: clients stay connected this long after sending
+    # the most idle clients (--idle) the descriptor limit allows; None: no cap
+    idle_cap: int | None = None
+
+
+def idle_held(settings: Settings, scenario: Scenario) -> int:
+    """How many idle clients a run holds: the scenario's --idle, capped to what
+    the descriptor limit allows."""
+    if settings.idle_cap is None:
+        return scenario.idle
+    return min(scenario.idle, settings.idle_cap)
+
+
+def connect_seconds(idle: int) -> float:
+    """Time allowed to open the --idle connections: 30 s, more past 20,000 (the
+    slowest server, with the monitor on, opens a few thousand a second)."""
+    return max(30.0, idle / 500)
 
 
 def timing(settings: Settings, scenario: Scenario) -> tuple[float, float]:
@@ -42,12 +59,17 @@ def loadgen_argv(
     settings: Settings, scenario: Scenario, host: str, port: int
 ) -> list[str]:
     """The full loadgen command line for a scenario."""
-    argv = [*settings.loadgen_prefix, str(BUILD_DIR / "loadgen"), *scenario.loadgen]
+    loadgen = list(scenario.loadgen)
+    if scenario.idle:
+        loadgen[loadgen.index("--idle") + 1] = str(idle_held(settings, scenario))
+    argv = [*settings.loadgen_prefix, str(BUILD_DIR / "loadgen"), *loadgen]
     argv += ["--host", host, "--port", str(port)]
     duration, warmup = timing(settings, scenario)
     if scenario.kind == "load":
         argv += ["--duration", str(duration), "--warmup", str(warmup)]
-        argv += ["--connect-timeout", "30"]  # for --idle: all 1,000 open in time
+        # for --idle: all of them open in time
+        connect = connect_seconds(idle_held(settings, scenario))
+        argv += ["--connect-timeout", f"{connect:g}"]
     elif scenario.kind == "idle":
         argv += ["--duration", "60", "--connect-timeout", "30"]
     elif scenario.kind == "flood":
@@ -168,6 +190,39 @@ def cpu_per_message(result: Record) -> Record:
     }
 
 
+class PeakRss:
+    """Samples a process's VmRSS every 50 ms on a thread of its own, for a set
+    time from :meth:`start`, and keeps the peak (KiB)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak: int | None = None
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, seconds: float) -> None:
+        self._thread = threading.Thread(target=self._run, args=(seconds,))
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _run(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while True:
+            rss = read_status_kib(self.pid, "VmRSS")
+            if rss is not None:
+                self.peak = rss if self.peak is None else max(self.peak, rss)
+                self.samples += 1
+            if self._stop.wait(0.05) or time.monotonic() >= end:
+                return
+
+    def stop(self) -> int | None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        return self.peak
+
+
 def run_load(
     server: Server, scenario: Scenario, settings: Settings, host: str, port: int
 ) -> Record:
@@ -176,17 +231,32 @@ def run_load(
     Server CPU % is counted over the loadgen's run; with ``--idle``, from its
     'holding' line on, so opening the idle connections is not in it.  So is
     an attached monitor's (it shares the loadgen's CPU).
+
+    With ``sample_rss``: VmRSS settled before the loadgen starts, and its peak
+    from 'holding' (the idle clients all open, the active ones not yet) to the
+    end of the measured window (warm-up + duration later), so the closing of
+    the clients is not in it.
     """
+    rss_before = None
+    if scenario.sample_rss:
+        rss_before = settled_rss(server.pid, settings.settle)
     argv = loadgen_argv(settings, scenario, host, port)
     argv += ["--server-pid", str(server.pid)]
     monitor = server.monitor if isinstance(server, AttachedServer) else None
-    timeout = sum(timing(settings, scenario)) + 60  # 60: connecting --idle, drain
+    idle = idle_held(settings, scenario)
+    # connecting --idle, draining, and closing them (tens of thousands) at the end
+    timeout = sum(timing(settings, scenario)) + 60 + connect_seconds(idle)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     mon0 = mon1 = None
+    sampler = PeakRss(server.pid) if scenario.sample_rss else None
     try:
-        if "--idle" in scenario.loadgen:
+        if idle:
             assert proc.stderr is not None
-            PipeLines(proc.stderr).wait_for("holding", 60)
+            lines = PipeLines(proc.stderr)
+            if not lines.wait_for("holding", connect_seconds(idle) + 30):
+                raise ValueError("never held: " + " | ".join(lines.seen[-2:]))
+        if sampler is not None:
+            sampler.start(sum(timing(settings, scenario)))
         cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
         if monitor is not None:
             mon0 = cpu_seconds(monitor.pid)
@@ -195,11 +265,19 @@ def run_load(
         if monitor is not None:
             mon1 = cpu_seconds(monitor.pid)
     finally:
+        if sampler is not None:
+            sampler.stop()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     result = parse_result(stdout)
     metrics = {k: v for k, v in result.items() if isinstance(v, (int, float))}
+    if scenario.idle:
+        metrics["idle_requested"] = scenario.idle
+    if sampler is not None and rss_before is not None and sampler.peak is not None:
+        metrics["rss_before_kib"] = rss_before
+        metrics["rss_held_kib"] = sampler.peak
+        metrics["rss_growth_mib"] = (sampler.peak - rss_before) / 1024
     if cpu0 is not None and cpu1 is not None:
         metrics["server_cpu_pct"] = round(100 * (cpu1 - cpu0) / wall, 1)
     if mon0 is not None and mon1 is not None:

@@ -11,7 +11,7 @@ import asyncio
 import signal
 from typing import cast
 
-from _common import parse_address
+from _common import parse_address, raise_nofile
 
 
 class EchoProtocol(asyncio.Protocol):
@@ -35,6 +35,7 @@ class EchoProtocol(asyncio.Protocol):
 
 async def serve(host: str, port: int) -> None:
     """Serve until SIGTERM or SIGINT."""
+    raise_nofile()  # for many idle clients
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from _common import parse_address
+from _common import parse_address, raise_nofile
 
 
 async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -22,6 +22,7 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 
 async def serve(host: str, port: int) -> None:
     """Serve until SIGTERM or SIGINT."""
+    raise_nofile()  # for many idle clients
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
