@@ -67,9 +67,9 @@ def held_counts(records: list[Record], scenario: Scenario) -> list[int]:
     """The idle clients the runs of a scenario really held (its loadgen's
     ``idle_connected``; fewer than asked where the descriptor limit capped it)."""
     held = {
-        int(r["metrics"].get("idle_connected", 0))
+        int(r["metrics"]["idle_connected"])
         for r in records
-        if r["scenario"] == scenario.name and r.get("metrics")
+        if r["scenario"] == scenario.name and "idle_connected" in r.get("metrics", {})
     }
     return sorted(held) or [scenario.idle]
 
@@ -107,7 +107,7 @@ def curve_table(records: list[Record], servers: list[str]) -> str:
             ]
             if not runs:
                 continue
-            held = held_counts([r for r in runs if r.get("ok")] or runs, sc)
+            held = held_counts(runs, sc)
             shown = ", ".join(f"{h:,}" for h in held)
             if held != [sc.idle]:
                 shown += f" (of {sc.idle:,})"

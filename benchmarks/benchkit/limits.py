@@ -82,7 +82,10 @@ def raise_nofile(wanted: int) -> Nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (soft, target))
                 hard = target
             except (OSError, ValueError) as exc:
-                why = f"the hard limit stays {hard:,} ({exc}; raising it needs root)"
+                why = (
+                    f"the hard limit stays {hard:,} ({exc}; raising it needs "
+                    "CAP_SYS_RESOURCE, which root in a container may lack)"
+                )
         if hard < wanted and not why:
             why = f"the kernel's nr_open is {ceiling:,}"
     new_soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
