@@ -37,6 +37,7 @@ from benchkit.catalog import (
     CONTROL_DIR,
     CURVE,
     CURVE_SERVERS,
+    CURVE_WARMUP,
     REFERENCE,
     REPO_ROOT,
     SCENARIOS,
@@ -57,7 +58,7 @@ from benchkit.procs import (
     wait_until_serving,
 )
 from benchkit.report import Baseline, render
-from benchkit.runner import Record, Settings, run_scenario
+from benchkit.runner import FIRST_SCREEN_SETTLE, Record, Settings, run_scenario
 
 Named = TypeVar("Named", ServerSpec, Scenario)
 T = TypeVar("T")
@@ -597,6 +598,15 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic() - t0
     header = machine_lines(pin_note, ctx, rounds, scenarios, wall, baseline)
     header += [f"- {nofile.note}", *capped_lines(scenarios, idle_cap, nofile)]
+    if any(sc.group == CURVE for sc in scenarios):
+        header.append(
+            f"- scaling curve (curve-idle*): a fresh server per run; "
+            f"{CURVE_WARMUP:g} s of ping-pong warm-up (not --warmup) + "
+            f"{settings.duration:g} s measured; VmRSS settled before the loadgen, "
+            "then its peak every 50 ms from the idle clients all held to the end "
+            f"of the window; tui-echo-ui's clients start {FIRST_SCREEN_SETTLE:g} s "
+            "after its first screen"
+        )
     if ctx.broken:
         header += [f"- n/a `{name}`: {why}" for name, why in ctx.broken.items()]
     add_idle_rss(ctx.records)

@@ -266,6 +266,7 @@ FAULT_SERVERS = (HEADLESS,)
 CURVE = "curve"
 CURVE_IDLE = (0, 1000, 10_000, 50_000)
 CURVE_SERVERS = (HEADLESS, UI, REFERENCE, "uvloop-protocol")
+CURVE_WARMUP = 1.0
 
 
 def _curve(idle: int) -> Scenario:
@@ -281,6 +282,10 @@ def _curve(idle: int) -> Scenario:
         fresh_server=True,
         group=CURVE,
         sample_rss=True,
+        # a fresh process on a CPU that was idle: a second of load first, so no
+        # point measures a cold server (or CPU) and the others one that has
+        # been busy accepting its idle clients for seconds
+        warmup=CURVE_WARMUP,
     )
 
 

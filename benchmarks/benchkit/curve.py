@@ -117,6 +117,9 @@ def curve_table(records: list[Record], servers: list[str]) -> str:
             cpu = list(_values(records, server, sc.name, "server_us_per_msg").values())
             zero = sc.name == ZERO
             bad = sum(not r.get("ok") for r in runs)
+            if all(r.get("unavailable") for r in runs):
+                rows.append([server, shown, "n/a (did not start)", *[""] * 6])
+                continue
             rows.append([
                 server, shown, _fmt(msgs, 0),
                 "1" if zero else _fmt(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from .catalog import BUILD_DIR, Scenario, duration_ms, fault_items, size_bytes
-from .procs import AttachedServer, Server, cpu_seconds, read_status_kib
+from .procs import AttachedServer, Server, TmuxServer, cpu_seconds, read_status_kib
 
 Record = dict[str, Any]
 
@@ -190,6 +190,21 @@ def cpu_per_message(result: Record) -> Record:
     }
 
 
+# from the monitor's first screen to the first client: connections opened within
+# about half a second of it failed by the hundred (10,000 at once, 2026-12-07)
+FIRST_SCREEN_SETTLE = 2.0
+
+
+def await_first_screen(server: TmuxServer, deadline: float = 10.0) -> None:
+    """Wait until the monitor has drawn its first screen (at most ``deadline``
+    seconds), then FIRST_SCREEN_SETTLE more: a fresh server's clients then
+    meet a monitor that has started, as they would a running one."""
+    end = time.monotonic() + deadline
+    while not server.drawn() and server.alive() and time.monotonic() < end:
+        time.sleep(0.05)
+    time.sleep(FIRST_SCREEN_SETTLE)
+
+
 class PeakRss:
     """Samples a process's VmRSS every 50 ms on a thread of its own, for a set
     time from :meth:`start`, and keeps the peak (KiB)."""
@@ -239,6 +254,8 @@ def run_load(
     """
     rss_before = None
     if scenario.sample_rss:
+        if isinstance(server, TmuxServer):
+            await_first_screen(server)
         rss_before = settled_rss(server.pid, settings.settle)
     argv = loadgen_argv(settings, scenario, host, port)
     argv += ["--server-pid", str(server.pid)]
