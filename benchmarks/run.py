@@ -235,7 +235,7 @@ def descriptor_limit(scenarios: list[Scenario]) -> tuple[Nofile, int | None]:
     nofile = raise_nofile(most + MARGIN)
     if nofile.enough:
         return nofile, None
-    return nofile, nofile.clients(max(sc.idle for sc in scenarios))
+    return nofile, nofile.clients(max((sc.idle for sc in scenarios), default=0))
 
 
 def capped_lines(
@@ -246,7 +246,7 @@ def capped_lines(
         return []
     return [
         f"- **{sc.name} holds {cap:,} idle clients, not {sc.idle:,}**: the "
-        f"descriptor limit is {nofile.soft:,} ({nofile.why_short})"
+        f"descriptor limit is {nofile.soft:,} (see the line above)"
         for sc in scenarios
         if sc.idle > cap
     ]
