@@ -85,10 +85,18 @@ def _fmt(values: list[float], digits: int, ratio: bool = False) -> str:
     return text
 
 
-def curve_servers(records: list[Record], servers: list[str]) -> list[str]:
-    """The servers (in the given order) that have any curve run."""
+def curve_servers(
+    records: list[Record], servers: list[str], measured: bool = False
+) -> list[str]:
+    """The servers (in the given order) that have any curve run; with
+    ``measured``, any that produced messages/s."""
     names = {sc.name for sc in CURVE_SCENARIOS}
-    ran = {r["server"] for r in records if r["scenario"] in names}
+    ran = {
+        r["server"]
+        for r in records
+        if r["scenario"] in names
+        and (not measured or r.get("metrics", {}).get("msgs_per_s") is not None)
+    }
     return [s for s in servers if s in ran]
 
 
@@ -204,15 +212,18 @@ def _panel(
         )
     for i, sc in enumerate(CURVE_SCENARIOS):
         held = held_counts(records, sc)
-        label = f"{sc.idle:,}"
-        if held != [sc.idle]:
-            label += " (held " + ", ".join(f"{h:,}" for h in held) + ")"
         out.append(
-            f'<text x="{x_at(i):.1f}" y="{top + plot_h + 18:.1f}" '
-            f'text-anchor="middle" font-size="11">{escape(label)}</text>'
+            f'<text x="{x_at(i):.1f}" y="{top + plot_h + 16:.1f}" '
+            f'text-anchor="middle" font-size="11">{sc.idle:,}</text>'
         )
+        if held != [sc.idle]:  # fewer, where the descriptor limit capped it
+            label = "(held " + ", ".join(f"{h:,}" for h in held) + ")"
+            out.append(
+                f'<text x="{x_at(i):.1f}" y="{top + plot_h + 29:.1f}" '
+                f'text-anchor="middle" font-size="10" fill="#b00">{label}</text>'
+            )
     out.append(
-        f'<text x="{x0 + left + plot_w / 2:.1f}" y="{height - 18:.1f}" '
+        f'<text x="{x0 + left + plot_w / 2:.1f}" y="{height - 12:.1f}" '
         'text-anchor="middle" font-size="12">idle clients held</text>'
     )
     for n, server in enumerate(servers):
@@ -246,8 +257,17 @@ def _panel(
 def curve_svg(records: list[Record], servers: list[str], caption: str) -> str:
     """Two charts side by side, messages/s and p99 RTT against idle clients held,
     one line per server, and a legend; ``caption`` goes underneath."""
-    shown = curve_servers(records, servers)
-    width, height, panel = 1000, 470, 500
+    shown = curve_servers(records, servers, measured=True)
+    width, panel = 1000, 500
+    # the legend: as many rows as it takes, 20 px each
+    spots, x, y = [], 70.0, 418.0
+    for server in shown:
+        item = 44 + 7.5 * len(server) + 20
+        if x + item > width - 10 and x > 70:
+            x, y = 70.0, y + 20
+        spots.append((x, y))
+        x += item
+    height = int(y + 50)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" '
@@ -258,18 +278,19 @@ def curve_svg(records: list[Record], servers: list[str], caption: str) -> str:
                   0, panel, 400)  # fmt: skip
     out += _panel(records, shown, "p99_us", "p99 round trip µs (lower is better)",
                   panel, panel, 400)  # fmt: skip
-    x = 70.0
-    for n, server in enumerate(shown):
+    for n, (server, (x, y)) in enumerate(zip(shown, spots, strict=True)):
         color, dash = COLORS[n % len(COLORS)], DASHES[n % len(DASHES)]
         attr = f' stroke-dasharray="{dash}"' if dash else ""
         out.append(
-            f'<line x1="{x}" y1="418" x2="{x + 28}" y2="418" stroke="{color}" '
+            f'<line x1="{x}" y1="{y}" x2="{x + 28}" y2="{y}" stroke="{color}" '
             f'stroke-width="2"{attr}/>'
         )
-        out.append(f'<text x="{x + 34}" y="422" font-size="12">{escape(server)}</text>')
-        x += 44 + 7.5 * len(server) + 20
+        out.append(
+            f'<text x="{x + 34}" y="{y + 4}" font-size="12">{escape(server)}</text>'
+        )
     out.append(
-        f'<text x="70" y="448" font-size="11" fill="#444">{escape(caption)}</text>'
+        f'<text x="70" y="{height - 20}" font-size="11" fill="#444">'
+        f"{escape(caption)}</text>"
     )
     out.append("</svg>")
     return "\n".join(out) + "\n"
