@@ -206,11 +206,11 @@ def measure(presses: int, load: str, clients: int, seed: int) -> list[float]:
                     shown = terminal.wait_for(wanted, 0, time.monotonic() + 0.2)
             if shown is None:
                 seen = CONNECTED.findall(ESCAPES.sub(b"", terminal.output()))
-                last = seen[-1].decode() if seen else "nothing"
+                last_shown = seen[-1].decode() if seen else "nothing"
                 said = LOADGEN_LOG.read_text(errors="replace").strip()
                 raise SystemExit(
                     f"{clients} connected never showed on screen (last shown: "
-                    f"{last}; loadgen: {said[-300:] or 'nothing'})"
+                    f"{last_shown}; loadgen: {said[-300:] or 'nothing'})"
                 )
         rng = random.Random(seed)
         latencies: list[float] = []

@@ -44,7 +44,9 @@ def add_idle_rss(records: list[Record]) -> None:
             metrics["kib_per_idle"] = growth * 1024 / held
 
 
-def _values(records: list[Record], server: str, scenario: str, key: str) -> dict:
+def _values(
+    records: list[Record], server: str, scenario: str, key: str
+) -> dict[int, float]:
     return {
         r["round"]: r["metrics"][key]
         for r in records
@@ -78,7 +80,10 @@ def _fmt(values: list[float], digits: int, ratio: bool = False) -> str:
     if not values:
         return "n/a"
     middle = statistics.median(values)
-    fmt = (lambda v: f"{v:.2f}x") if ratio else (lambda v: f"{v:,.{digits}f}")
+
+    def fmt(value: float) -> str:
+        return f"{value:.2f}x" if ratio else f"{value:,.{digits}f}"
+
     text = fmt(middle)
     if len(values) > 1:
         text += f" ({fmt(min(values)).rstrip('x')}{DASH}{fmt(max(values))})"
@@ -160,10 +165,10 @@ def _nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
     power = 10 ** len(str(int(value))) / 10
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
         if step * power >= value:
-            return step * power
-    return 10 * power
+            return float(step * power)
+    return float(10 * power)
 
 
 def _panel(
