@@ -10,8 +10,9 @@ this script drains all the time, as a terminal would, pinned to CPU 1 like the
 server in `run.py`; with `--load` the load generator runs on CPU 0 (`loadgen`
 ping-pong 50 x 1 KiB with 1,000 idle clients held, or with `pp-50x1k` and
 `--clients N`, N - 50 idle clients held besides the 50 busy ones). `--clients N`
-with no load holds N idle clients (`loadgen --mode idle`). The clients connect 2 s
-after the monitor's first screen, and the presses start once it shows them all.
+with no load holds N idle clients (`loadgen --mode idle`). The clients connect once
+the monitor has drawn and its port accepts, and the presses start once it shows
+them all.
 Each press is `s` (sort by the next column): the table's title says "sorted by
 COLUMN", so the press has shown once the terminal receives a title naming a column
 other than the last one. Presses are spaced by a random 0.3 to 1.3 s, so they land
@@ -40,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchkit.limits import MARGIN, raise_nofile
-from benchkit.procs import free_port, pinned
+from benchkit.procs import free_port, pinned, port_accepts
 
 HERE = Path(__file__).resolve().parent
 LOADGEN = HERE / "build" / "loadgen"
@@ -52,7 +53,6 @@ LOADGEN_LOG = HERE / "build" / "logs" / "key_latency.loadgen.log"
 START_DEADLINE = 20.0
 PRESS_DEADLINE = 5.0
 ACTIVE = 50  # the busy clients of the ping-pong loads
-SETTLE = 2.0  # seconds from the monitor's first screen to the first client
 
 Finder = Callable[[bytes], bytes | None]
 
@@ -169,9 +169,13 @@ def measure(presses: int, load: str, clients: int, seed: int) -> list[float]:
         if last is None:
             raise SystemExit("the monitor did not draw its table")
         if clients:
-            # Connections opened within about half a second of the first screen
-            # fail by the hundred (10,000 at once, 2026-12-07): let it settle.
-            time.sleep(SETTLE)
+            # The first screen may come a few ms before the port listens: the
+            # loadgen's first connects would be refused.
+            listening = time.monotonic() + START_DEADLINE
+            while not port_accepts("127.0.0.1", port):
+                if time.monotonic() > listening:
+                    raise SystemExit(f"port {port} never accepted a connection")
+                time.sleep(0.02)
             connecting = clients / 500  # the monitor accepts a few thousand a second
             seconds = presses * 1.3 + 30 + 2 * connecting
             argv = loadgen_argv(load, clients, port, seconds)

@@ -58,7 +58,7 @@ from benchkit.procs import (
     wait_until_serving,
 )
 from benchkit.report import Baseline, render
-from benchkit.runner import FIRST_SCREEN_SETTLE, Record, Settings, run_scenario
+from benchkit.runner import Record, Settings, run_scenario
 
 Named = TypeVar("Named", ServerSpec, Scenario)
 T = TypeVar("T")
@@ -604,8 +604,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{CURVE_WARMUP:g} s of ping-pong warm-up (not --warmup) + "
             f"{settings.duration:g} s measured; VmRSS settled before the loadgen, "
             "then its peak every 50 ms from the idle clients all held to the end "
-            f"of the window; tui-echo-ui's clients start {FIRST_SCREEN_SETTLE:g} s "
-            "after its first screen"
+            "of the window; tui-echo-ui's clients start once it has drawn its "
+            "first screen"
         )
     if ctx.broken:
         header += [f"- n/a `{name}`: {why}" for name, why in ctx.broken.items()]

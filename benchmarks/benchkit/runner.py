@@ -190,19 +190,13 @@ def cpu_per_message(result: Record) -> Record:
     }
 
 
-# from the monitor's first screen to the first client: connections opened within
-# about half a second of it failed by the hundred (10,000 at once, 2026-12-07)
-FIRST_SCREEN_SETTLE = 2.0
-
-
 def await_first_screen(server: TmuxServer, deadline: float = 10.0) -> None:
     """Wait until the monitor has drawn its first screen (at most ``deadline``
-    seconds), then FIRST_SCREEN_SETTLE more: a fresh server's clients then
+    seconds; its port may accept before that): a fresh server's clients then
     meet a monitor that has started, as they would a running one."""
     end = time.monotonic() + deadline
     while not server.drawn() and server.alive() and time.monotonic() < end:
         time.sleep(0.05)
-    time.sleep(FIRST_SCREEN_SETTLE)
 
 
 class PeakRss:
