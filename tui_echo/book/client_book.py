@@ -201,7 +201,7 @@ class ClientBook:
         )
         if self.detail:
             record.samples = [(event.ts, 0, 0)]
-            record.timeline = deque(maxlen=TIMELINE_LENGTH)
+            record.timeline = []
         if self.default_fault is not None:
             # The server gives new clients its default without an event of their own.
             record.fault = self.default_fault
@@ -318,8 +318,13 @@ class ClientBook:
 
     @staticmethod
     def _remember(record: ClientRecord, event: Event) -> None:
-        if record.timeline is not None:
-            record.timeline.append(event)
+        """Keep the event in the client's timeline, the latest `TIMELINE_LENGTH`
+        (a list, not a bounded deque: an empty deque costs 760 bytes a client)."""
+        timeline = record.timeline
+        if timeline is not None:
+            timeline.append(event)
+            if len(timeline) > TIMELINE_LENGTH:
+                del timeline[0]
 
     # ---- asking -----------------------------------------------------------------
 

@@ -5,7 +5,6 @@ Plain slotted dataclasses the book keeps up to date and the widgets read.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 from tui_echo.events import ClientState, Event
@@ -46,7 +45,7 @@ class ClientRecord:
     rate_out: float = 0.0
     samples: list[tuple[float, int, int]] | None = None
     """(ts, bytes_in, bytes_out) behind the rates, oldest first (a few at most)."""
-    timeline: deque[Event] | None = None
+    timeline: list[Event] | None = None
     """The client's recent events, for its detail view (when the book keeps them)."""
     fault: str | None = None
     """The SPEC of the fault in force on this client, None without one."""
