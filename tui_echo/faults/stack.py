@@ -91,17 +91,15 @@ class FaultStack:
         return keep, None
 
     def hold(self, data: memoryview, now: float) -> bool:
-        """Hold `data` back if a stage says so, or if older bytes wait (order is
+        """Hold `data` back if a stage says so, behind what waits already (order is
         kept); False: it may go as soon as sends allow."""
         release = None
         for stage in self.stages:
             until = stage.hold_until(now, self.rng)
             if until is not None and (release is None or until > release):
                 release = until
-        if release is None:
-            if not self.held:
-                return False
-            release = now
+        if release is None:  # nothing holds bytes back now; what a replaced
+            return False  # fault held was released by `start` up to now
         release = max(release, self.last_release)
         self.last_release = release
         self.held.append((release, bytes(data)))
