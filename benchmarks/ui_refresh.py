@@ -35,7 +35,8 @@ from tui_echo.events import (
     Event,
     Listening,
 )
-from tui_echo.ui.app import REFRESH_INTERVAL, EchoApp
+from tui_echo.ui.app import EchoApp
+from tui_echo.ui.cadence import REFRESH_INTERVAL
 
 
 class BusyFeed(EventFeed):
@@ -97,10 +98,22 @@ class BusyFeed(EventFeed):
 
 
 class BusyServer:
-    """Pretends N clients connected and all keep sending (for the app only)."""
+    """A live `Source` that pretends N clients connected and all keep sending (for
+    the app only); its commands and kernel probes do nothing."""
+
+    mode = "live"
+    playback = None
 
     def __init__(self, clients: int, churn: int = 0) -> None:
         self.feed = BusyFeed(clients, churn)
+        self.commands = self
+        self.kernel = self
+
+    def clock(self) -> float:
+        return time.time()
+
+    def mode_detail(self) -> str:
+        return ""
 
     def set_fault(self, target: object, spec: object) -> None: ...
     def fault_activity(self, client_id: int) -> None: ...

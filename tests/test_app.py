@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 
@@ -11,7 +12,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from tests.helpers import DEADLINE, echo_many, open_client, recv_exactly
-from tests.test_ui_pilot import SIZE, Monitor, monitor, until
+from tests.pilot import SIZE, Monitor, monitor, until
 from tui_echo.cli import command as cli
 from tui_echo.engine.config import ServerConfig
 from tui_echo.events import ClientConnected, Listening
@@ -19,6 +20,7 @@ from tui_echo.server import EchoServer
 from tui_echo.ui import app as app_module
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.demo import FixedClock, ScriptedServer
+from tui_echo.ui.main_screen import MainScreen
 from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, HelpScreen
 from tui_echo.ui.widgets import ClientTable
 
@@ -276,10 +278,12 @@ async def test_every_key_is_in_the_command_palette_and_the_help(
     app = monitor.app
     commands = {c.title: c for c in app.get_system_commands(app.screen)}
     every = [
-        b for b in app.BINDINGS if isinstance(b, Binding) and b.action != "clear_filter"
+        b
+        for b in MainScreen.BINDINGS
+        if isinstance(b, Binding) and b.action != "clear_filter"
     ]
     for binding in every:
-        if binding.action.startswith("playback_"):  # a replay's keys only
+        if binding.action.startswith("app.playback_"):  # a replay's keys only
             assert binding.description not in commands
             continue
         assert commands[binding.description].help == binding.tooltip
@@ -356,24 +360,30 @@ async def test_a_paused_display_still_takes_the_events_so_accepting_never_waits(
         await until(pilot, lambda: len(table.order) == 10, "the rows, on resume")
 
 
-async def test_a_growing_backlog_is_taken_before_the_tick(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(app_module, "EARLY_REFRESH_BACKLOG", 5)
+async def test_a_growing_backlog_is_taken_before_the_tick() -> None:
     clock = FixedClock()
     server = ScriptedServer([Listening(host="127.0.0.1", port=9000, ts=clock())], clock)
     app = EchoApp(server, clock=clock, refresh_interval=60)  # no tick in this test
+    app.cadence.early_backlog = 5
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.book.address is not None, "the first refresh")
+        await until(pilot, lambda: not app.cadence.waiting, "the start's refreshes")
+        loop = asyncio.get_running_loop()
+        assert loop is app._event_loop  # where the backlog alarm asks for a refresh
+        published = asyncio.Event()
 
         def publish(first: int, count: int) -> None:  # as the loop thread would
             for client in range(first, first + count):
                 server.feed.publish(ClientConnected(client=client, peer="127.0.0.1:1"))
+            # Behind whatever the alarm put on the app's loop while publishing.
+            loop.call_soon_threadsafe(published.set)
 
         publisher = threading.Thread(target=publish, args=(1, 4))
         publisher.start()
         publisher.join()
-        await pilot.pause(0.2)
+        await until(pilot, published.is_set, "the app's loop past the publishing")
+        # The alarm had its chance: it would have asked for a refresh by now.
+        assert not app.cadence.waiting, "no early refresh asked for"
         assert server.feed.backlog == 4  # below the mark: they wait for the tick
         publisher = threading.Thread(target=publish, args=(5, 3))
         publisher.start()

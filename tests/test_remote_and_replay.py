@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DEADLINE, RunningServer, recv_exactly, wait_until, write_log
+from tests.helpers import (
+    DEADLINE,
+    RunningServer,
+    recorded_session,
+    recv_exactly,
+    wait_until,
+    write_log,
+)
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
@@ -23,7 +30,7 @@ from tui_echo.events import (
 from tui_echo.faults import FaultSpec
 from tui_echo.pytest_plugin import EventRecorder
 from tui_echo.sources.attached import GONE, AttachError, RemoteServer
-from tui_echo.sources.replay import LogReplay, ReplayError
+from tui_echo.sources.replay import PACE, LogReplay, ReplayError
 
 StartServer = Callable[..., RunningServer]
 
@@ -128,21 +135,7 @@ def test_attaching_to_nothing_says_why(tmp_path: Path) -> None:
 # ---- replay --------------------------------------------------------------------
 
 
-SESSION: list[Event] = [
-    Listening(host="127.0.0.1", port=9000, ts=1000.0),
-    ClientConnected(client=1, peer="127.0.0.1:5", ts=1000.1),
-    ClientData(
-        client=1,
-        bytes=4,
-        bytes_in=4,
-        bytes_out=4,
-        pending=0,
-        state=ClientState.OPEN,
-        ts=1000.2,
-    ),
-    ClientClosed(client=1, reason="peer closed", bytes_in=4, bytes_out=4, ts=1000.5),
-    ShutdownComplete(ts=1000.6),
-]
+SESSION = recorded_session()
 
 
 def play(replay: LogReplay) -> list[Event]:
@@ -158,29 +151,44 @@ def test_a_log_replays_in_order_at_its_recorded_pace(tmp_path: Path) -> None:
         assert play(replay) == SESSION
         assert time.monotonic() - started >= 0.55  # 0.6 s of log at speed 1
         assert replay.clock() == pytest.approx(1000.6, abs=0.05)  # stays at the end
-        assert not replay.can_act
+        assert replay.commands is None  # nothing can be done to a log's clients
+        assert replay.kernel is None
     finally:
         replay.stop()
+
+
+def clock_rate(replay: LogReplay, seconds: float) -> float:
+    """Seconds of the log's clock per second of wall time, over `seconds` of it."""
+    log_start, wall_start = replay.clock(), time.monotonic()
+    wait_until(lambda: time.monotonic() - wall_start >= seconds)
+    log_end, wall_end = replay.clock(), time.monotonic()
+    return (log_end - log_start) / (wall_end - wall_start)
 
 
 def test_speed_and_pause(tmp_path: Path) -> None:
     long_session = [
         Listening(host="127.0.0.1", port=9000, ts=0.0),
-        ShutdownComplete(ts=8.0),
+        ShutdownComplete(ts=40.0),
     ]
     replay = LogReplay(str(write_log(tmp_path / "run.jsonl", long_session)), speed=8)
     try:
         seen = EventRecorder(replay.feed)
         seen.wait_for(Listening)
+        # Within a fifth: half or double the speed is far outside.
+        assert clock_rate(replay, 0.3) == pytest.approx(8, rel=0.2)
         replay.toggle_pause()
-        frozen = replay.clock()
-        assert replay.clock() == frozen
+        assert clock_rate(replay, 0.1) == 0  # stopped, not slow
         replay.toggle_pause()
         replay.faster()
         assert replay.speed == 16
+        assert clock_rate(replay, 0.3) == pytest.approx(16, rel=0.2)
+        log_left = 40.0 - replay.clock()
         started = time.monotonic()
         seen.wait_for(ShutdownComplete, timeout=DEADLINE)
-        assert time.monotonic() - started < 2  # 8 s of log at 16x: half a second
+        took = time.monotonic() - started
+        # The rest of the log at 16x (the player wakes every PACE at the most).
+        assert log_left / 16 * 0.8 <= took <= log_left / 16 * 1.25 + PACE, took
+        assert replay.clock() == pytest.approx(40.0, abs=0.05)  # stays at the end
     finally:
         replay.stop()
 

@@ -6,13 +6,86 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from textual import events
 
-from tests.test_ui_pilot import SIZE, until
+from tests.pilot import SIZE, until
 from tui_echo.events import ClientConnected, Listening
-from tui_echo.ui.app import REFRESH_INTERVAL, EchoApp
+from tui_echo.ui.app import EchoApp
+from tui_echo.ui.cadence import Cadence
 from tui_echo.ui.demo import FixedClock, ScriptedServer
 from tui_echo.ui.widgets import ClientTable
+
+# ---- the cadence's decisions (no app, a clock the test moves) ----------------------
+
+
+def refreshes_when_untouched(cadence: Cadence, seconds: float) -> list[float]:
+    """When a quiet app refreshes over `seconds`: at each tick the cadence allows."""
+    times = []
+    tick = cadence.interval
+    while tick <= seconds:
+        if cadence.tick_refreshes(tick):
+            cadence.refreshed(tick, taken=1)
+            times.append(tick)
+        tick += cadence.interval
+    return times
+
+
+def test_untouched_the_app_refreshes_about_once_a_second() -> None:
+    cadence = Cadence()
+    cadence.refreshed(0.0, taken=1)
+    times = refreshes_when_untouched(cadence, 10.0)
+    gaps = [b - a for a, b in zip([0.0, *times], times, strict=False)]
+    assert min(gaps) >= 0.5, gaps
+    assert max(gaps) <= 2.0, gaps  # htop 1.5 s, k9s 2 s
+    assert 5 <= len(times) <= 20
+
+
+def test_a_tick_right_after_an_input_refresh_is_skipped() -> None:
+    cadence = Cadence(interval=1.0)
+    cadence.refreshed(0.0, taken=1)
+    cadence.refreshed(0.9, taken=1)  # input asked for one
+    assert not cadence.tick_refreshes(1.0), "it would show nothing new"
+    assert cadence.tick_refreshes(2.0)
+    cadence.refreshed(2.0, taken=1)
+    assert cadence.tick_refreshes(2.5), "half an interval on, the tick shows"
+
+
+def test_input_refreshes_at_once_after_a_quiet_spell() -> None:
+    cadence = Cadence(interval=1.0, input_gap=0.1)
+    cadence.refreshed(0.0, taken=1)
+    wait = cadence.ask(0.7)
+    assert wait is not None
+    assert wait <= 0, "now, not at the next tick"
+
+
+def test_keys_faster_than_the_gap_make_one_refresh_a_gap_apart() -> None:
+    cadence = Cadence(interval=1.0, input_gap=0.1)
+    cadence.refreshed(5.0, taken=1)
+    first = cadence.ask(5.02)
+    assert first == pytest.approx(0.08), "not before the gap since the last"
+    for key_time in (5.03, 5.05, 5.07):  # a held key: one refresh waits for all
+        assert cadence.ask(key_time) is None
+    cadence.asked_refresh_runs()
+    cadence.refreshed(5.1, taken=1)
+    assert cadence.ask(5.11) == pytest.approx(0.09)
+
+
+def test_a_command_waits_its_settle_time_even_right_after_a_gap() -> None:
+    cadence = Cadence(interval=1.0, input_gap=0.1)
+    cadence.refreshed(0.0, taken=1)
+    assert cadence.ask(3.0, delay=0.05) == pytest.approx(0.05)
+
+
+def test_a_full_batch_asks_for_the_rest_soon_not_at_the_tick() -> None:
+    cadence = Cadence(interval=1.0, input_gap=0.1, batch_limit=100)
+    assert cadence.refreshed(1.0, taken=99) is None, "all taken: the tick will do"
+    assert cadence.refreshed(2.0, taken=100) == pytest.approx(0.1)
+    assert cadence.waiting
+    assert cadence.refreshed(2.1, taken=100) is None, "one already on its way"
+
+
+# ---- the app keeps to it ---------------------------------------------------------
 
 
 def quiet_server(clock: FixedClock) -> ScriptedServer:
@@ -23,10 +96,6 @@ def quiet_server(clock: FixedClock) -> ScriptedServer:
         ],
         clock,
     )
-
-
-def test_the_app_refreshes_about_once_a_second_by_default() -> None:
-    assert 0.5 <= REFRESH_INTERVAL <= 2.0
 
 
 async def test_a_quiet_app_refreshes_once_an_interval_not_more() -> None:
@@ -71,7 +140,7 @@ async def test_a_burst_of_keys_refreshes_in_batches() -> None:
             app.post_message(events.Key("up", None))
         await pilot.pause()
         await until(pilot, lambda: len(app.refresh_costs) > refreshes, "a refresh")
-        await until(pilot, lambda: not app._soon, "no refresh waiting")
+        await until(pilot, lambda: not app.cadence.waiting, "no refresh waiting")
         assert len(app.refresh_costs) - refreshes <= 3, "not one refresh a key"
 
 

@@ -9,7 +9,7 @@ import time
 from textual.widgets import Input, OptionList, Static
 
 from tests.helpers import recv_exactly, recv_until_eof
-from tests.test_ui_pilot import Monitor, monitor
+from tests.pilot import Monitor, monitor
 from tui_echo.events import FaultChanged
 from tui_echo.ui.screens import ClientDetailScreen, FaultScreen
 from tui_echo.ui.screens.fault import PRESETS

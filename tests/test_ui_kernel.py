@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_ui_pilot import REFRESH, SIZE, SMALL, Monitor, monitor, until
+from tests.pilot import REFRESH, SIZE, SMALL, Monitor, monitor, until
 from tui_echo.events import KERNEL_SUPPORTED, ClientConnected, Listening
-from tui_echo.sources.contract import LiveControl
+from tui_echo.sources.live import LiveSource
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.demo import FixedClock, ScriptedServer
 from tui_echo.ui.screens import ClientDetailScreen
@@ -51,7 +51,7 @@ async def test_the_detail_screen_shows_tcp_info(monitor: Monitor) -> None:
     for label in ("RECV-Q", "SEND-Q", "rtt", "rttvar", "retrans", "cwnd", "lost"):
         assert label in text, label
     assert "segments" in text
-    assert isinstance(monitor.app.server, LiveControl)
+    assert isinstance(monitor.app.source, LiveSource)
 
 
 async def test_only_the_visible_rows_and_the_inspected_client_are_sampled() -> None:

@@ -1,28 +1,32 @@
-"""The control's mode: live (in-process), attached (a control socket), replay (a
-file): the status bar says which, and a replay cannot act on clients."""
+"""The source's mode: live (in-process), attached (a control socket), replay (a
+file): the status bar and the help say which, and a replay cannot act on clients."""
 
 from __future__ import annotations
 
 import pytest
 from textual.widgets import Static
-from textual.widgets._footer import FooterKey
 
-from tests.test_ui_pilot import SIZE, until
+from tests.pilot import SIZE, until
 from tui_echo.engine.config import ServerConfig
+from tui_echo.events import KERNEL_SUPPORTED
 from tui_echo.server import EchoServer
-from tui_echo.sources.contract import LiveControl, as_control
+from tui_echo.sources.live import LiveSource, as_source
 from tui_echo.ui.demo import make_demo_app, make_demo_server
 from tui_echo.ui.screens import ClientDetailScreen, FaultScreen
+from tui_echo.ui.widgets.key_footer import KeyCap
 
 
-def test_an_echo_server_is_a_live_control_that_may_act() -> None:
+def test_an_echo_server_is_watched_live_with_its_commands() -> None:
     with EchoServer(ServerConfig(port=0)) as server:
-        control = as_control(server)
-        assert isinstance(control, LiveControl)
-        assert (control.mode, control.can_act) == ("live", True)
-        assert control.feed is server.feed
+        source = as_source(server)
+        assert isinstance(source, LiveSource)
+        assert source.mode == "live"
+        assert source.feed is server.feed
+        assert source.commands is server
+        assert (source.kernel is server) == KERNEL_SUPPORTED
+        assert source.playback is None
     scripted = make_demo_server("attached")
-    assert as_control(scripted) is scripted
+    assert as_source(scripted) is scripted
 
 
 async def test_a_replay_says_so_and_cannot_act_on_clients() -> None:
@@ -33,7 +37,7 @@ async def test_a_replay_says_so_and_cannot_act_on_clients() -> None:
         summary = str(app.query_one("#summary", Static).render())
         assert "REPLAY" in summary
         assert "recorded on 127.0.0.1:9000" in summary
-        footer = {key.description for key in app.screen.query(FooterKey)}
+        footer = {key.description for key in app.screen.query(KeyCap)}
         assert not footer & {"Kick", "Reset", "Fault"}, footer
         assert {"Details", "Help", "Quit"} <= footer
         await pilot.press("k", "r", "K", "F", "f")
@@ -60,19 +64,35 @@ async def test_a_replay_says_so_and_cannot_act_on_clients() -> None:
         )
 
 
+QUIT_TEXTS = {
+    "live": "stop the server and leave",
+    "attached": "leave; the server keeps running",
+    "replay": "leave the replay",
+}
+
+
 @pytest.mark.parametrize(
-    ("mode", "words"), [("live", "listening on"), ("attached", "attached to")]
+    ("mode", "words", "badge"),
+    [
+        ("live", "listening on", None),
+        ("attached", "attached to", "ATTACHED"),
+        ("replay", "recorded on", "REPLAY"),
+    ],
 )
-async def test_the_status_bar_says_the_mode(mode: str, words: str) -> None:
+async def test_the_status_bar_and_the_help_say_the_mode(
+    mode: str, words: str, badge: str | None
+) -> None:
     server = make_demo_server(mode)  # type: ignore[arg-type]
     app = make_demo_app(server)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         summary = str(app.query_one("#summary", Static).render())
         assert f"{words} 127.0.0.1:9000" in summary
-        assert (mode.upper() in summary) == (mode != "live")
-        assert any(
-            "keeps running" in text or mode == "live"
+        for other in ("LIVE", "ATTACHED", "REPLAY"):
+            assert (other in summary) == (other == badge), (other, summary)
+        quit_rows = [
+            text
             for keys, text in dict(app.key_help())["Actions"]
-            if keys.startswith("q")
-        )
+            if keys.split()[0] == "q"
+        ]
+        assert quit_rows == [QUIT_TEXTS[mode]]

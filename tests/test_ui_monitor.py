@@ -8,10 +8,9 @@ import time
 
 import pytest
 from textual.widgets import Input, Static
-from textual.widgets._footer import FooterKey
 
 from tests.helpers import data_event, recv_exactly
-from tests.test_ui_pilot import (
+from tests.pilot import (
     LINGER,
     REFRESH,
     SIZE,
@@ -36,7 +35,7 @@ from tui_echo.ui.screens import (
     HistoryScreen,
 )
 from tui_echo.ui.widgets import ClientTable, EventLog
-from tui_echo.ui.widgets.key_footer import KeyFooter
+from tui_echo.ui.widgets.key_footer import KeyCap, KeyFooter
 
 __all__ = ["monitor", "small_monitor"]  # fixtures
 
@@ -69,7 +68,7 @@ async def test_at_80x24_the_columns_that_matter_stay_and_nothing_scrolls_sideway
         summary = str(app.query_one("#summary", Static).render())
         assert "127.0.0.1:9000" in summary
         assert "6 connected" in summary
-        footer = [key.description for key in app.screen.query(FooterKey)]
+        footer = [key.description for key in app.screen.query(KeyCap)]
         assert "Help" in footer
         assert "Quit" in footer
 
@@ -80,8 +79,8 @@ async def test_keys_grey_out_and_back_in_place_without_a_new_footer() -> None:
     app = EchoApp(server, clock=clock, refresh_interval=3600.0, linger=LINGER)
     async with app.run_test(size=SIZE) as pilot:
 
-        def kick_key() -> FooterKey | None:
-            keys = [k for k in app.screen.query(FooterKey) if k.description == "Kick"]
+        def kick_key() -> KeyCap | None:
+            keys = [k for k in app.screen.query(KeyCap) if k.description == "Kick"]
             return keys[0] if keys else None
 
         def kick_disabled() -> bool | None:
@@ -92,7 +91,7 @@ async def test_keys_grey_out_and_back_in_place_without_a_new_footer() -> None:
 
         def settled() -> bool:  # composed for its width (a resize recomposes)
             width = footer.size.width
-            return bool(width) and footer._composed_for == width
+            return bool(width) and footer.composed_for == width
 
         await until(pilot, lambda: settled() and kick_disabled(), "no one to kick")
         before = kick_key()
@@ -101,7 +100,7 @@ async def test_keys_grey_out_and_back_in_place_without_a_new_footer() -> None:
         await until(pilot, lambda: kick_disabled() is False, "kickable")
         assert kick_key() is before, "the same key, not a recomposed footer"
         assert before is not None
-        assert not before._disabled  # a click kicks too
+        assert before.enabled  # a click kicks too
         server.feed.publish(
             ClientClosed(client=1, reason="peer closed", bytes_in=0, bytes_out=0)
         )

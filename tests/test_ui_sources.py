@@ -10,16 +10,14 @@ from pathlib import Path
 
 from textual.widgets import Static
 
-from tests.helpers import DEADLINE, Headless, recv_exactly, write_log
-from tests.test_ui_pilot import REFRESH, SIZE, until
-from tui_echo.events import (
-    ClientClosed,
-    ClientConnected,
-    ClientData,
-    ClientState,
-    Listening,
-    ShutdownComplete,
+from tests.helpers import (
+    DEADLINE,
+    Headless,
+    recorded_session,
+    recv_exactly,
+    write_log,
 )
+from tests.pilot import REFRESH, SIZE, until
 from tui_echo.sources.attached import RemoteServer
 from tui_echo.sources.replay import LogReplay
 from tui_echo.ui.app import EchoApp
@@ -63,21 +61,7 @@ async def test_attached_the_monitor_sees_and_acts_on_another_process(
     assert (code, stderr) == (0, "")
 
 
-RECORDED = [
-    Listening(host="127.0.0.1", port=9000, ts=1000.0),
-    ClientConnected(client=1, peer="127.0.0.1:5", ts=1000.1),
-    ClientData(
-        client=1,
-        bytes=4,
-        bytes_in=4,
-        bytes_out=4,
-        pending=0,
-        state=ClientState.OPEN,
-        ts=1000.2,
-    ),
-    ClientClosed(client=1, reason="kicked", bytes_in=4, bytes_out=4, ts=1001.0),
-    ShutdownComplete(ts=1001.5),
-]
+RECORDED = recorded_session(reason="kicked", closed_at=1.0, ended_at=1.5)
 
 
 async def test_a_replay_plays_pauses_and_speeds_up_on_keys(tmp_path: Path) -> None:

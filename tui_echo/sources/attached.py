@@ -12,7 +12,6 @@ event, and the monitor shows it.
 from __future__ import annotations
 
 import contextlib
-import json
 import queue
 import socket
 import threading
@@ -29,9 +28,16 @@ from tui_echo.events import (
     KernelStats,
     Listening,
     ServerError,
-    from_json,
+    from_json_line,
 )
 from tui_echo.faults import FaultActivity, FaultSpec, fault_text
+from tui_echo.sources.contract import (
+    Commands,
+    FaultTarget,
+    KernelProbe,
+    Mode,
+    Playback,
+)
 from tui_echo.words import os_reason, printable
 
 CONNECT_TIMEOUT = 5.0
@@ -45,16 +51,19 @@ class AttachError(Exception):
 
 
 class RemoteServer:
-    """The monitor's view of a server behind a control socket (any thread)."""
+    """The monitor's view of a server behind a control socket (any thread).
 
-    mode = "attached"
-    can_act = True
-    kernel_supported = True
-    """The server answers `KERNEL` where it can (Linux); elsewhere it says nothing,
-    and the columns stay empty."""
+    A `Source` with commands and kernel probes (the server answers `KERNEL` where
+    it can, Linux; elsewhere it says nothing, and the columns stay empty), and no
+    playback."""
+
+    mode: Mode = "attached"
+    playback: Playback | None = None
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.commands: Commands | None = self
+        self.kernel: KernelProbe | None = self
         self.feed = EventFeed()
         self.gone = False
         """The server closed the events stream (it stopped, or cut us off)."""
@@ -109,7 +118,7 @@ class RemoteServer:
     def kick_all(self) -> None:
         self._send("KICK all")
 
-    def set_fault(self, target: int | str, spec: FaultSpec | str | None) -> None:
+    def set_fault(self, target: FaultTarget, spec: FaultSpec | str | None) -> None:
         text = spec if isinstance(spec, str) else fault_text(spec)
         self._send(f"FAULT {target} {text}")
 
@@ -141,6 +150,10 @@ class RemoteServer:
 
     def fault_activity(self, client_id: int) -> FaultActivity | None:
         return self._activity.get(client_id)
+
+    def clock(self) -> float:
+        """The wall clock: the server's events carry its (same host) time."""
+        return time.time()
 
     def stop(self) -> None:
         """Detach: the server goes on serving."""
@@ -294,15 +307,6 @@ class RemoteServer:
                 events.append(FaultChanged(client=client_id, fault=client["fault"]))
         for event in events:
             self.feed.publish(event)
-
-
-def from_json_line(raw: bytes | str) -> Event:
-    """An event from one JSON line (ValueError if it is not one of ours)."""
-    try:
-        payload = json.loads(raw)
-    except json.JSONDecodeError:
-        raise ValueError("not JSON") from None
-    return from_json(payload)
 
 
 def _connect(path: str) -> socket.socket:

@@ -1,44 +1,51 @@
-"""What the app needs of a server: events to read and a few commands to give.
+"""What the monitor watches: one contract for every source, split by capability.
 
-The app reads events from a *source* and sends commands to a *control*: an
-in-process `EchoServer` (`live`), a server in another process reached through its
-control socket (`attached`), or a recorded log (`replay`, where nothing can be
-done to a client). `ServerControl` is that contract; the book and the widgets never
-know which one they have.
+Every `Source` gives a feed of events, a clock, its mode and a few words on it. The
+rest are parts a source has or has not, each an object or None:
 
-`EchoServer` offers the commands (`Server`) but knows nothing of modes: `as_control`
-wraps it in `LiveControl`. `demo.ScriptedServer` implements `ServerControl` itself,
-replaying a scripted scene for snapshot tests and screenshots, with no sockets and a
-fixed clock.
+- `commands` (`Commands`): kick, reset, faults, a client's recent bytes. A live or
+  attached server has them; a replay has none (nothing can be done to clients of a
+  log).
+- `kernel` (`KernelProbe`): the kernel's view of clients' sockets. None where the
+  kernel can never answer (not Linux, a replay): the kernel columns say n/a.
+- `playback` (`Playback`): pause and speed. Only a replay has it.
+
+The app asks whether a part exists, and shows only the keys it can serve. The
+sources: `live.LiveSource` (an `EchoServer` in this process), `attached.RemoteServer`
+(a server behind its control socket), `replay.LogReplay` (a JSON Lines log), and
+`ui.demo.ScriptedServer` (a scripted scene for snapshots).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from tui_echo.engine.feed import EventFeed
-from tui_echo.events import KERNEL_SUPPORTED
+# The one FaultTarget (a client id, "all" or "new"): the engine's, the control
+# protocol's and the sources' commands all take it.
+from tui_echo.faults import FaultTarget
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from tui_echo.engine.feed import EventFeed
     from tui_echo.events import KernelStats
     from tui_echo.faults import FaultActivity, FaultSpec
+
+__all__ = [
+    "Commands",
+    "FaultTarget",
+    "KernelProbe",
+    "Mode",
+    "Playback",
+    "Source",
+]
 
 Mode = Literal["live", "attached", "replay"]
 """Where the events come from: this process, another one's control socket, a file."""
 
-FaultTarget = int | Literal["all", "new"]
-"""A client id, every client connected now, or the default of clients to come."""
 
-
-class Server(Protocol):
-    """The commands an echo server takes; every method is safe from the UI thread."""
-
-    @property
-    def feed(self) -> EventFeed:
-        """Where the server's events wait for the app."""
-        ...
+class Commands(Protocol):
+    """What can be done to a server's clients; every method is safe from any thread."""
 
     def kick(self, client_id: int) -> None:
         """Close a client with a FIN."""
@@ -49,49 +56,34 @@ class Server(Protocol):
     def kick_all(self) -> None:
         """Kick every client."""
 
+    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> None:
+        """Put a fault in force (None clears it); a `fault` event follows."""
+
     def inspect(self, client_id: int, enabled: bool = True) -> None:
         """Start or stop keeping a client's recent bytes."""
 
     def recent_bytes(self, client_id: int) -> bytes | None:
-        """The last few KiB an inspected client sent."""
-
-    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> None:
-        """Put a fault in force (None clears it); a `fault` event follows."""
+        """The last few KiB an inspected client sent (None: not known yet)."""
+        ...
 
     def fault_activity(self, client_id: int) -> FaultActivity | None:
         """What a client's fault has done since it was set, or None."""
-
-    def watch_kernel(self, client_ids: Iterable[int]) -> None:
-        """Have the kernel's view of these clients sampled (called each refresh)."""
-
-    def kernel_stats(self, client_id: int) -> KernelStats | None:
-        """A watched client's kernel queues and TCP_INFO at the last sample."""
-
-    def stop(self) -> None:
-        """Close everything (or, attached, just leave); returns when done."""
-
-
-class ServerControl(Server, Protocol):
-    """A server as the app sees it: the commands, and what may be done with them."""
-
-    mode: Mode
-    """`live`, `attached` or `replay`: the status bar says which."""
-    can_act: bool
-    """False when nothing can be done to a client (replay): kick, reset, fault and
-    inspection are hidden."""
-    kernel_supported: bool
-    """False when `kernel_stats` can never answer (not Linux, a replay): the kernel
-    columns say n/a."""
-
-    def mode_detail(self) -> str:
-        """A few words for the status bar beside the mode (`x4, paused`, `server
-        gone`), or nothing."""
         ...
 
 
-@runtime_checkable
+class KernelProbe(Protocol):
+    """The kernel's view of clients' sockets, sampled on request (any thread)."""
+
+    def watch_kernel(self, client_ids: Iterable[int]) -> None:
+        """Have these clients sampled (the app calls it each refresh)."""
+
+    def kernel_stats(self, client_id: int) -> KernelStats | None:
+        """A watched client's kernel queues and TCP_INFO at the last sample."""
+        ...
+
+
 class Playback(Protocol):
-    """A source that plays a recording (replay): it can pause and change speed."""
+    """A recording being played (replay): it can pause and change speed."""
 
     def toggle_pause(self) -> None:
         """Pause the playback, or go on."""
@@ -103,59 +95,43 @@ class Playback(Protocol):
         """Play slower (the next speed down)."""
 
 
-class LiveControl:
-    """An in-process server (`EchoServer`) as the app's control: live, may act.
+class Source(Protocol):
+    """What the monitor reads events from; the book and the widgets never know which."""
 
-    Any thread may call it, as it may call the server.
-    """
-
-    mode: Mode = "live"
-    can_act = True
-    kernel_supported = KERNEL_SUPPORTED
-
-    def __init__(self, server: Server) -> None:
-        self.server = server
+    @property
+    def mode(self) -> Mode:
+        """`live`, `attached` or `replay`: the status bar says which."""
+        ...
 
     @property
     def feed(self) -> EventFeed:
-        return self.server.feed
+        """Where the source's events wait for the app."""
+        ...
 
-    def kick(self, client_id: int) -> None:
-        self.server.kick(client_id)
+    @property
+    def commands(self) -> Commands | None:
+        """What can be done to clients, or None (a replay)."""
+        ...
 
-    def reset(self, client_id: int) -> None:
-        self.server.reset(client_id)
+    @property
+    def kernel(self) -> KernelProbe | None:
+        """The kernel's numbers, or None where they can never come."""
+        ...
 
-    def kick_all(self) -> None:
-        self.server.kick_all()
+    @property
+    def playback(self) -> Playback | None:
+        """Pause and speed, for a recording; None for a server."""
+        ...
 
-    def inspect(self, client_id: int, enabled: bool = True) -> None:
-        self.server.inspect(client_id, enabled)
-
-    def recent_bytes(self, client_id: int) -> bytes | None:
-        return self.server.recent_bytes(client_id)
-
-    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> None:
-        self.server.set_fault(target, spec)
-
-    def fault_activity(self, client_id: int) -> FaultActivity | None:
-        return self.server.fault_activity(client_id)
-
-    def watch_kernel(self, client_ids: Iterable[int]) -> None:
-        self.server.watch_kernel(client_ids)
-
-    def kernel_stats(self, client_id: int) -> KernelStats | None:
-        return self.server.kernel_stats(client_id)
-
-    def stop(self) -> None:
-        self.server.stop()
+    def clock(self) -> float:
+        """The time the events are shown at: the wall clock, or a log's time."""
+        ...
 
     def mode_detail(self) -> str:
-        return ""
+        """A few words for the status bar beside the mode (`x4, paused`, `server
+        gone`), or nothing."""
+        ...
 
-
-def as_control(server: ServerControl | Server) -> ServerControl:
-    """The server as a `ServerControl`: as it is if it says its mode, else live."""
-    if hasattr(server, "mode") and hasattr(server, "can_act"):
-        return server  # type: ignore[return-value]
-    return LiveControl(server)
+    def stop(self) -> None:
+        """Let go of the source: stop a live server, leave an attached one running,
+        stop a replay. Returns when done."""

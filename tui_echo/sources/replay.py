@@ -3,7 +3,8 @@
 `tui-echo replay FILE` gives the monitor one of these instead of a server: a feed
 that a thread fills at the log's recorded pace (times `speed`), and a clock that
 runs on the log's time, so ages, rates and lingering rows look as they did. Nothing
-can be done to clients that are long gone: `can_act` is False. A log cut off
+can be done to clients that are long gone: a replay has no `commands` and no
+`kernel`, only `playback` (pause, faster, slower). A log cut off
 mid-line, or holding a line that is not one of our events, plays up to there and
 then says where it stopped; at its end the replay stays on the last state.
 """
@@ -17,6 +18,7 @@ from typing import IO
 
 from tui_echo.engine.feed import EventFeed
 from tui_echo.events import ClientData, Event, ServerError, from_json_line
+from tui_echo.sources.contract import Commands, KernelProbe, Mode, Playback
 from tui_echo.words import os_reason
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -31,14 +33,18 @@ class ReplayError(Exception):
 
 
 class LogReplay:
-    """Plays a recorded log into a feed, on the log's own clock (any thread)."""
+    """Plays a recorded log into a feed, on the log's own clock (any thread).
 
-    mode = "replay"
-    can_act = False
-    kernel_supported = False
+    A `Source` with playback and nothing else: clients of a log cannot be kicked,
+    and it has no bytes or kernel to ask."""
+
+    mode: Mode = "replay"
+    commands: Commands | None = None
+    kernel: KernelProbe | None = None
 
     def __init__(self, path: str, speed: float = 1.0) -> None:
         self.path = path
+        self.playback: Playback | None = self
         self.feed = EventFeed()
         self.speed = speed
         self.paused = False
@@ -113,35 +119,6 @@ class LogReplay:
         elif self.finished:
             where = "at the end"
         return f"x{self.speed:g}, {where}"
-
-    # ---- what a server would be asked: nothing can be done ----
-
-    def kick(self, client_id: int) -> None:
-        """Clients of a log cannot be kicked (nor reset, nor faulted)."""
-
-    def reset(self, client_id: int) -> None:
-        """See `kick`."""
-
-    def kick_all(self) -> None:
-        """See `kick`."""
-
-    def set_fault(self, target: int | str, spec: object) -> None:
-        """See `kick`."""
-
-    def inspect(self, client_id: int, enabled: bool = True) -> None:
-        """A log has no bytes to show."""
-
-    def recent_bytes(self, client_id: int) -> bytes | None:
-        return None
-
-    def fault_activity(self, client_id: int) -> None:
-        return None
-
-    def watch_kernel(self, client_ids: object) -> None:
-        """A log has no kernel to ask."""
-
-    def kernel_stats(self, client_id: int) -> None:
-        return None
 
     def stop(self) -> None:
         """Stop playing and close the log."""

@@ -24,7 +24,13 @@ from tui_echo.events import (
     Rejected,
 )
 from tui_echo.faults import FaultActivity, FaultSpec, fault_text
-from tui_echo.sources.contract import FaultTarget, Mode
+from tui_echo.sources.contract import (
+    Commands,
+    FaultTarget,
+    KernelProbe,
+    Mode,
+    Playback,
+)
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.widgets import ClientTable
 
@@ -49,10 +55,13 @@ class FixedClock:
 
 
 class ScriptedServer:
-    """Plays a list of events to the app and records the commands it gets back.
+    """A `Source` that plays a list of events to the app and records the commands
+    it gets back.
 
-    Kicks and resets are remembered, not carried out, so the scene can show a client
-    in the `closing` state; `settle()` then publishes their closes. Faults are
+    In `replay` mode it has no commands (and no playback either: the frame stays
+    still); otherwise it has commands and, unless told not to, kernel probes.
+    Kicks and resets are remembered, not carried out, so the scene can show a
+    client in the `closing` state; `settle()` then publishes their closes. Faults are
     "set" at once: their `fault` events are published for the next refresh. The
     kernel's numbers and the faults' activity are whatever the scene says.
     """
@@ -67,9 +76,10 @@ class ScriptedServer:
     ) -> None:
         self.clock = clock
         self.mode: Mode = mode
-        self.can_act = mode != "replay"
-        self.kernel_supported = kernel_supported
-        self.kernel: dict[int, KernelStats] = {}
+        self.commands: Commands | None = self if mode != "replay" else None
+        self.kernel: KernelProbe | None = self if kernel_supported else None
+        self.playback: Playback | None = None
+        self.kernel_numbers: dict[int, KernelStats] = {}
         """What `kernel_stats` answers, by client."""
         self.activity: dict[int, FaultActivity] = {}
         """What `fault_activity` answers, by client."""
@@ -137,7 +147,7 @@ class ScriptedServer:
 
     def kernel_stats(self, client_id: int) -> KernelStats | None:
         # Every client, watched or not: a snapshot must not depend on timing.
-        return self.kernel.get(client_id) if self.kernel_supported else None
+        return self.kernel_numbers.get(client_id)
 
     def stop(self) -> None:
         self.stopped = True
@@ -328,7 +338,7 @@ def make_demo_server(mode: Mode = "live") -> ScriptedServer:
     server = ScriptedServer(demo_scene(clock.now), clock, mode=mode)
     server.recent[1] = DEMO_RECENT
     server.recent[8] = DEMO_RECENT_8
-    server.kernel.update(DEMO_KERNEL)
+    server.kernel_numbers.update(DEMO_KERNEL)
     server.activity.update(DEMO_ACTIVITY)
     return server
 

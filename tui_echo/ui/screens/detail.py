@@ -8,7 +8,7 @@ the numbers (in as many side-by-side groups as fit), the bytes, the timeline.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from rich.console import RenderableType
 from rich.table import Table
@@ -22,7 +22,7 @@ from textual.widgets import Footer, Static
 
 from tui_echo.book import ClientBook, ClientRecord
 from tui_echo.events import ClientClosed, ClientData, Event, event_text
-from tui_echo.sources.contract import ServerControl
+from tui_echo.sources.contract import Source
 from tui_echo.units import RING_SIZE, human_duration, human_rate, human_size
 from tui_echo.words import clock_time, hexdump, printable
 
@@ -38,23 +38,41 @@ HEX_WIDE = 75
 Rows = list[tuple[str, str]]
 
 
+class ClientActions(Protocol):
+    """What the screen's keys ask for (the main screen does it, as for its own)."""
+
+    def kick_client(self, client_id: int) -> None: ...
+    def reset_client(self, client_id: int) -> None: ...
+    def fault_client(self, client_id: int) -> None: ...
+
+
 class ClientDetailScreen(Screen[None]):
     """Everything known of one client; refreshed by the app with the main screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "dismiss", "Back", tooltip="Back to the clients"),
-        Binding("k", "app.kick", "Kick (FIN)", tooltip="Close this client (FIN)"),
-        Binding("r", "app.reset", "Reset (RST)", tooltip="Abort this client (RST)"),
-        Binding("f", "app.fault", "Fault", tooltip="Set this client's fault"),
+        Binding("k", "kick", "Kick (FIN)", tooltip="Close this client (FIN)"),
+        Binding("r", "reset", "Reset (RST)", tooltip="Abort this client (RST)"),
+        Binding("f", "fault", "Fault", tooltip="Set this client's fault"),
     ]
 
-    def __init__(self, client_id: int, book: ClientBook, server: ServerControl) -> None:
+    NEED_COMMANDS: ClassVar[tuple[str, ...]] = ("kick", "reset", "fault")
+    """The keys that act on the client: not offered by a source without commands."""
+
+    def __init__(
+        self,
+        client_id: int,
+        book: ClientBook,
+        source: Source,
+        actions: ClientActions,
+    ) -> None:
         super().__init__()
         self.client_id = client_id
         self.book = book
-        self.server = server
+        self.source = source
         """Asked for recent bytes, kernel numbers and fault activity (any thread
         may call it)."""
+        self.actions = actions
         self.recent: bytes | None = None
         """The last bytes the client sent, as the server last told them."""
         self._title = Static(id="detail-title")
@@ -88,11 +106,39 @@ class ClientDetailScreen(Screen[None]):
     def _lay_out(self, width: int) -> None:
         self.set_class(width < WIDE, "-narrow")
 
+    # ---- keys ------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action not in self.NEED_COMMANDS:
+            return True
+        if self.source.commands is None:
+            return False  # a replay: nothing can be done to the client
+        record = self.book.clients.get(self.client_id)
+        return None if record is None or record.closed else True
+
+    def action_kick(self) -> None:
+        """Kick this client."""
+        if self.check_action("kick", ()):
+            self.actions.kick_client(self.client_id)
+
+    def action_reset(self) -> None:
+        """Reset this client."""
+        if self.check_action("reset", ()):
+            self.actions.reset_client(self.client_id)
+
+    def action_fault(self) -> None:
+        """Choose this client's fault."""
+        if self.check_action("fault", ()):
+            self.actions.fault_client(self.client_id)
+
+    # ---- showing ---------------------------------------------------------------------
+
     def show(self) -> None:
-        """Show the client as the book and the server know it now (UI thread)."""
+        """Show the client as the book and the source know it now (UI thread)."""
         book = self.book
-        if self.server.can_act:
-            recent = self.server.recent_bytes(self.client_id)
+        commands = self.source.commands
+        if commands is not None:
+            recent = commands.recent_bytes(self.client_id)
             if recent is not None:
                 self.recent = recent
         record = book.clients.get(self.client_id)
@@ -123,7 +169,7 @@ class ClientDetailScreen(Screen[None]):
             "bytes",
             self._bytes,
             (self.recent, self._hex_width()),
-            lambda: _bytes_view(self.recent, self._hex_width(), self.server.can_act),
+            lambda: _bytes_view(self.recent, self._hex_width(), commands is not None),
         )
 
     def _update(
@@ -158,11 +204,12 @@ class ClientDetailScreen(Screen[None]):
         ]
 
     def _kernel(self, record: ClientRecord) -> Rows:
-        if not self.server.kernel_supported:
+        kernel = self.source.kernel
+        if kernel is None:
             return [("RECV-Q", "n/a"), ("SEND-Q", "n/a"), ("TCP_INFO", "n/a")]
         if record.closed:
             return [("socket", "closed")]
-        stats = self.server.kernel_stats(record.id)
+        stats = kernel.kernel_stats(record.id)
         if stats is None:
             return [("socket", "sampling…")]
         return [
@@ -176,15 +223,18 @@ class ClientDetailScreen(Screen[None]):
         ]
 
     def _fault(self, record: ClientRecord, now: float) -> Rows:
+        commands = self.source.commands
         if record.fault is None:
-            none = "none (f sets one)" if self.server.can_act else "none"
+            none = "none (f sets one)" if commands is not None else "none"
             return [("spec", none)]
         rows = [("spec", _wrap_spec(record.fault, GROUP_WIDTH - 12))]
         if record.fault_set_at is not None:
             ago = human_duration(max(0.0, now - record.fault_set_at))
             at = clock_time(record.fault_set_at)[:8]  # to the second: it fits
             rows.append(("set", f"{at} ({ago} ago)"))
-        activity = None if record.closed else self.server.fault_activity(record.id)
+        activity = None
+        if commands is not None and not record.closed:
+            activity = commands.fault_activity(record.id)
         if activity is not None:
             rows += [
                 ("delayed", human_size(activity.delayed)),

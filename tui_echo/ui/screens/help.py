@@ -1,18 +1,27 @@
-"""`HelpScreen`: every key, what the columns and states mean."""
+"""`HelpScreen`: every key, what the columns and states mean.
+
+The keys are read from the bindings themselves (`key_sections`), so the help
+cannot disagree with what the keys do.
+"""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui_echo.events import ClientState
+from tui_echo.ui.screens.detail import ClientDetailScreen
+from tui_echo.ui.screens.fault import FaultScreen
+from tui_echo.ui.screens.history import HistoryScreen
+from tui_echo.ui.widgets import ClientTable
 
 STATE_MEANINGS: dict[ClientState, str] = {
     ClientState.OPEN: "connected; every byte it sends is echoed at once",
@@ -44,6 +53,65 @@ COLUMN_MEANINGS: list[tuple[str, str]] = [
 
 KeySections = list[tuple[str, list[tuple[str, str]]]]
 """(section title, [(keys, what they do)]) as the app describes its bindings."""
+
+MOUSE_KEYS = [
+    ("click a header", "sort by that column; click again to reverse"),
+    ("double-click a row", "details of that client"),
+]
+
+
+def key_sections(
+    app: App[Any], actions: list[Binding], *, quit_text: str, commands: bool
+) -> KeySections:
+    """Every key in sections: the table's, the main screen's `actions` (those the
+    source offers), each screen's, and the ones that work anywhere. `quit_text`
+    says what `q` does in this mode; without `commands` the keys that act on a
+    client are left out."""
+
+    def describe(
+        bindings: Iterable[BindingType], texts: dict[str, str] | None = None
+    ) -> list[tuple[str, str]]:
+        """(keys, what they do) for the bindings, keys of one action together;
+        `texts` says it instead of the tooltip, by action."""
+        described: dict[str, tuple[list[str], str]] = {}
+        for binding in bindings:
+            if not isinstance(binding, Binding):
+                continue
+            text = (texts or {}).get(binding.action, binding.tooltip)
+            for key in binding.key.split(","):
+                single = Binding(key.strip(), binding.action, binding.description)
+                keys, _ = described.setdefault(
+                    binding.action, ([], text or binding.description)
+                )
+                display = app.get_key_display(single)
+                if display not in keys:
+                    keys.append(display)
+        return [(" ".join(keys), text) for keys, text in described.values()]
+
+    details = [
+        binding
+        for binding in ClientDetailScreen.BINDINGS
+        if commands
+        or not (
+            isinstance(binding, Binding)
+            and binding.action in ClientDetailScreen.NEED_COMMANDS
+        )
+    ]
+    palette = Binding(app.COMMAND_PALETTE_BINDING, "command_palette")
+    return [
+        ("Clients", describe(ClientTable.BINDINGS) + MOUSE_KEYS),
+        ("Actions", describe(actions, {"app.quit": quit_text})),
+        ("Client details", describe(details)),
+        ("History", describe(HistoryScreen.BINDINGS)),
+        ("Fault dialog", describe(FaultScreen.BINDINGS)),
+        (
+            "Anywhere",
+            [
+                (app.get_key_display(palette), "the command palette: every action"),
+                ("tab / shift+tab", "move the focus (table, filter, log)"),
+            ],
+        ),
+    ]
 
 
 class HelpScreen(ModalScreen[None]):

@@ -26,6 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -47,6 +48,13 @@ Frame = tuple[object, ...]
 
 class ClientTable(ScrollView, can_focus=True):
     """A sortable, filterable table of clients whose cursor follows its client."""
+
+    sort_column: reactive[str] = reactive("id", repaint=False, init=False)
+    """The key of the column the rows are sorted by (a sortable one)."""
+    sort_descending: reactive[bool] = reactive(False, repaint=False, init=False)
+    """Biggest first."""
+    filter_text: reactive[str] = reactive("", repaint=False, init=False)
+    """Only the clients whose id, peer, state, fault or close reason holds it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -129,9 +137,6 @@ class ClientTable(ScrollView, can_focus=True):
         self.order: list[int] = []
         """Client ids of the rows, top to bottom, after filter and sort."""
         self.cursor_client: int | None = None
-        self.sort_column = "id"
-        self.sort_descending = False
-        self.filter_text = ""
         self.view = RowView(kernel=kernel)
         """The time and the kernel's answers the cells are drawn with."""
         self._styles: dict[str, Style] = {}
@@ -319,7 +324,21 @@ class ClientTable(ScrollView, can_focus=True):
         clients = self.book.clients
         return [cid for cid in self.order if not clients[cid].closed]
 
-    # ---- sorting ------------------------------------------------------------------
+    # ---- sorting and filtering -----------------------------------------------------
+
+    def validate_sort_column(self, column_key: str) -> str:
+        """Only a sortable column sorts (the kernel's numbers exist for the rows
+        on screen alone)."""
+        return column_key if BY_KEY[column_key].sort_key else self.sort_column
+
+    def watch_sort_column(self) -> None:
+        self.update_rows(self.book.clock())
+
+    def watch_sort_descending(self) -> None:
+        self.update_rows(self.book.clock())
+
+    def watch_filter_text(self) -> None:
+        self.update_rows(self.book.clock())
 
     def sort_by(self, column_key: str) -> None:
         """Sort by a column; the same column again reverses the order."""
@@ -329,9 +348,9 @@ class ClientTable(ScrollView, can_focus=True):
         if column_key == self.sort_column:
             self.sort_descending = not self.sort_descending
         else:
+            # Both at once: one re-sort, in the column's first direction.
+            self.set_reactive(ClientTable.sort_descending, column.descending_first)
             self.sort_column = column_key
-            self.sort_descending = column.descending_first
-        self.update_rows(self.view.now)
 
     def cycle_sort(self) -> None:
         """Sort by the next column on screen, in its natural direction."""

@@ -1,56 +1,39 @@
-"""`KeyFooter`: Textual's footer, but on a narrow terminal it drops the least
+"""`KeyFooter`: a footer of key bindings that, on a narrow terminal, drops the least
 essential keys instead of cutting off its end, so help and quit always show.
 
-The stock footer lays out every shown binding in a row and lets the terminal's edge
-cut the rest: at 80 columns that cut `? Help` and `q Quit`. This one counts the
+Textual's `Footer` lays out every shown binding in a row and lets the terminal's
+edge cut the rest: at 80 columns that cut `? Help` and `q Quit`. This one counts the
 cells each key takes and leaves out, from the right, keys that are not essential
 until the rest fits; the keys left out are still in the help and the palette.
 
 The stock footer also recomposes whenever a key becomes usable or not (a client
-selected, the last one gone): a relayout of the whole screen, 20 to 40 ms of the
-UI thread's time, and so of the echo loop's (the GIL). This one greys its keys in
-place when the same keys show, and recomposes only when they change.
+selected, the last one gone): a relayout of the whole screen, tens of milliseconds
+of the UI thread's time, and so of the echo loop's (the GIL). This one greys its
+keys in place when the same keys show, and recomposes only when they change.
+
+Built on public Textual alone (a container, a widget that renders its key, the
+screen's `active_bindings` and `bindings_updated_signal`), styled as the stock
+footer is, so it looks the same and does not break when Textual's insides move.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import ScrollableContainer
 from textual.events import Resize
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+from textual.widget import Widget
 
 ESSENTIAL = frozenset({"help", "quit", "dismiss", "cancel"})
 """Actions whose key always shows: help, quit, and a screen's way back."""
 PALETTE_CELLS = 14
 """Cells the command palette's key takes at the right end."""
-
-
-def _key(
-    app: App[object],
-    binding: Binding,
-    enabled: bool,
-    tooltip: str,
-    *,
-    palette: bool = False,
-) -> _Key:
-    return _Key(
-        binding.key,
-        app.get_key_display(binding),
-        binding.description,
-        binding.action,
-        enabled,
-        tooltip,
-        palette,
-    )
-
-
-def _cells(key_display: str, description: str) -> int:
-    """Cells a FooterKey takes: padded key, then the description and a space."""
-    return len(key_display) + 2 + len(description) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,53 +61,190 @@ class _Key:
         )
 
 
-class KeyFooter(Footer):
+def _key(
+    app: App[object],
+    binding: Binding,
+    enabled: bool,
+    tooltip: str,
+    *,
+    palette: bool = False,
+) -> _Key:
+    return _Key(
+        binding.key,
+        app.get_key_display(binding),
+        binding.description,
+        binding.action,
+        enabled,
+        tooltip,
+        palette,
+    )
+
+
+def _cells(key_display: str, description: str) -> int:
+    """Cells a key takes: padded key, then the description and a space."""
+    return len(key_display) + 2 + len(description) + 1
+
+
+class KeyCap(Widget):
+    """One key in the footer: the key, what it does; a click presses it."""
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"key-cap--key", "key-cap--description"}
+
+    # As the stock footer's keys look.
+    DEFAULT_CSS = """
+    KeyCap {
+        width: auto;
+        height: 1;
+        text-wrap: nowrap;
+        background: $footer-item-background;
+        .key-cap--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+            padding: 0 1;
+        }
+        .key-cap--description {
+            padding: 0 1 0 0;
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        &:hover {
+            pointer: pointer;
+            color: $footer-key-foreground;
+            background: $block-hover-background;
+        }
+        &.-disabled {
+            text-style: dim;
+        }
+        &.-compact {
+            .key-cap--key {
+                padding: 0;
+            }
+            .key-cap--description {
+                padding: 0 0 0 1;
+            }
+        }
+    }
+    """
+
+    def __init__(self, key: _Key, *, compact: bool = False) -> None:
+        classes = "-command-palette" if key.palette else ""
+        super().__init__(classes=classes)
+        self.key = key.key
+        self.key_display = key.display
+        self.description = key.description
+        self.action = key.action
+        self.enabled = key.enabled
+        """False: shown greyed, and a click only rings the bell."""
+        self.set_class(not key.enabled, "-disabled")
+        self.set_class(compact, "-compact")
+        self.set_reactive(Widget.shrink, False)
+        if key.tooltip:
+            self.tooltip = key.tooltip
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Usable now or not: greyed in place (a restyle, not a relayout)."""
+        self.enabled = enabled
+        self.set_class(not enabled, "-disabled")
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-cap--key")
+        description_style = self.get_component_rich_style("key-cap--description")
+        key_padding = self.get_component_styles("key-cap--key").padding
+        description_padding = self.get_component_styles("key-cap--description").padding
+        text = Text.assemble(
+            (
+                " " * key_padding.left + self.key_display + " " * key_padding.right,
+                key_style,
+            ),
+            (
+                " " * description_padding.left
+                + self.description
+                + " " * description_padding.right,
+                description_style,
+            ),
+        )
+        text.stylize_before(self.rich_style)
+        return text
+
+    def on_mouse_down(self) -> None:
+        if self.enabled:
+            self.app.simulate_key(self.key)
+        else:
+            self.app.bell()
+
+
+class KeyFooter(ScrollableContainer, can_focus=False, can_focus_children=False):
     """A footer that keeps help and quit at any width (UI thread)."""
+
+    ALLOW_SELECT = False
+    # As the stock footer looks (not compact; the palette's key docked right).
+    DEFAULT_CSS = """
+    KeyFooter {
+        layout: horizontal;
+        color: $footer-foreground;
+        background: $footer-background;
+        dock: bottom;
+        height: 1;
+        scrollbar-size: 0 0;
+        KeyCap.-command-palette {
+            dock: right;
+            padding-right: 1;
+            border-left: vkey $foreground 20%;
+        }
+    }
+    """
+
+    show_command_palette = reactive(True)
+    """Show the key of the command palette, at the right end."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._composed_for = -1
+        self._ready = False
+        """The screen has said which bindings are active (nothing to show before)."""
+        self.composed_for = -1
+        """The width the keys were last chosen for."""
         self._shapes: list[tuple[str, str, str, str, str, bool]] = []
         """The keys as last composed, but for whether each can be used."""
+        self._recompose_queued = False
+        """A recompose waits for the next refresh: one is enough."""
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
 
     def compose(self) -> ComposeResult:
-        if not self._bindings_ready:
+        if not self._ready:
             return
-        self._composed_for = self.size.width
+        self.composed_for = self.size.width
         keys = self._keys()
         self._shapes = [key.shape for key in keys]
         for key in keys:
-            widget = FooterKey(
-                key.key,
-                key.display,
-                key.description,
-                key.action,
-                classes="-command-palette" if key.palette else "",
-                disabled=not key.enabled,
-                tooltip=key.tooltip,
-            )
-            # As Footer does: the palette's key keeps its own padding.
-            yield widget if key.palette else widget.data_bind(compact=Footer.compact)
+            # As the stock footer: its palette key is compact, the others not.
+            yield KeyCap(key, compact=key.palette)
 
     def bindings_changed(self, screen: Screen[object]) -> None:
         """Keys became usable or not: when the same keys show, grey them in place
         (a restyle); recompose only when the keys themselves change (a relayout
         of the whole screen, tens of milliseconds, taken from the echo loop)."""
-        if not (self._bindings_ready and self.app.app_focus and self.is_attached):
-            super().bindings_changed(screen)
-            return
-        if screen is not self.screen:
+        first = not self._ready
+        self._ready = True
+        if not self.app.app_focus or not self.is_attached or screen is not self.screen:
             return
         keys = self._keys()
-        shown = list(self.query_children(FooterKey))
-        if [key.shape for key in keys] != self._shapes or len(shown) != len(keys):
-            self.call_after_refresh(self.recompose)
+        shown = list(self.query_children(KeyCap))
+        if (
+            first
+            or [key.shape for key in keys] != self._shapes
+            or len(shown) != len(keys)
+        ):
+            self._recompose_soon()
             return
         for widget, key in zip(shown, keys, strict=True):
-            # As FooterKey does it at construction: a flag for clicks, a class
-            # for the look.
-            widget._disabled = not key.enabled
-            widget.set_class(not key.enabled, "-disabled")
+            widget.set_enabled(key.enabled)
 
     def _keys(self) -> list[_Key]:
         """The keys to show at this width: essential ones always, then as many
@@ -158,10 +278,15 @@ class KeyFooter(Footer):
         return keys
 
     def on_resize(self, event: Resize) -> None:
-        if event.size.width != self._composed_for:
-            self.call_after_refresh(self._recompose_if_resized)
+        if event.size.width != self.composed_for:
+            self._recompose_soon()
 
-    async def _recompose_if_resized(self) -> None:
-        # Asked again when it runs: a compose since the resize may have fitted it.
-        if self.size.width != self._composed_for:
-            await self.recompose()
+    def _recompose_soon(self) -> None:
+        """Recompose after the next refresh, once however often asked before."""
+        if not self._recompose_queued:
+            self._recompose_queued = True
+            self.call_after_refresh(self._recompose_now)
+
+    async def _recompose_now(self) -> None:
+        self._recompose_queued = False
+        await self.recompose()

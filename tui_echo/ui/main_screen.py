@@ -1,0 +1,365 @@
+"""`MainScreen`: the clients, the event log and the status bar, with the keys that act
+on them.
+
+The screen owns its bindings: kick, reset and faults (only where the source has
+commands), details, filter, sort, the log's view, the history, freezing the
+display. Keys that work on any screen (help, quit, a replay's playback) are the
+app's; they are listed here too, as `app.` actions, so the footer and the help show
+every key of this screen in one order.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Input
+
+from tui_echo.book import ClientBook
+from tui_echo.sources.contract import Commands, FaultTarget, Source
+from tui_echo.ui.screens import (
+    ClientDetailScreen,
+    ConfirmScreen,
+    FaultChoice,
+    FaultScreen,
+    HistoryScreen,
+)
+from tui_echo.ui.widgets import ClientTable, EventLog, KeyFooter, StatusBar
+
+if TYPE_CHECKING:
+    from tui_echo.ui.app import EchoApp
+
+ANYWHERE: list[BindingType] = [
+    Binding(
+        "space",
+        "app.playback_pause",
+        "Play/pause",
+        tooltip="Pause the replay, or go on",
+    ),
+    Binding("plus", "app.playback_faster", "Faster", tooltip="Replay faster"),
+    Binding("minus", "app.playback_slower", "Slower", tooltip="Replay slower"),
+    Binding("question_mark", "app.help", "Help", tooltip="Keys and legend"),
+    Binding("q", "app.quit", "Quit", tooltip="Stop the server and leave"),
+    Binding(
+        "ctrl+c", "app.quit", "Quit", tooltip="Stop the server and leave", show=False
+    ),
+]
+"""The keys of every screen but the dialogs (the app binds them too)."""
+
+NEED_COMMANDS = ("kick", "reset", "fault", "fault_new", "kick_all")
+"""This screen's actions that change a client: not offered without commands."""
+
+
+class MainScreen(Screen[None]):
+    """The screen the app opens on: every client, what happened, the totals."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("k", "kick", "Kick", tooltip="Close the selected client (FIN)"),
+        Binding("r", "reset", "Reset", tooltip="Abort the selected client (RST)"),
+        Binding("f", "fault", "Fault", tooltip="Set the selected client's fault"),
+        Binding(
+            "F",
+            "fault_new",
+            "Fault new",
+            tooltip="Set the fault that new clients get",
+            show=False,
+        ),
+        Binding(
+            "K",
+            "kick_all",
+            "Kick all",
+            tooltip="Kick every client shown (all, or the filter's), after asking",
+            show=False,
+        ),
+        Binding("enter", "details", "Details", tooltip="The selected client up close"),
+        Binding("slash", "filter", "Filter", tooltip="Show clients matching a text"),
+        Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column"),
+        Binding(
+            "S",
+            "reverse_sort",
+            "Reverse",
+            tooltip="Reverse the order of the sort",
+            show=False,
+        ),
+        Binding(
+            "l",
+            "toggle_lifecycle",
+            "Lifecycle log",
+            tooltip="Log: lifecycle events only (data apart), or everything",
+            show=False,
+        ),
+        Binding(
+            "h",
+            "history",
+            "History",
+            tooltip="The last 1,000 closed clients: reason, duration, bytes",
+        ),
+        Binding("p", "toggle_pause", "Pause", tooltip="Freeze the display", show=False),
+        *ANYWHERE,
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            tooltip="Drop the filter",
+            show=False,
+        ),
+    ]
+
+    def __init__(self, book: ClientBook, source: Source) -> None:
+        super().__init__()
+        self.book = book
+        self.source = source
+        self.paused = False
+        """The display is frozen (`p`); the events are still taken."""
+        self.status_bar = StatusBar(id="status")
+        kernel = source.kernel
+        self.table = ClientTable(
+            book, kernel=None if kernel is None else kernel.kernel_stats, id="clients"
+        )
+        self.filter_box = Input(
+            placeholder="id, peer, state, fault or close reason"
+            " (enter keeps it, escape clears)",
+            id="filter",
+        )
+        self.event_log = EventLog(id="log")
+
+    @property
+    def echo_app(self) -> EchoApp:
+        """The app, with its refresh and its clock."""
+        return cast("EchoApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield self.status_bar
+        yield self.table
+        yield self.filter_box
+        yield self.event_log
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        # The first frame shows what is known already; the widgets mount first.
+        self.call_after_refresh(self.echo_app.refresh_view)
+
+    # ---- which keys are offered, and usable now --------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self._source_offers(action):
+            return False  # a replay: nothing can be done to a client
+        if self.app.screen is not self:
+            return False  # a dialog is in front: these keys wait (the footer too)
+        if action in ("kick", "reset", "fault", "details"):
+            return True if self.selected_client is not None else None
+        if action == "kick_all":
+            return True if self._anyone_to_kick() else None
+        return True
+
+    def offers(self, binding: Binding) -> bool:
+        """Whether the source can serve this key at all (help and palette ask)."""
+        action = binding.action
+        if action.startswith("app."):
+            return self.app.check_action(action.removeprefix("app."), ()) is not False
+        return self._source_offers(action)
+
+    def _source_offers(self, action: str) -> bool:
+        return action not in NEED_COMMANDS or self.source.commands is not None
+
+    @property
+    def selected_client(self) -> int | None:
+        """The client under the cursor (or up close on the detail screen), if it
+        is still connected."""
+        client_id = self.table.cursor_client
+        for screen in self.app.screen_stack:
+            if isinstance(screen, ClientDetailScreen):
+                client_id = screen.client_id
+        record = self.book.clients.get(client_id) if client_id is not None else None
+        return None if record is None or record.closed else client_id
+
+    @on(ClientTable.ClientHighlighted, "#clients")
+    def _on_highlight(self) -> None:
+        self.echo_app.refresh_bindings_if_changed()
+
+    @on(ClientTable.ClientSelected, "#clients")
+    def _on_selected(self, message: ClientTable.ClientSelected) -> None:
+        self._open_details(message.client_id)
+
+    # ---- acting on clients (the detail screen calls these too) -----------------------
+
+    def kick_client(self, client_id: int) -> None:
+        """Kick a client: FIN, its pending bytes discarded."""
+        if (commands := self.source.commands) is not None:
+            commands.kick(client_id)
+            self._note_closing([client_id], "kick")
+
+    def reset_client(self, client_id: int) -> None:
+        """Reset a client: RST, as if the server crashed."""
+        if (commands := self.source.commands) is not None:
+            commands.reset(client_id)
+            self._note_closing([client_id], "reset")
+
+    def fault_client(self, client_id: int) -> None:
+        """Choose a fault for a client."""
+        record = self.book.clients[client_id]
+        self._ask_fault(client_id, f"client #{client_id} {record.peer}", record.fault)
+
+    def action_kick(self) -> None:
+        """Kick the selected client."""
+        if (client_id := self.selected_client) is not None:
+            self.kick_client(client_id)
+
+    def action_reset(self) -> None:
+        """Reset the selected client."""
+        if (client_id := self.selected_client) is not None:
+            self.reset_client(client_id)
+
+    def action_fault(self) -> None:
+        """Choose a fault for the selected client."""
+        if (client_id := self.selected_client) is not None:
+            self.fault_client(client_id)
+
+    def action_fault_new(self) -> None:
+        """Choose the fault that clients connecting from now on get."""
+        self._ask_fault("new", "new clients (the default)", self.book.default_fault)
+
+    def _ask_fault(self, target: FaultTarget, who: str, current: str | None) -> None:
+        commands = self.source.commands
+        if commands is None:
+            return
+
+        def chosen(choice: FaultChoice | None) -> None:
+            if choice is not None:
+                commands.set_fault(target, choice.spec)
+                self.echo_app.refresh_after_command()  # its `fault` event, shown
+
+        self.app.push_screen(FaultScreen(who, current), chosen)
+
+    def _note_closing(self, client_ids: list[int], verb: str) -> None:
+        book = self.book
+        for client_id in client_ids:
+            book.mark_closing(client_id)
+        if len(client_ids) == 1:
+            peer = book.peer_of(client_ids[0]) or ""
+            text = f"{verb:<11} #{client_ids[0]} {peer}"
+        else:
+            text = f"{verb:<11} {len(client_ids)} clients"
+        now = self.echo_app.clock()
+        # The line joins the next batch in time order, which comes right away.
+        self.event_log.note(now, text)
+        self.table.update_rows(now)
+        self.echo_app.refresh_after_command()
+        self.app.refresh_bindings()
+
+    def _anyone_to_kick(self) -> bool:
+        """Would `K` kick anyone? (Asked often, by the footer: no list is built.)"""
+        if not self.table.filter_text:
+            return bool(self.book.totals.clients_now)
+        clients = self.book.clients
+        return any(not clients[cid].closed for cid in self.table.order)
+
+    def _clients_to_kick(self) -> list[int]:
+        """Who `K` kicks: the connected clients the filter shows, or all."""
+        if self.table.filter_text:
+            return self.table.shown_clients()
+        clients = self.book.clients
+        return [cid for cid, record in clients.items() if not record.closed]
+
+    def action_kick_all(self) -> None:
+        """Ask, then kick every client shown: all of them, or the filter's."""
+        targets = self._clients_to_kick()
+        commands = self.source.commands
+        if not targets or commands is None:
+            return
+        count = len(targets)
+        plural = "s" * (count != 1)
+        filtered = bool(self.table.filter_text)
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            if filtered:
+                for client_id in targets:
+                    commands.kick(client_id)
+                self._note_closing(targets, "kick shown")
+            else:
+                commands.kick_all()
+                self._note_closing(targets, "kick all")
+
+        if filtered:
+            question = f"Kick the {count} client{plural} shown?"
+            yes = f"Kick {count}"
+        else:
+            question = f"Kick all {count} connected client{plural}?"
+            yes = "Kick all"
+        self.app.push_screen(ConfirmScreen(question, yes=yes), answered)
+
+    # ---- looking closer --------------------------------------------------------------
+
+    def action_details(self) -> None:
+        """Open the detail screen of the selected client."""
+        if (client_id := self.selected_client) is not None:
+            self._open_details(client_id)
+
+    def _open_details(self, client_id: int) -> None:
+        if self.app.screen is not self:
+            return
+        commands: Commands | None = self.source.commands
+        if commands is not None:  # a replay has no bytes to show
+            commands.inspect(client_id, True)
+        screen = ClientDetailScreen(client_id, self.book, self.source, self)
+
+        def closed(_: None) -> None:
+            if commands is not None:
+                commands.inspect(client_id, False)
+
+        self.app.push_screen(screen, closed)
+        self.echo_app.refresh_after_command()  # its kernel numbers and first bytes
+
+    def action_history(self) -> None:
+        """Show the last closed clients."""
+        self.app.push_screen(HistoryScreen(self.book))
+
+    # ---- sorting, filtering, the log ----------------------------------------------
+
+    def action_cycle_sort(self) -> None:
+        """Sort by the next column."""
+        self.table.cycle_sort()
+
+    def action_reverse_sort(self) -> None:
+        """Reverse the order of the sort."""
+        self.table.reverse_sort()
+
+    def action_filter(self) -> None:
+        """Show the filter box and type into it."""
+        box = self.filter_box
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        """Drop the filter and hide its box."""
+        self.filter_box.value = ""
+        self.table.filter_text = ""
+        self._hide_filter()
+
+    @on(Input.Changed, "#filter")
+    def _on_filter_changed(self, event: Input.Changed) -> None:
+        self.table.filter_text = event.value.strip()
+        self.echo_app.refresh_bindings_if_changed()
+
+    @on(Input.Submitted, "#filter")
+    def _hide_filter(self) -> None:
+        self.filter_box.display = False
+        self.table.focus()
+
+    def action_toggle_lifecycle(self) -> None:
+        """Show the lifecycle events alone in the log, or everything."""
+        log = self.event_log
+        log.show_lifecycle_only(not log.lifecycle_only)
+
+    def action_toggle_pause(self) -> None:
+        """Freeze or thaw the display; the server runs on either way."""
+        self.paused = not self.paused
+        if not self.paused:
+            self.echo_app.refresh_view()
+        self.echo_app.show_status()
