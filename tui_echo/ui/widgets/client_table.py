@@ -1,11 +1,12 @@
 """`ClientTable`: the live client list, drawn line by line from the `ClientBook`.
 
-Why not `DataTable`: with 1,000 busy clients a refresh changes ~6,000 cells, and
-`DataTable.update_cell` costs ~17 us each (100 ms a refresh, measured with Textual
-8.2.8), while `remove_row` is O(rows). This widget keeps only an ordered list of
-client ids; a refresh re-sorts and filters that list, works out the text of the
-visible rows alone, and repaints only when that text changed. The cost of a refresh
-follows the screen's height, not the number of clients (but for one sort).
+Why not `DataTable`: a busy server changes most of its cells at every refresh, and
+it re-renders every visible cell after any change, while `remove_row` is O(rows)
+(research/peers-and-performance.md has the measurements). This widget keeps only
+an ordered list of client ids; a refresh re-sorts and filters that list, works out
+the text of the visible rows alone, and repaints only when that text changed. The
+cost of a refresh follows the screen's height, not the number of clients (but for
+one sort).
 
 The cursor belongs to a client, not to a line: it stays on its client while rows are
 added, updated, sorted and removed, stays on screen while the order churns, and lands
@@ -16,7 +17,7 @@ The columns fit the width (columns.py): no horizontal scrolling, ever.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -30,16 +31,16 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui_echo.book import ClientBook, ClientRecord
+from tui_echo.book import ClientBook
 from tui_echo.events import ClientState, KernelStats
-from tui_echo.ui.widgets.columns import (
-    BY_KEY,
-    GAP,
-    Column,
-    RowView,
-    fit,
-    fit_peer,
-    layout_columns,
+from tui_echo.ui.widgets.columns import BY_KEY, GAP, Column, RowView, layout_columns
+from tui_echo.ui.widgets.rows import (
+    column_at,
+    empty_hint,
+    header_text,
+    ordered_clients,
+    row_cells,
+    table_title,
 )
 
 Frame = tuple[object, ...]
@@ -175,19 +176,9 @@ class ClientTable(ScrollView, can_focus=True):
         self.view.now = now
         previous_index = self.cursor_index
         was_visible = previous_index is not None and self._on_screen(previous_index)
-        records: Iterable[ClientRecord] = self.book.clients.values()
-        if self.filter_text:
-            needle = self.filter_text.lower()
-            records = [r for r in records if _matches(r, needle)]
-        column = BY_KEY[self.sort_column]
-        sort_key = column.sort_key
-        assert sort_key is not None  # only sortable columns are sorted by
-        ordered = sorted(
-            records,
-            key=lambda r: (sort_key(r, now), r.id),
-            reverse=self.sort_descending,
+        self.order = ordered_clients(
+            self.book, now, self.filter_text, self.sort_column, self.sort_descending
         )
-        self.order = [record.id for record in ordered]
         self.virtual_size = Size(
             self.scrollable_content_region.width, len(self.order) + 1
         )
@@ -235,39 +226,18 @@ class ClientTable(ScrollView, can_focus=True):
 
     @property
     def empty_hint(self) -> str:
-        """Why there is no row: a filter, nobody connected now, or nobody yet (and
-        how to make one). Worked out when shown, so it is never stale."""
-        if self.filter_text:
-            return "No client matches the filter."
-        book = self.book
-        if book.totals.clients_total:
-            came = book.totals.clients_total
-            return (
-                f"No client connected now ({came} came and went;"
-                " h shows the closed ones)."
-            )
-        address = book.address
-        if address is None:
-            return "No clients yet."
-        host, port = address
-        if host in ("0.0.0.0", "::"):  # bound to every address: suggest loopback
-            host = "127.0.0.1" if host == "0.0.0.0" else "::1"
-        return f"No clients yet. Try: nc {host} {port}"
+        """Why there is no row (worked out when shown, so it is never stale)."""
+        return empty_hint(self.book, self.filter_text)
 
     def _update_title(self) -> None:
-        """What the rows are (connected, just closed, shown by the filter) and the
-        sort; set only when it changes (a new title costs a repaint)."""
-        book = self.book
-        connected = book.totals.clients_now
-        closed = len(book.clients) - connected
-        title = f"{connected} connected"
-        if closed:
-            title += f", {closed} closed"
-        if self.filter_text:
-            title += f" · filter “{self.filter_text}”: {len(self.order)} shown"
-        column = BY_KEY[self.sort_column]
-        arrow = "▼" if self.sort_descending else "▲"
-        title += f" · sorted by {column.label} {arrow}"
+        """Set the title when it changes (a new title costs a repaint)."""
+        title = table_title(
+            self.book,
+            len(self.order),
+            self.filter_text,
+            self.sort_column,
+            self.sort_descending,
+        )
         if title != self._title:
             self._title = title
             # Content, not a str: the filter is the user's text, never markup.
@@ -426,12 +396,7 @@ class ClientTable(ScrollView, can_focus=True):
         return [column.key for column, _ in self._columns()]
 
     def _column_at(self, x: int) -> str | None:
-        left = 0
-        for column, width in self._columns():
-            if left <= x < left + width + GAP:
-                return column.key
-            left += width + GAP
-        return None
+        return column_at(self._columns(), x)
 
     def _row_cells(self, client_id: int, layout: list[tuple[Column, int]]) -> list[str]:
         """The text of a row's cells (cached until the next update)."""
@@ -440,14 +405,7 @@ class ClientTable(ScrollView, can_focus=True):
             record = self.book.clients.get(client_id)
             if record is None:
                 return []
-            view = self.view
-            cells = []
-            for column, width in layout:
-                if column.key == "peer":
-                    cells.append(fit_peer(record.peer, width))
-                else:
-                    cells.append(fit(column.text(record, view), width, column.right))
-            self._cells[client_id] = cells
+            cells = self._cells[client_id] = row_cells(record, layout, self.view)
         return cells
 
     def render_line(self, y: int) -> Strip:
@@ -465,17 +423,8 @@ class ClientTable(ScrollView, can_focus=True):
         return strip.crop_extend(0, width, self._style("base"))
 
     def _header_strip(self) -> Strip:
-        style = self._style("header")
-        cells = []
-        for column, width in self._columns():
-            label = column.label
-            arrow = ""
-            if column.key == self.sort_column:
-                arrow = "▼" if self.sort_descending else "▲"
-            if len(label + arrow) > width and column.short:
-                label = column.short
-            cells.append(fit(label + arrow, width, column.right))
-        return Strip([Segment((" " * GAP).join(cells) + " " * GAP, style)])
+        text = header_text(self._columns(), self.sort_column, self.sort_descending)
+        return Strip([Segment(text, self._style("header"))])
 
     def _row_strip(self, client_id: int) -> Strip:
         record = self.book.clients.get(client_id)
@@ -497,15 +446,3 @@ class ClientTable(ScrollView, can_focus=True):
             style = state_style if column.key == "state" else row_style
             segments.append(Segment(text + gap, style))
         return Strip(segments)
-
-
-def _matches(record: ClientRecord, needle: str) -> bool:
-    """Does the filter text appear in the client's id, peer, state, fault or close
-    reason?"""
-    return (
-        needle in record.peer.lower()
-        or needle in record.state
-        or needle in (record.close_reason or "").lower()
-        or needle in (record.fault or "")
-        or needle.lstrip("#") == str(record.id)
-    )

@@ -36,8 +36,8 @@ SUMMARY_EVERY = 1.0
 """Seconds between the summed data lines of a busy server."""
 WRITE_EVERY = 1.0
 """Seconds between writes to the log widget. Each write grows the log, and a log
-that grows costs the screen a layout pass: 7 ms of the UI thread, measured, against
-2 ms for the rest of a refresh. Once a second is still live for a history."""
+that grows costs the screen a layout pass, which takes the UI thread (and the GIL)
+longer than all the rest of a refresh. Once a second is still live for a history."""
 
 LogLine = tuple[bool, str]
 """(is it a lifecycle line, its text)."""
