@@ -140,8 +140,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.table.focus()
-        # The first frame shows what is known already; the widgets mount first.
-        self.call_after_refresh(self.echo_app.refresh_view)
+        self.echo_app.refresh_view()  # the first frame shows what is known already
 
     # ---- which keys are offered, and usable now --------------------------------------
 
