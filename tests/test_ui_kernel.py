@@ -84,7 +84,7 @@ async def test_the_kernel_columns_say_n_a_where_the_kernel_cannot_be_asked() -> 
             ClientConnected(client=1, peer="127.0.0.1:5", ts=clock() - 9),
         ],
         clock,
-        kernel_supported=False,
+        with_kernel=False,
     )
     app = EchoApp(server, clock=clock, refresh_interval=REFRESH)
     async with app.run_test(size=SIZE) as pilot:

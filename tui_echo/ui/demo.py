@@ -72,12 +72,12 @@ class ScriptedServer:
         clock: FixedClock,
         *,
         mode: Mode = "live",
-        kernel_supported: bool = True,
+        with_kernel: bool = True,
     ) -> None:
         self.clock = clock
         self.mode: Mode = mode
         self.commands: Commands | None = self if mode != "replay" else None
-        self.kernel: KernelProbe | None = self if kernel_supported else None
+        self.kernel: KernelProbe | None = self if with_kernel else None
         self.playback: Playback | None = None
         self.kernel_numbers: dict[int, KernelStats] = {}
         """What `kernel_stats` answers, by client."""
