@@ -5,9 +5,9 @@
 A synthetic server feeds the app what a real one would with N clients all sending:
 their connects once, then one coalesced `data` event per client per refresh. With
 `--churn C`, C more clients per refresh come and go within it (connect, 16 B echoed,
-close), as in the benchmark's churn scenario (about 11,000 a second there). The app
-runs headless (Textual's test driver, 160x48) with its usual refresh interval. Two
-numbers per refresh:
+close), as in the benchmark's churn scenario (benchmarks/results has its rate). The
+app runs headless (Textual's test driver, 160x48) with its usual refresh interval.
+Two numbers per refresh:
 
 - `refresh_view`: wall time of the app's refresh callback (drain, fold into the
   ClientBook, sort and filter the rows, update the status bar and the log);
