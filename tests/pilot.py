@@ -20,6 +20,7 @@ from textual.pilot import Pilot
 from tests.helpers import DEADLINE, open_client
 from tui_echo.engine.config import ServerConfig
 from tui_echo.server import EchoServer
+from tui_echo.sources.live import LiveSource
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.widgets import ClientTable
 
@@ -108,7 +109,7 @@ async def running_monitor(
 ) -> AsyncIterator[Monitor]:
     """The app over a started server on 127.0.0.1 port 0; everything closed after."""
     server = EchoServer(ServerConfig(port=0, **config)).start()
-    app = EchoApp(server, refresh_interval=REFRESH, linger=LINGER)
+    app = EchoApp(LiveSource(server), refresh_interval=REFRESH, linger=LINGER)
     clients: list[socket.socket] = []
     try:
         async with app.run_test(size=size) as pilot:

@@ -17,6 +17,7 @@ from tui_echo.cli import command as cli
 from tui_echo.engine.config import ServerConfig
 from tui_echo.events import ClientConnected, Listening
 from tui_echo.server import EchoServer
+from tui_echo.sources.live import LiveSource
 from tui_echo.ui import app as app_module
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.demo import FixedClock, ScriptedServer
@@ -184,7 +185,7 @@ async def test_help_opens_and_closes(monitor: Monitor) -> None:
 async def test_q_and_ctrl_c_quit_and_free_the_port(key: str) -> None:
     server = EchoServer(ServerConfig(port=0)).start()
     port = server.address[1]
-    app = EchoApp(server, refresh_interval=0.05, linger=0.5)
+    app = EchoApp(LiveSource(server), refresh_interval=0.05, linger=0.5)
     with open_client(server.address) as client:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.press(key)
@@ -208,7 +209,7 @@ async def test_the_port_opens_once_the_monitor_is_on_screen(
         return cli.serve_now(server)
 
     # A tick once a minute: what shows soon was shown by the start itself.
-    app = EchoApp(server, refresh_interval=60, linger=0.5, when_shown=serve)
+    app = EchoApp(LiveSource(server), refresh_interval=60, linger=0.5, when_shown=serve)
     try:
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(server.address, timeout=DEADLINE).close()
@@ -239,7 +240,9 @@ async def test_the_port_opens_anyway_should_textual_never_say_it_is_ready(
         served.append(cli.serve_now(server))
         return served[-1]
 
-    app = NeverReady(server, refresh_interval=60, linger=0.5, when_shown=serve)
+    app = NeverReady(
+        LiveSource(server), refresh_interval=60, linger=0.5, when_shown=serve
+    )
     try:
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: server.running, "the server to start")
@@ -257,7 +260,11 @@ async def test_a_port_taken_since_bind_ends_the_monitor_with_the_reason() -> Non
             other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             other.bind(address)
             other.listen()
-            app = EchoApp(server, linger=0.5, when_shown=lambda: cli.serve_now(server))
+            app = EchoApp(
+                LiveSource(server),
+                linger=0.5,
+                when_shown=lambda: cli.serve_now(server),
+            )
             async with app.run_test(size=SIZE) as pilot:
                 await until(pilot, lambda: app.return_code is not None, "the end")
     finally:

@@ -10,7 +10,7 @@ from tests.pilot import SIZE, until
 from tui_echo.engine.config import ServerConfig
 from tui_echo.events import KERNEL_SUPPORTED
 from tui_echo.server import EchoServer
-from tui_echo.sources.live import LiveSource, as_source
+from tui_echo.sources.live import LiveSource
 from tui_echo.ui.demo import make_demo_app, make_demo_server
 from tui_echo.ui.screens import ClientDetailScreen, FaultScreen
 from tui_echo.ui.widgets.key_footer import KeyCap
@@ -18,15 +18,12 @@ from tui_echo.ui.widgets.key_footer import KeyCap
 
 def test_an_echo_server_is_watched_live_with_its_commands() -> None:
     with EchoServer(ServerConfig(port=0)) as server:
-        source = as_source(server)
-        assert isinstance(source, LiveSource)
+        source = LiveSource(server)
         assert source.mode == "live"
         assert source.feed is server.feed
         assert source.commands is server
         assert (source.kernel is server) == KERNEL_SUPPORTED
         assert source.playback is None
-    scripted = make_demo_server("attached")
-    assert as_source(scripted) is scripted
 
 
 async def test_a_replay_says_so_and_cannot_act_on_clients() -> None:

@@ -35,6 +35,8 @@ from tui_echo.faults import FaultSpec
 from tui_echo.faults.items import usage
 from tui_echo.server import EchoServer, ServerStartError
 from tui_echo.sources.attached import AttachError, RemoteServer
+from tui_echo.sources.contract import Source
+from tui_echo.sources.live import LiveSource
 from tui_echo.sources.replay import LogReplay, ReplayError
 from tui_echo.units import parse_duration, parse_size
 from tui_echo.words import format_address, is_loopback, quoted
@@ -262,7 +264,10 @@ def run(argv: Sequence[str] | None, signals: StopSignals, stdout_open: bool) -> 
             calm_garbage_collector()
             return _run_headless(server, args.log_format, signals)
         return _run_monitor(
-            server, signals, server.stop, when_shown=lambda: serve_now(server)
+            LiveSource(server),
+            signals,
+            server.stop,
+            when_shown=lambda: serve_now(server),
         )
     finally:
         server.stop()
@@ -332,7 +337,7 @@ def _have_terminal(otherwise: str) -> bool:
 
 
 def _run_monitor(
-    source: EchoServer | RemoteServer | LogReplay,
+    source: Source,
     signals: StopSignals,
     cleanup: Callable[[], None],
     clock: Callable[[], float] = time.time,

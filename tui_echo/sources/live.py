@@ -17,7 +17,6 @@ from tui_echo.sources.contract import (
     KernelProbe,
     Mode,
     Playback,
-    Source,
 )
 
 
@@ -45,10 +44,3 @@ class LiveSource:
     def stop(self) -> None:
         """Stop the server: clients closed, port freed."""
         self.server.stop()
-
-
-def as_source(server_or_source: EchoServer | Source) -> Source:
-    """A source as it is; an `EchoServer` wrapped in a `LiveSource`."""
-    if isinstance(server_or_source, EchoServer):
-        return LiveSource(server_or_source)
-    return server_or_source

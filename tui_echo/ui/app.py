@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -31,14 +31,10 @@ from textual.timer import Timer
 from tui_echo.book import LINGER, ClientBook
 from tui_echo.events import Event
 from tui_echo.sources.contract import Source
-from tui_echo.sources.live import as_source
 from tui_echo.ui.cadence import REFRESH_INTERVAL, Cadence
 from tui_echo.ui.main_screen import ANYWHERE, MainScreen
 from tui_echo.ui.screens import ClientDetailScreen, HelpScreen, HistoryScreen
 from tui_echo.ui.screens.help import key_sections
-
-if TYPE_CHECKING:
-    from tui_echo.server import EchoServer
 
 COMMAND_SETTLE = 0.05
 """Seconds to give the loop thread to carry out a command before showing its
@@ -75,20 +71,20 @@ class EchoApp(App[None]):
 
     def __init__(
         self,
-        source: Source | EchoServer,
+        source: Source,
         *,
         clock: Callable[[], float] | None = None,
         refresh_interval: float = REFRESH_INTERVAL,
         linger: float = LINGER,
         when_shown: Callable[[], str | None] | None = None,
     ) -> None:
-        """`source`: what to watch (an `EchoServer` is watched live). `clock`: the
-        time events are shown at (the source's by default). `when_shown` runs
-        once the first screen is displayed: the command opens the port there, so
-        no client meets the app's start-up. A message it returns ends the app
-        with status 1; `start_failure` keeps it."""
+        """`source`: what to watch (`LiveSource(server)` for one in this process).
+        `clock`: the time events are shown at (the source's by default).
+        `when_shown` runs once the first screen is displayed: the command opens
+        the port there, so no client meets the app's start-up. A message it
+        returns ends the app with status 1; `start_failure` keeps it."""
         super().__init__()
-        self.source = as_source(source)
+        self.source = source
         self._when_shown = when_shown
         self.start_failure: str | None = None
         self.clock = clock if clock is not None else self.source.clock

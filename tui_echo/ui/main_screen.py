@@ -10,7 +10,8 @@ every key of this screen in one order.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from collections.abc import Callable
+from typing import ClassVar, Protocol, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -29,8 +30,17 @@ from tui_echo.ui.screens import (
 )
 from tui_echo.ui.widgets import ClientTable, EventLog, KeyFooter, StatusBar
 
-if TYPE_CHECKING:
-    from tui_echo.ui.app import EchoApp
+
+class Monitor(Protocol):
+    """What the main screen asks of its app (`EchoApp`): the clock, and refreshes."""
+
+    clock: Callable[[], float]
+
+    def refresh_view(self) -> None: ...
+    def refresh_after_command(self) -> None: ...
+    def refresh_bindings_if_changed(self) -> None: ...
+    def show_status(self) -> None: ...
+
 
 ANYWHERE: list[BindingType] = [
     Binding(
@@ -127,9 +137,9 @@ class MainScreen(Screen[None]):
         self.event_log = EventLog(id="log")
 
     @property
-    def echo_app(self) -> EchoApp:
+    def echo_app(self) -> Monitor:
         """The app, with its refresh and its clock."""
-        return cast("EchoApp", self.app)
+        return cast(Monitor, self.app)
 
     def compose(self) -> ComposeResult:
         yield self.status_bar
