@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import resource
 import sys
 import termios
 import threading
@@ -21,6 +20,7 @@ from typing import Any, TypeVar
 
 from tui_echo import __version__
 from tui_echo.cli.headless import LineWriter, run_headless
+from tui_echo.cli.process import allow_all_descriptors
 from tui_echo.cli.stop_signals import StopSignals, leave_if_stuck
 from tui_echo.engine.config import (
     DEFAULT_HOST,
@@ -207,18 +207,6 @@ def config_from(
     except ConfigError as exc:
         option = "--" + exc.setting.replace("_", "-")
         parser.error(f"argument {option}: {exc}")
-
-
-def allow_all_descriptors() -> int:
-    """Raise the soft limit of open descriptors to the hard one (a server holding
-    10,000 clients needs as many; the usual soft limit is 1,024); the limit now."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft >= hard:
-        return soft
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        return hard
-    return soft
 
 
 def run(argv: Sequence[str] | None, signals: StopSignals, stdout_open: bool) -> int:
