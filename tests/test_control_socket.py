@@ -87,7 +87,11 @@ def test_list_and_stats_describe_the_clients(
         line, ok = control.ask("list")  # commands are not case-sensitive
         port = client.getsockname()[1]
         assert line.startswith(f"id={client_id} peer=127.0.0.1:{port} state=open age=")
-        assert line.endswith(" in=5 out=5 pending=0 fault=-")
+        head, _, fault = line.partition(" seq=")
+        assert head.endswith(" in=5 out=5 pending=0")
+        seq, _, fault = fault.partition(" fault=")
+        assert int(seq) >= 2  # at least its connect and its data event
+        assert fault == "-"
         assert ok == "OK"
         stats, ok = control.ask("STATS")
     assert stats.startswith("clients=1 total=1 rejected=0 bytes_in=5 bytes_out=5")

@@ -13,6 +13,7 @@ import contextlib
 import os
 import sys
 import termios
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -78,6 +79,16 @@ def _port_number(text: str) -> int:
         raise ValueError(f"not a port number: {quoted(text)}") from None
 
 
+HELP_WIDTH = 54
+"""Columns of an option's help at 80 columns (argparse puts it after 24)."""
+
+
+def _lines(text: str, width: int = HELP_WIDTH) -> str:
+    """`text` wrapped for `--help` where argparse would not break it well: never
+    inside a hyphenated word (`close-after=SIZE`)."""
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; `--help` is the reference for every option."""
     parser = argparse.ArgumentParser(
@@ -88,10 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
             " --control PATH\n"
             "       %(prog)s replay FILE [--speed N]  the monitor over a JSON log"
         ),
-        description=(
+        description=_lines(
             "A TCP echo server you can watch live. By default a terminal monitor shows"
             " every client, its bytes and buffers, and lets you kick, reset or fault"
-            " it; --no-ui logs events as text or JSON Lines instead."
+            " it; --no-ui logs events as text or JSON Lines instead.",
+            width=78,
         ),
         epilog=(
             "examples:\n"
@@ -105,81 +117,98 @@ def build_parser() -> argparse.ArgumentParser:
             "Exit status: 0 after q, ctrl+c, SIGINT, SIGTERM or SIGHUP; 1 when the\n"
             "server cannot run (address in use, unknown host); 2 for bad arguments."
         ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawTextHelpFormatter,
     )
     parser.add_argument(
         "--host",
         default=DEFAULT_HOST,
-        help=f"address to bind; 0.0.0.0 or :: to expose (default: {DEFAULT_HOST})",
+        help=_lines(
+            f"address to bind; 0.0.0.0 or :: to expose (default: {DEFAULT_HOST})"
+        ),
     )
     parser.add_argument(
         "--port",
         type=_parsed_by(_port_number),
         default=DEFAULT_PORT,
-        help=f"TCP port; 0 picks a free one (default: {DEFAULT_PORT})",
+        help=_lines(f"TCP port; 0 picks a free one (default: {DEFAULT_PORT})"),
     )
     parser.add_argument(
         "--no-ui",
         action="store_true",
-        help="run headless: one line per event on stdout",
+        help=_lines("run headless: one line per event on stdout"),
     )
     parser.add_argument(
         "--log-format",
         choices=("text", "json"),
         default="text",
-        help="headless line format: text for people, json for JSON Lines"
-        " (default: text)",
+        help=_lines(
+            "headless line format: text for people, json for JSON Lines (default: text)"
+        ),
     )
     parser.add_argument(
         "--max-clients",
         type=_parsed_by(_whole_number),
         metavar="N",
-        help="accept and close at once connections beyond N (default: no limit)",
+        help=_lines(
+            "accept and close at once connections beyond N (default: no limit)"
+        ),
     )
     parser.add_argument(
         "--max-buffer",
         type=_parsed_by(parse_size),
         default=DEFAULT_MAX_BUFFER,
         metavar="SIZE",
-        help="cap on one client's pending outbound bytes; reading from it pauses"
-        " above this and resumes at half; 64K, 1M style sizes (default: 1M)",
+        help=_lines(
+            "cap on one client's pending outbound bytes; reading from it pauses"
+            " above this and resumes at half; 64K, 1M style sizes (default: 1M)"
+        ),
     )
     parser.add_argument(
         "--max-memory",
         type=_parsed_by(parse_size),
         default=DEFAULT_MAX_MEMORY,
         metavar="SIZE",
-        help="cap on all clients' pending bytes together; past it the server stops"
-        " reading from clients with bytes pending until the total is back under"
-        " half; nothing is dropped (default: 256M)",
+        help=_lines(
+            "cap on all clients' pending bytes together; past it the server stops"
+            " reading from clients with bytes pending until the total is back under"
+            " half; nothing is dropped (default: 256M)"
+        ),
     )
     parser.add_argument(
         "--idle-timeout",
         type=_parsed_by(parse_duration),
         metavar="DURATION",
-        help="close a client that sent nothing for this long: 30, 2.5s, 500ms"
-        " (default: off)",
+        help=_lines(
+            "close a client that sent nothing for this long: 30, 2.5s, 500ms"
+            " (default: off)"
+        ),
     )
     parser.add_argument(
         "--fault",
         type=_parsed_by(FaultSpec.parse),
         metavar="SPEC",
-        help=f"a fault for every new client: comma-separated items of {usage()};"
-        " e.g. delay=50ms,jitter=20ms,slice=1 (default: none)",
+        help=_lines(
+            f"a fault for every new client: comma-separated items of {usage()};"
+            " e.g. delay=50ms,jitter=20ms,slice=1 (default: none)"
+        ),
     )
     parser.add_argument(
         "--seed",
         type=_parsed_by(_whole_number),
         metavar="N",
-        help="seed of the faults' randomness (jitter): the same seed and traffic"
-        " give the same delays (default: random)",
+        help=_lines(
+            "seed of the faults' randomness (jitter): the same seed and traffic"
+            " give the same delays (default: random)"
+        ),
     )
     parser.add_argument(
         "--control",
         metavar="PATH",
-        help="serve the control socket (a Unix socket, mode 0600) at PATH: LIST,"
-        " STATS, KICK, RESET, FAULT, EVENTS, HELP; `tui-echo attach PATH` watches"
-        " through it (default: off)",
+        help=_lines(
+            "serve the control socket (a Unix socket, mode 0600) at PATH: LIST,"
+            " STATS, KICK, RESET, FAULT, EVENTS, HELP; `tui-echo attach PATH` watches"
+            " through it (default: off)"
+        ),
     )
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
@@ -231,7 +260,9 @@ def run(argv: Sequence[str] | None, signals: StopSignals, stdout_open: bool) -> 
         if not stdout_open:
             _fail("stdout is closed: there is nowhere to write the log")
             return EXIT_FAILURE
-    elif not _have_terminal("use --no-ui to run headless"):
+    elif not _have_terminal(
+        "the live monitor needs a terminal; use --no-ui to run headless"
+    ):
         return EXIT_FAILURE
     server = EchoServer(config)
     try:
@@ -289,12 +320,13 @@ def _run_headless(server: EchoServer, log_format: str, signals: StopSignals) -> 
 
 def _attach(path: str, signals: StopSignals) -> int:
     """`tui-echo attach PATH`: the monitor on a server running elsewhere."""
-    if not _have_terminal("attach needs one: it is the monitor"):
-        return EXIT_FAILURE
     try:
         remote = RemoteServer(path)
     except AttachError as exc:
         _fail(str(exc))
+        return EXIT_FAILURE
+    if not _have_terminal("attach shows the live monitor, which needs a terminal"):
+        remote.close()
         return EXIT_FAILURE
     try:
         return _run_monitor(remote, signals, remote.close)
@@ -304,12 +336,13 @@ def _attach(path: str, signals: StopSignals) -> int:
 
 def _replay(path: str, speed: float, signals: StopSignals) -> int:
     """`tui-echo replay FILE`: the monitor over a recorded JSON Lines log."""
-    if not _have_terminal("replay needs one: it is the monitor"):
-        return EXIT_FAILURE
     try:
         replay = LogReplay(path, speed)
     except ReplayError as exc:
         _fail(str(exc))
+        return EXIT_FAILURE
+    if not _have_terminal("replay shows the live monitor, which needs a terminal"):
+        replay.stop()
         return EXIT_FAILURE
     try:
         return _run_monitor(replay, signals, replay.stop, clock=replay.clock)
@@ -317,10 +350,11 @@ def _replay(path: str, speed: float, signals: StopSignals) -> int:
         replay.stop()
 
 
-def _have_terminal(otherwise: str) -> bool:
+def _have_terminal(why_not: str) -> bool:
+    """Whether the monitor can run here; says `why_not` if not."""
     if sys.stdin.isatty() and sys.stdout.isatty():
         return True
-    _fail(f"the live monitor needs a terminal; {otherwise}")
+    _fail(why_not)
     return False
 
 
@@ -390,9 +424,13 @@ def build_attach_parser() -> argparse.ArgumentParser:
     """`tui-echo attach PATH`."""
     parser = argparse.ArgumentParser(
         prog=f"{PROG} attach",
-        description="The live monitor on a tui-echo server already running with"
-        " --control PATH (another terminal, another process). q leaves the server"
-        " running.",
+        description=_lines(
+            "The live monitor on a tui-echo server already running with"
+            " --control PATH (another terminal, another process). q leaves the"
+            " server running.",
+            width=78,
+        ),
+        formatter_class=argparse.RawTextHelpFormatter,
     )
     parser.add_argument("path", metavar="PATH", help="the server's control socket")
     return parser
@@ -402,9 +440,13 @@ def build_replay_parser() -> argparse.ArgumentParser:
     """`tui-echo replay FILE`."""
     parser = argparse.ArgumentParser(
         prog=f"{PROG} replay",
-        description="The live monitor over a JSON Lines log recorded with --no-ui"
-        " --log-format json, at its recorded pace: space pauses, + and - change"
-        " the speed, q leaves.",
+        description=_lines(
+            "The live monitor over a JSON Lines log recorded with --no-ui"
+            " --log-format json, at its recorded pace: space pauses, + and -"
+            " change the speed, q leaves.",
+            width=78,
+        ),
+        formatter_class=argparse.RawTextHelpFormatter,
     )
     parser.add_argument("file", metavar="FILE", help="the JSON Lines log")
     parser.add_argument(
@@ -412,7 +454,7 @@ def build_replay_parser() -> argparse.ArgumentParser:
         type=_parsed_by(_speed),
         default=1.0,
         metavar="N",
-        help="start N times faster than recorded (default: 1)",
+        help=_lines("start N times faster than recorded (default: 1)"),
     )
     return parser
 

@@ -27,11 +27,12 @@ class LoopOperator:
     def list_lines(self) -> Iterator[str]:
         """A line per client connected when asked (one that left meanwhile is left
         out), made as the session writes them: a slice per turn of the loop."""
-        clients = self.loop.clients
+        loop = self.loop
+        clients = loop.clients
         for client_id in list(clients.by_id):
             conn = clients.connection(client_id)
             if conn is not None:
-                yield list_line(conn, time.monotonic())
+                yield list_line(conn, time.monotonic(), loop.published)
 
     def stats_line(self) -> str:
         return stats_line(self.loop.totals())
@@ -74,15 +75,15 @@ class LoopOperator:
                 yield kernel_line(client_id, stats)
 
 
-def list_line(conn: Connection, now: float) -> str:
-    """A client as `LIST` shows it (`fault` comes last: its SPEC may hold `=`
-    and `,`)."""
+def list_line(conn: Connection, now: float, seq: int) -> str:
+    """A client as `LIST` shows it, as of event `seq` (`fault` comes last: its
+    SPEC may hold `=` and `,`)."""
     fault = "-" if conn.fault is None else str(conn.fault.spec)
     return (
         f"id={conn.id} peer={conn.peer} state={conn.state}"
         f" age={now - conn.connected_at:.1f} idle={now - conn.last_received:.1f}"
         f" in={conn.bytes_in} out={conn.bytes_out} pending={conn.pending}"
-        f" fault={fault}"
+        f" seq={seq} fault={fault}"
     )
 
 
@@ -95,7 +96,7 @@ def stats_line(totals: Totals) -> str:
         f"clients={totals.clients} total={totals.total} rejected={totals.rejected}"
         f" bytes_in={totals.bytes_in} bytes_out={totals.bytes_out}"
         f" pending={totals.pending} uptime={totals.uptime:.1f}"
-        f" started={totals.started:.3f}"
+        f" started={totals.started:.3f} seq={totals.seq}"
         f" listening={totals.listening} fault={'-' if fault is None else fault}"
     )
 

@@ -46,9 +46,10 @@ REPLY_BACKLOG = 256 * 1024
 """Reply bytes waiting for a reader before its commands are no longer read."""
 
 HELP = """\
-LIST                     a line per client: id peer state age idle in out pending fault
+LIST                     a line per client: id peer state age idle in out pending
+                         seq fault (seq: the events it reflects)
 STATS                    clients total rejected bytes_in bytes_out pending uptime
-                         started listening fault (of new clients)
+                         started seq listening fault (of new clients)
 HISTORY                  a line per client that left (the latest 1,000): id peer
                          connected closed in out discarded fault reason
 KICK ID | KICK all       close a client (or all) with a FIN

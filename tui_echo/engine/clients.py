@@ -49,6 +49,8 @@ class Totals:
     """Wall-clock time the server started."""
     listening: str
     default_fault: FaultSpec | None
+    seq: int
+    """Events published up to this moment: these counts include theirs."""
 
 
 class Clients:
@@ -143,7 +145,9 @@ class Clients:
                 sampled[client_id] = stats
         self.kernel = sampled
 
-    def totals(self, pending: int, default_fault: FaultSpec | None) -> Totals:
+    def totals(
+        self, pending: int, default_fault: FaultSpec | None, seq: int
+    ) -> Totals:
         """The counts now (the clients still here count as they stand)."""
         conns = self.connections()
         return Totals(
@@ -157,4 +161,5 @@ class Clients:
             started=self.started,
             listening=self.listening,
             default_fault=default_fault,
+            seq=seq,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tui_echo.units import MAX_SECONDS, MAX_SIZE, human_size
+from tui_echo.units import MAX_SECONDS, MAX_SIZE, human_duration, human_size
 
 if TYPE_CHECKING:
     from tui_echo.faults import FaultSpec
@@ -74,7 +74,9 @@ def _check_size(setting: str, size: int, smallest: int) -> None:
         )
     if size > MAX_SIZE:
         raise ConfigError(
-            setting, f"is too large to mean anything (at most {human_size(MAX_SIZE)})"
+            setting,
+            f"{human_size(size)} is too large to mean anything"
+            f" (at most {human_size(MAX_SIZE)})",
         )
 
 
@@ -82,4 +84,7 @@ def _check_seconds(setting: str, seconds: float) -> None:
     if not seconds > 0:
         raise ConfigError(setting, f"must be positive, not {seconds:g}")
     if seconds > MAX_SECONDS:
-        raise ConfigError(setting, "is too long to mean anything (at most 30 days)")
+        raise ConfigError(
+            setting,
+            f"{human_duration(seconds)} is too long to mean anything (at most 30 days)",
+        )

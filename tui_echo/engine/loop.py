@@ -406,7 +406,14 @@ class EchoLoop:
 
     def totals(self) -> Totals:
         """The server's counts now (loop thread)."""
-        return self.clients.totals(self._limits.budget.pending, self._default_fault)
+        return self.clients.totals(
+            self._limits.budget.pending, self._default_fault, self._published
+        )
+
+    @property
+    def published(self) -> int:
+        """Events published so far: the `seq` of the latest (loop thread)."""
+        return self._published
 
     # ---- closing ------------------------------------------------------------------
 

@@ -1,0 +1,394 @@
+"""The client side of the control protocol: bounded line reading and the answers of
+`LIST`, `STATS`, `HISTORY`, `KERNEL`, `RECENT`, `ACTIVITY`, checked field by field.
+
+Whatever listens at the path `attach` is given is untrusted: a line has a length
+limit and is never buffered whole beyond it, every wait has a deadline and can be
+cancelled, and every field read is checked (ASCII digits only, in range, finite; a
+fault that parses; a known state). What is wrong is said in words, quoting the
+server's line escaped (`words.quoted`), never as a Python message such as
+`invalid literal for int()`.
+
+`attach` (sources/attached.py) uses it; the engine never imports it.
+"""
+
+from __future__ import annotations
+
+import re
+import select
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from tui_echo.events import MAX_TEXT, ClientState, KernelStats
+from tui_echo.faults import FaultActivity, FaultSpec
+from tui_echo.words import quoted
+
+MAX_REPLY_LINE = 64 * 1024
+"""Longest reply or event line read from a server, newline excluded (the longest a
+tui-echo server writes is a few KiB: an event with two long texts, escaped)."""
+
+POLL_SLICE = 0.1
+"""Seconds between two looks at a cancel flag while waiting for a server."""
+
+_LARGEST_COUNT = (1 << 63) - 1
+_LATEST = 32503680000.0
+"""The year 3000: no later time (seconds since the epoch) makes sense here."""
+_LONGEST_SPAN = 1e10
+"""Seconds (three centuries): no age or uptime is longer."""
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_DECIMAL = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
+_KEY = re.compile(r"[a-z_]{1,20}")
+
+
+class ControlClientError(Exception):
+    """Talking to the server failed; the text says why, in words, escaped."""
+
+
+class BadAnswer(ControlClientError):
+    """The server said what the protocol does not allow."""
+
+
+class ServerClosed(ControlClientError):
+    """The server closed the connection."""
+
+
+class NoAnswer(ControlClientError):
+    """The server did not answer in time."""
+
+
+class Cancelled(ControlClientError):
+    """The wait was cancelled (a stop signal, `q`)."""
+
+
+class Refused(ControlClientError):
+    """The server answered `ERR ...`."""
+
+
+class LineReader:
+    """Lines from a stream socket, each at most `limit` bytes: a longer line is an
+    error once `limit` bytes of it came, never buffered whole (one thread at a time).
+
+    Without a deadline or a cancel flag it blocks on `recv`: another thread ends
+    that wait by shutting the socket down.
+    """
+
+    def __init__(self, sock: socket.socket, limit: int = MAX_REPLY_LINE) -> None:
+        self.sock = sock
+        self.limit = limit
+        self._buffer = bytearray()
+        self._start = 0
+        """Where the bytes not yet returned begin in `_buffer`."""
+        self._scanned = 0
+        """How far `_buffer` is known to hold no newline (each byte looked at once)."""
+
+    def readline(
+        self,
+        deadline: float | None = None,
+        cancel: threading.Event | None = None,
+    ) -> bytes:
+        """The next line, without its newline.
+
+        Raises:
+            ServerClosed: the connection ended (or broke) before a newline.
+            BadAnswer: the line is longer than `limit`.
+            NoAnswer: `deadline` (a `time.monotonic()` value) passed.
+            Cancelled: `cancel` was set.
+        """
+        buffer = self._buffer
+        while True:
+            end = buffer.find(b"\n", self._scanned)
+            if end >= 0:
+                line = bytes(buffer[self._start : end])
+                self._start = self._scanned = end + 1
+                if len(line) > self.limit:
+                    raise BadAnswer(f"a line longer than {self.limit:,} bytes")
+                return line
+            if len(buffer) - self._start > self.limit:
+                raise BadAnswer(f"a line longer than {self.limit:,} bytes")
+            if self._start:  # once per read, not per line: linear overall
+                del buffer[: self._start]
+                self._start = 0
+            self._scanned = len(buffer)
+            if deadline is not None or cancel is not None:
+                self._wait(deadline, cancel)
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                chunk = b""  # reset, or shut down by our own side: the end either way
+            if not chunk:
+                raise ServerClosed("the server closed the connection")
+            buffer += chunk
+
+    def _wait(self, deadline: float | None, cancel: threading.Event | None) -> None:
+        """Until the socket is readable, in slices so that `cancel` is seen soon."""
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("cancelled")
+            wait = POLL_SLICE
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise NoAnswer("the server did not answer in time")
+                wait = min(wait, left)
+            try:
+                readable, _, _ = select.select([self.sock], [], [], wait)
+            except (OSError, ValueError):  # closed under us: the read says so
+                return
+            if readable:
+                return
+
+
+def read_reply(
+    reader: LineReader,
+    command: str,
+    deadline: float | None = None,
+    cancel: threading.Event | None = None,
+    max_lines: int = 1000,
+) -> list[str]:
+    """The lines of one reply, up to its `OK`.
+
+    Raises:
+        Refused: it ended with `ERR ...` (the text quoted, escaped).
+        BadAnswer: a line is not ASCII or too long, or more than `max_lines` came.
+        ServerClosed, NoAnswer, Cancelled: as `LineReader.readline`.
+    """
+    lines: list[str] = []
+    while True:
+        try:
+            raw = reader.readline(deadline, cancel)
+        except BadAnswer as exc:
+            raise BadAnswer(f"its {command} answer has {exc}") from None
+        line = raw.decode("ascii", "backslashreplace").rstrip("\r")
+        if line == "OK":
+            return lines
+        if line.startswith("ERR"):
+            raise Refused(f"it refused {command}: {quoted(line[3:].strip(), 200)}")
+        if not raw.isascii():
+            raise BadAnswer(f"its {command} answer is not ASCII: {quoted(line)}")
+        if len(lines) >= max_lines:
+            raise BadAnswer(f"its {command} answer has more than {max_lines:,} lines")
+        lines.append(line)
+
+
+# ---- the answers, checked --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatsLine:
+    """`STATS`: the server's totals when it answered."""
+
+    clients: int
+    total: int
+    rejected: int
+    bytes_in: int
+    bytes_out: int
+    pending: int
+    uptime: float
+    started: float
+    seq: int
+    host: str
+    port: int
+    fault: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListLine:
+    """One line of `LIST`: a client as it stood when its line was made (`seq`)."""
+
+    id: int
+    peer: str
+    state: ClientState
+    age: float
+    idle: float
+    bytes_in: int
+    bytes_out: int
+    pending: int
+    seq: int
+    fault: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLine:
+    """One line of `HISTORY`: a client that left."""
+
+    id: int
+    peer: str
+    connected: float
+    closed: float
+    bytes_in: int
+    bytes_out: int
+    discarded: int
+    fault: str | None
+    reason: str
+
+
+class _Fields:
+    """The `key=value` words of one answer line, read with checks; `last` takes the
+    rest of the line (a SPEC or a reason may hold spaces, `=` and `,`)."""
+
+    def __init__(self, line: str, command: str, last: str | None = None) -> None:
+        self.line = line
+        self.command = command
+        self.values: dict[str, str] = {}
+        head = line
+        if last is not None:
+            head, found, tail = line.partition(f" {last}=")
+            if not found:
+                raise self._bad(f"no {last}=")
+            self.values[last] = tail
+        for word in head.split():
+            key, found, value = word.partition("=")
+            if not found or not _KEY.fullmatch(key):
+                raise self._bad(f"a word that is not key=value ({quoted(word, 40)})")
+            self.values.setdefault(key, value)
+
+    def _bad(self, what: str) -> BadAnswer:
+        return BadAnswer(
+            f"its {self.command} answer has {what} in {quoted(self.line, 160)}"
+        )
+
+    def text(self, key: str) -> str:
+        value = self.values.get(key)
+        if value is None:
+            raise self._bad(f"no {key}=")
+        if not value or len(value) > MAX_TEXT or not value.isprintable():
+            raise self._bad(f"{key}={quoted(value, 40)}, which is not a {key}")
+        return value
+
+    def count(self, key: str) -> int:
+        """A whole number 0..2**63-1, in ASCII digits."""
+        value = self.text(key)
+        if not _DIGITS.fullmatch(value) or int(value) > _LARGEST_COUNT:
+            raise self._bad(f"{key}={quoted(value, 40)}, not a count")
+        return int(value)
+
+    def seconds(self, key: str, largest: float = _LONGEST_SPAN) -> float:
+        """A finite number of seconds, 0..`largest`, in ASCII digits."""
+        value = self.text(key)
+        if not _DECIMAL.fullmatch(value) or float(value) > largest:
+            raise self._bad(f"{key}={quoted(value, 40)}, not a number of seconds")
+        return float(value)
+
+    def epoch(self, key: str) -> float:
+        """A time, seconds since the epoch, before the year 3000."""
+        return self.seconds(key, _LATEST)
+
+    def fault(self, key: str = "fault") -> str | None:
+        """A fault SPEC the server holds (`-` for none): it must parse."""
+        value = self.text(key)
+        if value == "-":
+            return None
+        try:
+            spec = FaultSpec.parse(value)
+        except ValueError:
+            spec = None
+        if spec is None:
+            raise self._bad(f"{key}={quoted(value, 40)}, not a fault")
+        return value
+
+    def state(self) -> ClientState:
+        value = self.text("state")
+        try:
+            return ClientState(value)
+        except ValueError:
+            raise self._bad(f"state={quoted(value, 40)}, not a state") from None
+
+    def address(self, key: str) -> tuple[str, int]:
+        """`host:port` or `[v6]:port`."""
+        value = self.text(key)
+        host, found, port = value.rpartition(":")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        if not found or not host or not _DIGITS.fullmatch(port) or int(port) > 65535:
+            raise self._bad(f"{key}={quoted(value, 40)}, not host:port")
+        return host, int(port)
+
+
+def parse_stats(line: str) -> StatsLine:
+    """A `STATS` line, every field checked (BadAnswer says which is wrong)."""
+    f = _Fields(line, "STATS", last="fault")
+    host, port = f.address("listening")
+    return StatsLine(
+        clients=f.count("clients"),
+        total=f.count("total"),
+        rejected=f.count("rejected"),
+        bytes_in=f.count("bytes_in"),
+        bytes_out=f.count("bytes_out"),
+        pending=f.count("pending"),
+        uptime=f.seconds("uptime"),
+        started=f.epoch("started"),
+        seq=f.count("seq"),
+        host=host,
+        port=port,
+        fault=f.fault(),
+    )
+
+
+def parse_list(line: str) -> ListLine:
+    """A `LIST` line, every field checked."""
+    f = _Fields(line, "LIST", last="fault")
+    return ListLine(
+        id=f.count("id"),
+        peer=f.text("peer"),
+        state=f.state(),
+        age=f.seconds("age"),
+        idle=f.seconds("idle"),
+        bytes_in=f.count("in"),
+        bytes_out=f.count("out"),
+        pending=f.count("pending"),
+        seq=f.count("seq"),
+        fault=f.fault(),
+    )
+
+
+def parse_history(line: str) -> HistoryLine:
+    """A `HISTORY` line, every field checked (`reason` takes the rest)."""
+    f = _Fields(line, "HISTORY", last="reason")
+    return HistoryLine(
+        id=f.count("id"),
+        peer=f.text("peer"),
+        connected=f.epoch("connected"),
+        closed=f.epoch("closed"),
+        bytes_in=f.count("in"),
+        bytes_out=f.count("out"),
+        discarded=f.count("discarded"),
+        fault=f.fault(),
+        reason=f.text("reason"),
+    )
+
+
+def parse_kernel(line: str) -> tuple[int, KernelStats]:
+    """A `KERNEL` line: a client's id and its socket as the kernel sees it."""
+    f = _Fields(line, "KERNEL")
+    return f.count("id"), KernelStats(
+        recv_q=f.count("recvq"),
+        send_q=f.count("sendq"),
+        rtt_us=f.count("rtt"),
+        rttvar_us=f.count("rttvar"),
+        retransmits=f.count("retrans"),
+        cwnd=f.count("cwnd"),
+        lost=f.count("lost"),
+    )
+
+
+def parse_activity(line: str) -> FaultActivity | None:
+    """An `ACTIVITY` line: what a client's fault did (None: it has none)."""
+    if line == "fault=-":
+        return None
+    f = _Fields(line, "ACTIVITY")
+    return FaultActivity(f.count("delayed"), f.count("pieces"), f.count("discarded"))
+
+
+def parse_recent(line: str) -> bytes:
+    """A `RECENT` line: `hex=...`, the bytes kept for an inspected client."""
+    hex_text = line.removeprefix("hex=")
+    try:
+        if hex_text == line or not hex_text.isascii():
+            raise ValueError
+        return bytes.fromhex(hex_text)
+    except ValueError:
+        raise BadAnswer(
+            f"its RECENT answer is not hex=...: {quoted(line, 160)}"
+        ) from None
