@@ -16,7 +16,7 @@ import pytest
 
 from tui_echo.control import session as session_module
 from tui_echo.control.protocol import MAX_LINE, REPLY_BACKLOG
-from tui_echo.control.session import TURN_BUDGET, ControlSession
+from tui_echo.control.session import CHECK_EVERY, TURN_BUDGET, ControlSession
 from tui_echo.faults import FaultSpec, FaultTarget
 
 LOOKS = 10_000
@@ -117,17 +117,20 @@ def test_a_late_turn_takes_one_step_and_keeps_the_rest_for_later(
 
 
 @pytest.mark.parametrize("step", LATE_CLOCKS.values(), ids=LATE_CLOCKS.keys())
-def test_a_long_reply_is_written_sixteen_lines_a_late_turn(
+def test_a_long_reply_is_written_check_every_lines_a_late_turn(
     monkeypatch: pytest.MonkeyPatch, step: float
 ) -> None:
     use_clock(monkeypatch, step)
     session, operator = ControlSession(), Operator(rows=40)
     session.received(b"LIST\n", operator, 0.0)
     lines_per_turn = []
-    for _ in range(4):
+    for _ in range(41 // CHECK_EVERY + 2):
         session.run_waiting(operator)
         lines_per_turn.append(session.outbuf.count(b"\n"))
-    assert lines_per_turn == [16, 32, 41, 41]  # 40 rows and OK
+    expected = [
+        min(41, CHECK_EVERY * turn) for turn in range(1, len(lines_per_turn) + 1)
+    ]
+    assert lines_per_turn == expected  # 40 rows and OK, CHECK_EVERY lines a turn
     assert session.outbuf.endswith(b"0039\nOK\n")
     assert not session.has_waiting_lines
 

@@ -22,11 +22,11 @@ from tui_echo.control.protocol import (
     execute,
 )
 
-TURN_BUDGET = 0.0001
+TURN_BUDGET = 0.00003
 """Seconds of commands one session may run per turn of the loop: a client's echo
 waits at most about this long for the control socket."""
 
-_CHECK_EVERY = 16
+CHECK_EVERY = 4
 """Reply lines written between two looks at the clock."""
 
 
@@ -156,7 +156,7 @@ class ControlSession:
             for line in reply:
                 outbuf += f"{line}\n".encode()
                 written += 1
-                if written % _CHECK_EVERY == 0 and (
+                if written % CHECK_EVERY == 0 and (
                     len(outbuf) >= REPLY_BACKLOG or time.perf_counter() >= stop_at
                 ):
                     return
