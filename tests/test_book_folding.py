@@ -65,8 +65,11 @@ def test_the_rate_counts_from_the_connect_when_it_is_within_the_window() -> None
     assert rates_after([(101.0, 1000)], now=101.0) == (1000.0, 1000.0)
 
 
-def test_a_rate_over_half_a_second_is_not_spread_over_a_whole_one() -> None:
-    assert rates_after([(100.5, 500)], now=100.5) == (1000.0, 1000.0)
+def test_a_client_younger_than_a_second_never_shows_more_than_it_sent() -> None:
+    # Issue 17: 27 bytes a moment after the connect read `116 B/s`. A rate is
+    # bytes a second: over less than one, it would claim bytes never sent.
+    assert rates_after([(100.5, 500)], now=100.5) == (500.0, 500.0)
+    assert rates_after([(100.05, 27)], now=100.23) == (27.0, 27.0)
 
 
 def test_the_rate_starts_at_the_last_sample_before_the_window() -> None:
@@ -87,9 +90,11 @@ def test_a_client_idle_past_the_window_has_no_rate() -> None:
     assert rates_after([(101.0, 1000)], now=110.0) == (0.0, 0.0)
 
 
-def test_totals_rate_is_the_sum_over_open_clients_only() -> None:
+def test_totals_rate_counts_the_clients_that_closed_too() -> None:
+    # Issue 17: the sum of the open clients' rates said 0 B/s under churn.
     clock = Clock(101.0)
     book = ClientBook(clock, rate_window=2.0, linger=60.0)
+    book.apply(Listening(host="127.0.0.1", port=7, ts=100.0))
     for client in (1, 2, 3):
         book.apply(connect(client, ts=100.0))
     book.apply(data_event(1, 1000, 500, ts=101.0))
@@ -97,7 +102,7 @@ def test_totals_rate_is_the_sum_over_open_clients_only() -> None:
     book.apply(data_event(3, 7000, 7000, ts=101.0))
     book.apply(close(3, ts=101.0, bytes_in=7000, bytes_out=7000))
     book.refresh()
-    assert (book.totals.rate_in, book.totals.rate_out) == (1300.0, 800.0)
+    assert (book.totals.rate_in, book.totals.rate_out) == (8300.0, 7800.0)
     assert (book.clients[3].rate_in, book.clients[3].rate_out) == (0.0, 0.0)
 
 

@@ -38,6 +38,10 @@ from tui_echo.events import (
 
 Clock = Callable[[], float]
 
+RATE_FLOOR = 1.0
+"""The shortest span a rate is taken over: a rate is bytes a second, and over less
+than one it would claim bytes never sent (27 bytes a moment old read `116 B/s`)."""
+
 FLOOD = 200
 """Clients that come and go within one batch beyond which the batch is a flood."""
 FLOOD_ROWS = 50
@@ -86,6 +90,10 @@ class ClientBook:
         self.throughput: deque[int] = deque([0] * HISTORY_SECONDS, HISTORY_SECONDS)
         """Bytes echoed per second (in + out), the last `HISTORY_SECONDS` seconds."""
         self._history_second: int | None = None
+        self._total_samples: deque[tuple[float, int, int]] = deque()
+        """(time, bytes in, bytes out) of the totals at each refresh in the rate
+        window: the server's rate is their growth, so clients that came and went
+        between two refreshes count too."""
         self.history: OrderedDict[int, ClosedClient] = OrderedDict()
         """The last `HISTORY_LENGTH` closed clients by id, oldest first (with
         `detail` only)."""
@@ -356,10 +364,23 @@ class ClientBook:
         for record in self.clients.values():
             if record.samples:
                 record.rate_in, record.rate_out = _rates(record.samples, now, horizon)
-        open_clients = [r for r in self.clients.values() if not r.closed]
-        self.totals.rate_in = sum(r.rate_in for r in open_clients)
-        self.totals.rate_out = sum(r.rate_out for r in open_clients)
+        self._rate_totals(now, horizon)
         return gone
+
+    def _rate_totals(self, now: float, horizon: float) -> None:
+        """The server's rates: the totals' growth over the window ending now."""
+        totals = self.totals
+        samples = self._total_samples
+        if not samples and self.started_at is not None and self.started_at < now:
+            # The first refresh: the bytes so far came since the server started.
+            samples.append((self.started_at, 0, 0))
+        samples.append((now, totals.bytes_in, totals.bytes_out))
+        while len(samples) > 1 and samples[1][0] <= horizon:
+            samples.popleft()
+        since, base_in, base_out = samples[0]
+        span = max(now - since, RATE_FLOOR)
+        totals.rate_in = max(0, totals.bytes_in - base_in) / span
+        totals.rate_out = max(0, totals.bytes_out - base_out) / span
 
     def prune(self, keep: Collection[int] = ()) -> set[int]:
         """Forget the closed clients whose linger time is over, but those in `keep`
@@ -397,5 +418,5 @@ def _rates(
     del samples[:drop]
     since, base_in, base_out = samples[0]
     _, total_in, total_out = samples[-1]
-    span = max(now - since, 1e-3)
+    span = max(now - since, RATE_FLOOR)
     return (total_in - base_in) / span, (total_out - base_out) / span
