@@ -19,7 +19,11 @@ from typing import IO
 from tui_echo.engine.feed import EventFeed
 from tui_echo.events import ClientData, Event, ServerError, from_json_line
 from tui_echo.sources.contract import Commands, KernelProbe, Mode, Playback
-from tui_echo.words import os_reason
+from tui_echo.words import os_reason, quoted
+
+MAX_LINE = 64 * 1024
+"""The longest log line read: an event is a few hundred bytes; a longer line is
+refused after this many bytes, never buffered whole."""
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 """The speeds `faster` and `slower` step through."""
@@ -29,7 +33,14 @@ PACE = 0.02
 
 
 class ReplayError(Exception):
-    """The log cannot be read at all: one line for the operator."""
+    """The log cannot be read at all: one line for the operator.
+
+    `exit_status` is 2 when the file is not a log to replay (empty, or not our
+    events), 1 when it cannot be read."""
+
+    def __init__(self, message: str, exit_status: int = 1) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
 
 
 class LogReplay:
@@ -44,6 +55,8 @@ class LogReplay:
 
     def __init__(self, path: str, speed: float = 1.0) -> None:
         self.path = path
+        self.shown_path = quoted(path, limit=200)
+        """The file's name, escaped, for every message that names it."""
         self.playback: Playback | None = self
         self.feed = EventFeed()
         self.speed = speed
@@ -54,18 +67,25 @@ class LogReplay:
         """Where and why the replay stopped early, if it did."""
         try:
             # Open for the replay's life: the player thread reads it line by line.
-            self._file: IO[str] = Path(path).open(  # noqa: SIM115
-                encoding="utf-8", errors="replace"
-            )
+            self._file: IO[bytes] = Path(path).open("rb")  # noqa: SIM115
         except OSError as exc:
-            raise ReplayError(f"cannot read {path}: {os_reason(exc)}") from None
+            raise ReplayError(
+                f"cannot read {self.shown_path}: {os_reason(exc)}"
+            ) from None
+        self._number = 0
+        """Lines read so far."""
+        try:
+            first = self._first_event()
+        except BaseException:
+            self._file.close()
+            raise
         self._lock = threading.Condition()
         self._log_time: float | None = None
         """The log's time at `_wall_time` (None until the first event)."""
         self._wall_time = time.monotonic()
         self._stop = False
         self._thread = threading.Thread(
-            target=self._play, name="tui-echo-replay", daemon=True
+            target=self._play, args=(first,), name="tui-echo-replay", daemon=True
         )
         self._thread.start()
 
@@ -130,25 +150,63 @@ class LogReplay:
 
     # ---- the player thread ----
 
-    def _play(self) -> None:
-        number = 0
-        waiting: Event | None = None
+    def _read_event(self) -> Event | None:
+        """The next event of the log (None at its end).
+
+        Raises:
+            ValueError: the line is not one of our events, is too long, or is cut
+                off; the message says why in words.
+        """
+        while True:
+            # Bounded: a line of hundreds of MB is refused after MAX_LINE bytes.
+            raw = self._file.readline(MAX_LINE + 1)
+            self._number += 1
+            if not raw:
+                return None
+            if not raw.endswith(b"\n"):
+                if len(raw) > MAX_LINE:
+                    raise ValueError(f"the line is longer than {MAX_LINE:,} bytes")
+                raise ValueError("the log is cut off in the middle of a line")
+            if raw.strip():
+                return from_json_line(raw.decode("utf-8", errors="replace"))
+
+    def _unreadable(self, exc: OSError) -> str:
+        return f"cannot read {self.shown_path}: {os_reason(exc)}"
+
+    def _first_event(self) -> Event:
+        """The log's first event, read before the monitor opens: a file that is
+        empty or not a log of ours is said at once (exit 2), not shown as an
+        empty monitor."""
+        try:
+            first = self._read_event()
+        except ValueError as exc:
+            raise ReplayError(
+                f"{self.shown_path} is not a tui-echo JSON log:"
+                f" line {self._number}: {exc}",
+                exit_status=2,
+            ) from None
+        except OSError as exc:
+            raise ReplayError(
+                f"cannot read {self.shown_path}: {os_reason(exc)}"
+            ) from None
+        if first is None:
+            raise ReplayError(
+                f"{self.shown_path} is empty: there is no event to replay",
+                exit_status=2,
+            )
+        return first
+
+    def _play(self, first: Event) -> None:
+        waiting: Event | None = first
         while True:
             if waiting is None:
-                line = self._file.readline()
-                number += 1
-                if not line:
-                    break  # the end of the log
-                if not line.endswith("\n"):
-                    self._give_up(number, "the log is cut off in the middle of a line")
-                    break
-                if not line.strip():
-                    continue
                 try:
-                    waiting = from_json_line(line)
-                except ValueError as exc:
-                    self._give_up(number, f"not a tui-echo event ({exc})")
+                    waiting = self._read_event()
+                except (ValueError, OSError) as exc:
+                    self._give_up(self._number, str(exc))
                     break
+                if waiting is None:
+                    break  # the end of the log
             if not self._wait_until(waiting.ts):
                 return
             if isinstance(waiting, ClientData):
@@ -156,6 +214,8 @@ class LogReplay:
             else:
                 self.feed.publish(waiting)
             waiting = None
+            if self.feed.backlogged and not self._wait_for_the_monitor():
+                return
         with self._lock:
             self._rebase()
             self.finished = True
@@ -176,11 +236,21 @@ class LogReplay:
                     self._lock.wait(0.5)
             return False
 
+    def _wait_for_the_monitor(self) -> bool:
+        """While the monitor has a full feed to fold (a flood at one instant), read
+        no further: memory stays bounded and `q` stays quick (False: stop asked)."""
+        with self._lock:
+            while not self._stop:
+                if not self.feed.backlogged:
+                    return True
+                self._lock.wait(PACE)
+            return False
+
     def _give_up(self, number: int, why: str) -> None:
         self.stopped_at = f"line {number}: {why}"
         self.feed.publish(
             ServerError(
-                message=f"replay stopped at line {number} of {self.path}: {why}",
+                message=f"replay stopped at line {number} of {self.shown_path}: {why}",
                 ts=self.clock(),
             )
         )
