@@ -12,7 +12,13 @@ import pytest
 
 from tests.helpers import data_event
 from tests.pilot import SIZE, until
-from tui_echo.events import ClientConnected, ClientState, Event, FaultChanged
+from tui_echo.events import (
+    ClientConnected,
+    ClientState,
+    Event,
+    FaultChanged,
+    KernelStats,
+)
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.demo import FixedClock, ScriptedServer
 from tui_echo.ui.widgets import ClientTable
@@ -34,6 +40,9 @@ BYTES = {
 # IN/s = (IN now - IN then) / idle: 10, 19, 1, 5; OUT/s: 10, 5, 50, 20 (every idle
 # is longer than the rate's window, so the rate runs from the last sending).
 
+# client: (RECV-Q, SEND-Q) as the scripted server's kernel says
+QUEUES = {1: (70, 900), 2: (20, 80), 3: (300, 600), 4: (500, 10)}
+
 FIRST_CLICK = {
     # column: the order its first click gives (bytes, rates and ages biggest first)
     "peer": [2, 3, 4, 1],
@@ -46,6 +55,8 @@ FIRST_CLICK = {
     "age": [1, 4, 3, 2],
     "idle": [1, 3, 2, 4],  # the most recently active first
     "fault": [2, 3, 1, 4],
+    "recv_q": [4, 3, 1, 2],  # the kernel's queues, biggest first
+    "send_q": [1, 3, 2, 4],
 }
 BY_ID = [1, 2, 3, 4]
 BY_IN = FIRST_CLICK["in"]
@@ -73,7 +84,12 @@ def scene(clock: FixedClock) -> list[Event]:
 async def sorted_orders(column: str) -> tuple[list[int], list[int]]:
     """The rows' order after one click on the column's header, then a second."""
     clock = FixedClock()
-    app = EchoApp(ScriptedServer(scene(clock), clock), clock=clock)
+    server = ScriptedServer(scene(clock), clock)
+    server.kernel_numbers = {
+        client: KernelStats(recv_q, send_q, 0, 0, 0, 10, 0)
+        for client, (recv_q, send_q) in QUEUES.items()
+    }
+    app = EchoApp(server, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(ClientTable)
         await until(pilot, lambda: len(table.order) == 4, "the four rows")
@@ -107,8 +123,29 @@ async def test_sorting_by_id_goes_newest_first_then_oldest_first() -> None:
 
 
 @pytest.mark.parametrize("column", ["recv_q", "send_q"])
-async def test_the_kernel_columns_do_not_sort(column: str) -> None:
-    # Their numbers exist for the rows on screen alone: sorting by them would
-    # put rows off screen in no order. A click leaves the order as it was.
-    first, second = await sorted_orders(column)
-    assert first == second == BY_ID
+async def test_s_cycles_to_the_kernel_columns(column: str) -> None:
+    clock = FixedClock()
+    app = EchoApp(ScriptedServer(scene(clock), clock), clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ClientTable)
+        await until(pilot, lambda: len(table.order) == 4, "the four rows")
+        seen = set()
+        for _ in range(len(table.visible_columns()) + 1):
+            await pilot.press("s")
+            seen.add(table.sort_column)
+        assert column in seen
+
+
+@pytest.mark.parametrize("column", ["recv_q", "send_q"])
+async def test_the_kernel_columns_do_not_sort_where_there_is_no_kernel(
+    column: str,
+) -> None:
+    # A replay says n/a in every row: there is no order to give.
+    clock = FixedClock()
+    server = ScriptedServer(scene(clock), clock, with_kernel=False)
+    app = EchoApp(server, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(ClientTable)
+        await until(pilot, lambda: len(table.order) == 4, "the four rows")
+        table.sort_by(column)
+        assert table.order == BY_ID

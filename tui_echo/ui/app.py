@@ -61,6 +61,10 @@ QUIT_TEXT = {
 """What `q` does, by mode (the help says it)."""
 
 
+KERNEL_SORT_ROWS = 1000
+"""Clients sampled at most while the table is sorted by a kernel queue."""
+
+
 class EchoApp(App[None]):
     """A live view of an echo server: its clients, their bytes, what happened."""
 
@@ -262,7 +266,15 @@ class EchoApp(App[None]):
         if kernel is None:
             return
         clients = self.book.clients
-        watched = [c for c in self.table.visible_clients() if not clients[c].closed]
+        table = self.table
+        # Sorted by a kernel queue, every row needs a number (up to a bound: three
+        # system calls each on the loop thread), not just the rows on screen.
+        shown = table.order[:KERNEL_SORT_ROWS] if table.sorted_by_kernel else None
+        watched = [
+            c
+            for c in (table.visible_clients() if shown is None else shown)
+            if not clients[c].closed
+        ]
         if isinstance(screen, ClientDetailScreen) and screen.client_id in clients:
             watched.append(screen.client_id)
         ids = tuple(watched)

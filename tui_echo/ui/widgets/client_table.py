@@ -177,7 +177,11 @@ class ClientTable(ScrollView, can_focus=True):
         previous_index = self.cursor_index
         was_visible = previous_index is not None and self._on_screen(previous_index)
         self.order = ordered_clients(
-            self.book, now, self.filter_text, self.sort_column, self.sort_descending
+            self.book,
+            self.view,
+            self.filter_text,
+            self.sort_column,
+            self.sort_descending,
         )
         self.virtual_size = Size(
             self.scrollable_content_region.width, len(self.order) + 1
@@ -297,9 +301,19 @@ class ClientTable(ScrollView, can_focus=True):
     # ---- sorting and filtering -----------------------------------------------------
 
     def validate_sort_column(self, column_key: str) -> str:
-        """Only a sortable column sorts (the kernel's numbers exist for the rows
-        on screen alone)."""
-        return column_key if BY_KEY[column_key].sort_key else self.sort_column
+        """Only a sortable column sorts (a kernel column where the kernel answers)."""
+        return column_key if self._sortable(column_key) else self.sort_column
+
+    def _sortable(self, column_key: str) -> bool:
+        column = BY_KEY[column_key]
+        if column.kernel and self.view.kernel is None:
+            return False  # n/a for every row: no order to give
+        return column.sort_key is not None
+
+    @property
+    def sorted_by_kernel(self) -> bool:
+        """Sorted by a kernel column: every client's sockets need a sample."""
+        return BY_KEY[self.sort_column].kernel
 
     def watch_sort_column(self) -> None:
         self.update_rows(self.book.clock())
@@ -313,7 +327,7 @@ class ClientTable(ScrollView, can_focus=True):
     def sort_by(self, column_key: str) -> None:
         """Sort by a column; the same column again reverses the order."""
         column = BY_KEY[column_key]
-        if column.sort_key is None:
+        if not self._sortable(column_key):
             return
         if column_key == self.sort_column:
             self.sort_descending = not self.sort_descending
@@ -324,7 +338,7 @@ class ClientTable(ScrollView, can_focus=True):
 
     def cycle_sort(self) -> None:
         """Sort by the next column on screen, in its natural direction."""
-        keys = [c.key for c, _ in self._columns() if c.sort_key is not None]
+        keys = [c.key for c, _ in self._columns() if self._sortable(c.key)]
         index = keys.index(self.sort_column) if self.sort_column in keys else -1
         self.sort_by(keys[(index + 1) % len(keys)])
 

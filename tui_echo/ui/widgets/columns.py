@@ -42,8 +42,10 @@ class Column:
     right: bool
     """Right-aligned (numbers)."""
     text: Callable[[ClientRecord, RowView], str]
-    sort_key: Callable[[ClientRecord, float], Any] | None
-    """None: not sortable (the kernel's numbers exist for the visible rows only)."""
+    sort_key: Callable[[ClientRecord, RowView], Any] | None
+    """The value the rows sort by (None: not sortable)."""
+    kernel: bool = False
+    """Drawn from the kernel's samples: sorting by it has every client sampled."""
     descending_first: bool = False
     """Sort biggest first on the first click (bytes, rates, ages)."""
     priority: int = 0
@@ -83,11 +85,11 @@ def _measure(
         width,
         True,
         lambda r, view: show(value(r, view.now)),
-        value,
-        descending_first,
-        priority,
-        grow,
-        short,
+        lambda r, view: value(r, view.now),
+        descending_first=descending_first,
+        priority=priority,
+        grow=grow,
+        short=short,
     )
 
 
@@ -100,7 +102,23 @@ def _kernel_column(key: str, label: str, value: Callable[[KernelStats], int]) ->
         stats = view.kernel(record.id)
         return "-" if stats is None else human_size(value(stats))
 
-    return Column(key, label, 7, True, text, None, priority=2, grow=(8,))
+    def sort_key(record: ClientRecord, view: RowView) -> int:
+        # Not sampled yet (or closed): below every number, -1.
+        stats = None if view.kernel is None or record.closed else view.kernel(record.id)
+        return -1 if stats is None else value(stats)
+
+    return Column(
+        key,
+        label,
+        7,
+        True,
+        text,
+        sort_key,
+        kernel=True,
+        descending_first=True,
+        priority=1,  # the queues stay at 80 columns; FAULT and IDLE go first
+        grow=(8,),
+    )
 
 
 def _fault_text(record: ClientRecord, view: RowView) -> str:
@@ -108,14 +126,14 @@ def _fault_text(record: ClientRecord, view: RowView) -> str:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("id", "ID", 3, True, lambda r, v: str(r.id), lambda r, now: r.id),
+    Column("id", "ID", 3, True, lambda r, v: str(r.id), lambda r, v: r.id),
     Column(
         "peer",
         "PEER",
         15,
         False,
         lambda r, v: r.peer,
-        lambda r, now: r.peer,
+        lambda r, v: r.peer,
         grow=(21, 21, 28),
     ),
     Column(
@@ -124,7 +142,7 @@ COLUMNS: tuple[Column, ...] = (
         12,
         False,
         _state_text,
-        lambda r, now: STATE_ORDER[r.state],
+        lambda r, v: STATE_ORDER[r.state],
         grow=(12, 13),
     ),
     _measure(
@@ -188,8 +206,8 @@ COLUMNS: tuple[Column, ...] = (
         10,
         False,
         _fault_text,
-        lambda r, now: r.fault or "",
-        priority=1,
+        lambda r, v: r.fault or "",
+        priority=2,
         grow=(14, 16, 40),
     ),
 )

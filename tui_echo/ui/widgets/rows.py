@@ -14,7 +14,11 @@ Layout = list[tuple[Column, int]]
 
 
 def ordered_clients(
-    book: ClientBook, now: float, filter_text: str, sort_column: str, descending: bool
+    book: ClientBook,
+    view: RowView,
+    filter_text: str,
+    sort_column: str,
+    descending: bool,
 ) -> list[int]:
     """The ids of the clients the filter lets through, sorted by the column (ties
     by id, so equal rows never swap places between refreshes)."""
@@ -24,7 +28,7 @@ def ordered_clients(
         shown = [r for r in shown if matches(r, needle)]
     sort_key = BY_KEY[sort_column].sort_key
     assert sort_key is not None  # only sortable columns are sorted by
-    shown.sort(key=lambda r: (sort_key(r, now), r.id), reverse=descending)
+    shown.sort(key=lambda r: (sort_key(r, view), r.id), reverse=descending)
     return [record.id for record in shown]
 
 
@@ -95,6 +99,8 @@ def header_text(layout: Layout, sort_column: str, descending: bool) -> str:
             arrow = "▼" if descending else "▲"
         if len(label + arrow) > width and column.short:
             label = column.short
+        # Cut the label, never the arrow: it says how the rows are sorted.
+        label = label[: max(0, width - len(arrow))]
         cells.append(fit(label + arrow, width, column.right))
     return (" " * GAP).join(cells) + " " * GAP
 
