@@ -20,7 +20,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from operator import attrgetter
 
+from rich.segment import Segment
 from textual.content import Content
+from textual.strip import Strip
 from textual.widgets import Log
 
 from tui_echo.book import ClientBook
@@ -121,7 +123,9 @@ def event_lines(
     for event in ordered:
         kind = type(event)
         if kind is ClientData:
-            if not busy:
+            if not busy and event.bytes:  # type: ignore[union-attr]
+                # (A data event with no new bytes only moves counters: a delayed
+                # echo going out. The table shows it; a `+0 B` line says nothing.)
                 text = event_text(event, peer_of)  # type: ignore[arg-type]
                 lines.append((False, f"{clock_time(event.ts)} {text}"))
             elif event is last_data and (due := summary.line()):
@@ -134,6 +138,22 @@ def event_lines(
             text = event_text(event, peer_of)  # type: ignore[arg-type]
             lines.append((True, f"{clock_time(event.ts)} {text}"))
     return lines
+
+
+FIELDS_FROM = len("14:03:07.250 connect     ")
+"""Where a line's fields start: after its time and its verb (padded to 11)."""
+
+
+def by_fields(line: str, width: int) -> str:
+    """`line` cut to `width` cells at a field's end (fields part at two spaces,
+    words at one), with `…` where the rest was."""
+    for gap in ("  ", " "):
+        # The field ends where the gap starts, two cells before the edge at most;
+        # the padding after the time and the verb is not a field's end.
+        end = line.rfind(gap, FIELDS_FROM, width - 2 + len(gap))
+        if end > 0:
+            return line[:end].rstrip() + " …"
+    return line[: width - 1] + "…"
 
 
 class EventLog(Log):
@@ -160,9 +180,39 @@ class EventLog(Log):
         self._last_data = ""
         self._subtitle = ""
         self._notes: list[Note] = []
+        self.following = True
+        """The view is on the latest lines (and stays there as lines come), until
+        the reader scrolls up. Kept apart from the scroll position: a terminal
+        that shrinks leaves the view at its old top, not at the end."""
 
     def on_mount(self) -> None:
         self._update_titles()
+
+    def render_line(self, y: int) -> Strip:
+        """A line wider than the log loses whole fields from its end, never half a
+        word (`pendi`): what is left is true as far as it goes."""
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        lines = self.lines
+        if scroll_x == 0 and index < len(lines) and len(lines[index]) > width:
+            text = by_fields(lines[index], width).ljust(width)
+            return Strip([Segment(text, self.rich_style)], width).apply_offsets(
+                0, index
+            )
+        return super().render_line(y)
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self.following = self.is_vertical_scroll_end
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._follow)
+
+    def _follow(self) -> None:
+        """Back to the end if the view was following (after a resize)."""
+        if self.following and not self.is_vertical_scroll_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def write_events(self, events: Iterable[Event], book: ClientBook) -> None:
         """Take the lines for a batch of events (the book names the clients) and the
@@ -193,6 +243,7 @@ class EventLog(Log):
         """Write the waiting lines, if `WRITE_EVERY` has passed (or `force`)."""
         now = time.monotonic()
         if self._pending and (force or now - self._written_at >= WRITE_EVERY):
+            self._follow()  # else the log writes below a view left behind
             self.write_lines(self._pending)
             self._pending = []
             self._written_at = now
