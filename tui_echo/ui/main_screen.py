@@ -16,6 +16,7 @@ from typing import ClassVar, Protocol, cast
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.events import Key
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -85,7 +86,17 @@ class MainScreen(Screen[None]):
             show=False,
         ),
         Binding("enter", "details", "Details", tooltip="The selected client up close"),
-        Binding("slash", "filter", "Filter", tooltip="Show clients matching a text"),
+        # A priority binding runs as the app takes the key, before it hands the
+        # keys after it to the widget in focus: typed fast or pasted, they reach
+        # the filter box (a plain binding runs once the key has gone round the
+        # table, after the following keys were handed to the table too).
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            tooltip="Show clients matching a text",
+            priority=True,
+        ),
         Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column"),
         Binding(
             "S",
@@ -159,6 +170,8 @@ class MainScreen(Screen[None]):
             return False  # a replay: nothing can be done to a client
         if self.app.screen is not self:
             return False  # a dialog is in front: these keys wait (the footer too)
+        if action == "filter" and self.focused is self.filter_box:
+            return None  # typing a filter: `/` is a character of it
         if action in ("kick", "reset", "fault", "details"):
             return True if self.selected_client is not None else None
         if action == "kick_all":
@@ -174,6 +187,30 @@ class MainScreen(Screen[None]):
 
     def _source_offers(self, action: str) -> bool:
         return action not in NEED_COMMANDS or self.source.commands is not None
+
+    def on_key(self, event: Key) -> None:
+        """A key shown but of no use now says why, rather than nothing at all."""
+        action = next(
+            (
+                b.action
+                for b in self.BINDINGS
+                if isinstance(b, Binding) and event.key in b.key.split(",")
+            ),
+            None,
+        )
+        if action is None or action.startswith("app."):
+            return
+        if self._source_offers(action) and self.check_action(action, ()) is None:
+            event.stop()
+            event.prevent_default()
+            self.notify(self._why_not(action), severity="warning", timeout=3)
+
+    def _why_not(self, action: str) -> str:
+        if action == "kick_all":
+            return "No client to kick" + (
+                " among those shown." if self.table.filter_text else "."
+            )
+        return "No client selected: the arrow keys choose one."
 
     @property
     def selected_client(self) -> int | None:
@@ -199,14 +236,16 @@ class MainScreen(Screen[None]):
     def kick_client(self, client_id: int) -> None:
         """Kick a client: FIN, its pending bytes discarded."""
         if (commands := self.source.commands) is not None:
+            asked = self.echo_app.clock()
             commands.kick(client_id)
-            self._note_closing([client_id], "kick")
+            self._note_closing([client_id], "kick", asked)
 
     def reset_client(self, client_id: int) -> None:
         """Reset a client: RST, as if the server crashed."""
         if (commands := self.source.commands) is not None:
+            asked = self.echo_app.clock()
             commands.reset(client_id)
-            self._note_closing([client_id], "reset")
+            self._note_closing([client_id], "reset", asked)
 
     def fault_client(self, client_id: int) -> None:
         """Choose a fault for a client."""
@@ -244,7 +283,9 @@ class MainScreen(Screen[None]):
 
         self.app.push_screen(FaultScreen(who, current), chosen)
 
-    def _note_closing(self, client_ids: list[int], verb: str) -> None:
+    def _note_closing(self, client_ids: list[int], verb: str, asked: float) -> None:
+        """Log the operator's request at `asked`, the time before the command went:
+        the closes it causes come after it, in the log too."""
         book = self.book
         for client_id in client_ids:
             book.mark_closing(client_id)
@@ -253,10 +294,9 @@ class MainScreen(Screen[None]):
             text = f"{verb:<11} #{client_ids[0]} {peer}"
         else:
             text = f"{verb:<11} {len(client_ids)} clients"
-        now = self.echo_app.clock()
         # The line joins the next batch in time order, which comes right away.
-        self.event_log.note(now, text)
-        self.table.update_rows(now)
+        self.event_log.note(asked, text)
+        self.table.update_rows(self.echo_app.clock())
         self.echo_app.refresh_after_command()
         self.app.refresh_bindings()
 
@@ -287,13 +327,14 @@ class MainScreen(Screen[None]):
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
+            asked = self.echo_app.clock()
             if filtered:
                 for client_id in targets:
                     commands.kick(client_id)
-                self._note_closing(targets, "kick shown")
+                self._note_closing(targets, "kick shown", asked)
             else:
                 commands.kick_all()
-                self._note_closing(targets, "kick all")
+                self._note_closing(targets, "kick all", asked)
 
         if filtered:
             question = f"Kick the {count} client{plural} shown?"
@@ -343,7 +384,9 @@ class MainScreen(Screen[None]):
         """Show the filter box and type into it."""
         box = self.filter_box
         box.display = True
-        box.focus()
+        # At once, not after the keys already waiting (`focus()` is deferred):
+        # typed fast or pasted, the text after `/` is the filter's.
+        self.set_focus(box)
 
     def action_clear_filter(self) -> None:
         """Drop the filter and hide its box."""

@@ -11,6 +11,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from tui_echo.ui.widgets.key_footer import KeyFooter
+
 KEYS_HINT = "y: yes · n or esc: no"
 
 
@@ -34,6 +36,7 @@ class ConfirmScreen(ModalScreen[bool]):
                 yield Button(f"{self.yes} (y)", variant="error", id="yes")
                 yield Button("Cancel (n)", variant="primary", id="no")
             yield Label(KEYS_HINT, id="keys-hint")
+        yield KeyFooter()  # the answers: the main screen's keys do not work here
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -17,31 +17,11 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_echo.faults import FaultSpec
+from tui_echo.faults.items import PRESETS, hint
+from tui_echo.ui.widgets.key_footer import KeyFooter
 
-
-@dataclass(frozen=True, slots=True)
-class Preset:
-    """A fault people reach for, one key away."""
-
-    key: str
-    name: str
-    spec: str
-    """The SPEC, as `str(FaultSpec)` writes it (so the FAULT column matches)."""
-
-
-PRESETS: tuple[Preset, ...] = (
-    Preset("1", "slow link", "delay=500ms,rate=64K"),
-    Preset("2", "lossy-looking slicing", "jitter=300ms,slice=16,gap=100ms"),
-    Preset("3", "stall", "stall"),
-    Preset("4", "close after 1 KiB", "close-after=1K"),
-    Preset("5", "reset in 5 s", "reset-in=5s"),
-    Preset("0", "off", "off"),
-)
-
-ITEMS_HELP = (
-    "items: delay= jitter= rate= slice= gap= stall blackhole close-after="
-    " reset-after= close-in= reset-in=, comma-separated (delay=50ms,slice=1)"
-)
+ITEMS_HELP = hint()
+"""The items, as the fault grammar's own table lists them."""
 KEYS_HINT = "1-5, 0: apply a preset · tab: type a SPEC · enter: apply · esc: cancel"
 
 
@@ -57,6 +37,7 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="Change nothing"),
+        Binding("tab", "app.focus_next", "Type a SPEC", tooltip="Presets or a SPEC"),
         *(
             Binding(
                 preset.key,
@@ -94,6 +75,7 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
             yield Static(id="fault-error")
             yield Static(Content(ITEMS_HELP), id="fault-items")
             yield Label(KEYS_HINT, id="fault-keys")
+        yield KeyFooter()  # this dialog's keys: the main screen's do not work here
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
