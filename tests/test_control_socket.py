@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import DEADLINE, RunningServer, recv_exactly, wait_until
+from tui_echo.control import socket_server
 from tui_echo.control.protocol import MAX_SESSIONS, STREAM_BACKLOG
 from tui_echo.engine.config import ServerConfig
 from tui_echo.events import ClientClosed, ClientConnected, FaultChanged
@@ -257,6 +258,74 @@ def test_the_17th_control_connection_is_refused(
     finally:
         for session in sessions:
             session.close()
+
+
+def test_a_session_silent_past_the_idle_limit_is_closed_saying_so(
+    served: RunningServer, control: Control, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16, finding 7: a session that sends nothing cannot hold its place
+    forever (the limit is 5 minutes; here a fraction of a second)."""
+    monkeypatch.setattr(socket_server, "IDLE_LIMIT", 0.3)
+    assert control.ask("STATS")[-1] == "OK"
+    control.sock.settimeout(DEADLINE)
+    assert control.line() == "ERR closed: silent for 0.3 s"
+    assert control.reader.readline() == b""
+
+
+def test_a_newcomer_takes_the_place_of_the_session_silent_longest(
+    served: RunningServer, control_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All 16 places taken by silent sessions no longer lock everyone out: the
+    one silent longest (5 s at least; here 0.2 s) gives its place up."""
+    monkeypatch.setattr(socket_server, "EVICT_AFTER", 0.2)
+    sessions = [Control(control_path) for _ in range(MAX_SESSIONS)]
+    try:
+        for session in sessions:
+            assert session.ask("STATS")[-1] == "OK"
+        talking = time.monotonic()
+        for session in sessions[1:]:  # all but the first keep talking
+            assert session.ask("STATS")[-1] == "OK"
+        wait_until(lambda: time.monotonic() - talking > 0.25, message="silence")
+        for session in sessions[1:]:
+            assert session.ask("STATS")[-1] == "OK"
+        newcomer = Control(control_path)
+        assert newcomer.ask("STATS")[-1] == "OK"
+        newcomer.close()
+        evicted = sessions[0]
+        evicted.sock.settimeout(DEADLINE)
+        assert evicted.line() == "ERR closed: silent while another session waited"
+        assert evicted.reader.readline() == b""
+    finally:
+        for session in sessions:
+            session.close()
+
+
+@pytest.mark.slow
+def test_a_cut_off_reader_that_reads_late_still_gets_its_last_line(
+    start_server: StartServer, control_path: Path
+) -> None:
+    """Issue 16, finding 7: a cut-off EVENTS reader that did not read within 5 s
+    was closed without its "too slow" line; it keeps it for a minute now."""
+    running = start_server(control=str(control_path))
+    stuck = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(str(control_path))
+    stuck.sendall(b"EVENTS\n")
+    try:
+        for _ in range(6000):  # some 2 MiB of events: the reader is cut off
+            with running.connect() as client:
+                client.sendall(b"x")
+                recv_exactly(client, 1)
+        cut_off = time.monotonic()
+        wait_until(lambda: time.monotonic() - cut_off > 6, timeout=10, message="6 s")
+        stuck.setblocking(True)
+        stuck.settimeout(DEADLINE)
+        received = b""
+        while chunk := stuck.recv(65536):
+            received += chunk
+        assert received.rstrip(b"\n").rsplit(b"\n", 1)[-1].startswith(b"ERR too slow")
+    finally:
+        stuck.close()
 
 
 def test_an_events_reader_that_never_reads_is_cut_off_and_echo_goes_on(

@@ -194,7 +194,8 @@ class ControlServer:
                 self._close(fd)
         for fd, (_sock, session) in list(self._sessions.items()):
             if self._silent_for(session, now) >= IDLE_LIMIT:
-                self._dismiss(fd, b"ERR closed: silent for 300 s\n")
+                said = f"ERR closed: silent for {IDLE_LIMIT:g} s\n"
+                self._dismiss(fd, said.encode())
 
     @staticmethod
     def _silent_for(session: ControlSession, now: float) -> float:
