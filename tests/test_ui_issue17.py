@@ -5,14 +5,22 @@ matters); the book alone where the number is the book's."""
 from __future__ import annotations
 
 from textual import events
+from textual.widgets import Static
 
 from tests.helpers import data_event
 from tests.pilot import SMALL, running_monitor, screen_in_front, until
 from tui_echo.book import ClientBook
-from tui_echo.events import ClientClosed, ClientConnected, Event, Listening
+from tui_echo.events import (
+    ClientClosed,
+    ClientConnected,
+    ClientState,
+    Event,
+    Listening,
+)
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.demo import FixedClock, ScriptedServer, make_demo_app
 from tui_echo.ui.screens import ConfirmScreen, FaultScreen
+from tui_echo.ui.screens.help import STATE_MEANINGS, key_sections
 from tui_echo.ui.widgets import ClientTable, EventLog
 from tui_echo.ui.widgets.columns import BY_KEY, layout_columns
 from tui_echo.ui.widgets.event_log import DataSummary, by_fields, event_lines
@@ -252,3 +260,59 @@ async def test_keys_that_can_do_nothing_now_say_why() -> None:
                 lambda why=why: any(why in n.message for n in app._notifications),
                 f"{key}: {why}",
             )
+
+
+# ---- 10: the sparkline's scale, its current second, its length -------------------
+
+
+def traffic_line(app: EchoApp) -> str:
+    return str(app.query_one("#traffic", Static).render())
+
+
+async def test_the_sparkline_claims_no_history_before_the_server_started() -> None:
+    clock = FixedClock()
+    started = [Listening(host="127.0.0.1", port=7, ts=clock() - 0.1)]
+    app = EchoApp(ScriptedServer(started, clock), clock=clock, refresh_interval=3600.0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        assert "last" not in traffic_line(app), traffic_line(app)
+
+
+async def test_the_sparkline_shows_its_peak_and_leaves_the_filling_second_out() -> None:
+    clock = FixedClock(1000.5)
+    scene: list[Event] = [
+        Listening(host="127.0.0.1", port=7, ts=990.0),
+        ClientConnected(client=1, peer="10.0.0.1:1", ts=990.0),
+        data_event(1, 100, ts=995.5),  # 200 B/s in the second 995
+        data_event(1, 1100, step=1000, ts=998.5),  # 2,000 B/s in 998
+        data_event(1, 51100, step=50000, ts=1000.2),  # the second still filling
+    ]
+    app = EchoApp(ScriptedServer(scene, clock), clock=clock, refresh_interval=3600.0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        line = traffic_line(app)
+        assert "last 10s" in line, line  # up 10.5 s: ten whole seconds
+        assert "peak 2.0 KiB/s" in line, line  # not the 100,000 B of 1000
+
+
+# ---- 12: words -----------------------------------------------------------------------
+
+
+async def test_help_names_max_memory_for_paused_and_tab_and_enter_in_the_dialog() -> (
+    None
+):
+    assert "--max-memory" in STATE_MEANINGS[ClientState.PAUSED]
+    app = make_demo_app()
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        sections = dict(key_sections(app, [], quit_text="quit", commands=True))
+        dialog = dict(sections["Fault dialog"])
+        assert "tab" in dialog
+        assert dialog["enter"] == "apply the preset under the cursor, or the SPEC typed"
+
+
+def test_a_rate_keeps_its_space_at_every_width() -> None:
+    for available in range(60, 240):
+        for column, width in layout_columns(available, 3, faults_in_play=True):
+            if column.key in ("rate_in", "rate_out"):
+                assert width >= len("22.0 MiB/s"), (available, width)

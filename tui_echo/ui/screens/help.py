@@ -26,7 +26,8 @@ from tui_echo.ui.widgets import ClientTable
 STATE_MEANINGS: dict[ClientState, str] = {
     ClientState.OPEN: "connected; every byte it sends is echoed at once",
     ClientState.PAUSED: (
-        "its pending echo reached --max-buffer; reading stops until half drains"
+        "its pending echo reached --max-buffer, or all clients' together reached"
+        " --max-memory; reading stops until it drains"
     ),
     ClientState.HALF_CLOSED: (
         "it shut down its sending side; the rest is echoed, then closed"
@@ -103,7 +104,13 @@ def key_sections(
         ("Actions", describe(actions, {"app.quit": quit_text})),
         ("Client details", describe(details)),
         ("History", describe(HistoryScreen.BINDINGS)),
-        ("Fault dialog", describe(FaultScreen.BINDINGS)),
+        (
+            "Fault dialog",
+            [
+                *describe(FaultScreen.BINDINGS),
+                ("enter", "apply the preset under the cursor, or the SPEC typed"),
+            ],
+        ),
         (
             "Anywhere",
             [

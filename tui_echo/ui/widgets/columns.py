@@ -166,20 +166,20 @@ COLUMNS: tuple[Column, ...] = (
     _measure(
         "rate_in",
         "IN/s",
-        9,
+        10,  # `22.0 MiB/s` with its space
         lambda r, now: r.rate_in,
         human_rate,
         priority=3,
-        grow=(10,),
+        grow=(11,),
     ),
     _measure(
         "rate_out",
         "OUT/s",
-        9,
+        10,  # `22.0 MiB/s` with its space
         lambda r, now: r.rate_out,
         human_rate,
         priority=3,
-        grow=(10,),
+        grow=(11,),
     ),
     _measure(
         "age",

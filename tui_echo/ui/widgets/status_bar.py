@@ -85,6 +85,17 @@ def sparkline(values: Sequence[int], width: int, style: Style | str = "") -> Tex
     )
 
 
+def whole_seconds(book: ClientBook) -> list[int]:
+    """The throughput of the seconds that are over, oldest first: the current
+    second is still filling (drawn, it would always look like a dip), and the
+    seconds before the server started are not history (`last 44s` at 0.1 s up)."""
+    done = list(book.throughput)[:-1]
+    if book.started_at is not None:
+        lived = int(book.uptime())  # never more seconds than the server has run
+        done = done[len(done) - max(0, min(lived, len(done))) :]
+    return done
+
+
 def _text(text: str, style: str = "") -> Text:
     return Text(text, style=style)
 
@@ -233,17 +244,22 @@ class StatusBar(Vertical):
             )
         forms = fit_parts(parts, width)
         line = join(forms)
+        seconds = whole_seconds(book)
         room = width - line.cell_len - len(SEPARATOR)
         label = f"last {HISTORY_SECONDS}s "
-        if room >= SPARK_MIN + len(label):
-            spark_width = min(HISTORY_SECONDS, room - len(label))
+        peak_room = len(" peak 1023 KiB/s")
+        if seconds and room >= SPARK_MIN + len(label) + peak_room:
+            spark_width = min(len(seconds), room - len(label) - peak_room)
+            shown = seconds[-spark_width:]
             line.append(SEPARATOR)
-            line.append(f"last {spark_width}s ", style="dim")
+            line.append(f"last {len(shown)}s ", style="dim")
             line.append_text(
                 sparkline(
-                    book.throughput,
+                    shown,
                     spark_width,
                     self.get_component_rich_style("status-bar--spark"),
                 )
             )
+            # The scale: a full bar is this rate (30 B/s draws full bars too).
+            line.append(f" peak {human_rate(max(shown))}", style="dim")
         return line
