@@ -17,7 +17,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui_echo import __version__
 from tui_echo.cli.headless import LineWriter, run_headless
@@ -35,12 +35,19 @@ from tui_echo.engine.memory import calm_garbage_collector
 from tui_echo.faults import FaultSpec
 from tui_echo.faults.items import usage
 from tui_echo.server import EchoServer, ServerStartError
-from tui_echo.sources.attached import AttachError, RemoteServer
+from tui_echo.sources.attached import (
+    AttachCancelledError,
+    AttachError,
+    RemoteServer,
+)
 from tui_echo.sources.contract import Source
 from tui_echo.sources.live import LiveSource
 from tui_echo.sources.replay import LogReplay, ReplayError
 from tui_echo.units import parse_duration, parse_size
-from tui_echo.words import format_address, is_loopback, quoted
+from tui_echo.words import escape, format_address, is_loopback, quoted
+
+if TYPE_CHECKING:
+    from tui_echo.book import ClientBook
 
 T = TypeVar("T")
 PROG = "tui-echo"
@@ -321,15 +328,20 @@ def _run_headless(server: EchoServer, log_format: str, signals: StopSignals) -> 
 def _attach(path: str, signals: StopSignals) -> int:
     """`tui-echo attach PATH`: the monitor on a server running elsewhere."""
     try:
-        remote = RemoteServer(path)
+        # A stop signal ends the first look at once, whatever the server does.
+        remote = RemoteServer(path, cancel=signals.requested)
+    except AttachCancelledError:
+        return EXIT_OK
     except AttachError as exc:
-        _fail(str(exc))
+        _fail(escape(str(exc)))  # its quotes are escaped already; this is for sure
         return EXIT_FAILURE
     if not _have_terminal("attach shows the live monitor, which needs a terminal"):
         remote.close()
         return EXIT_FAILURE
     try:
-        return _run_monitor(remote, signals, remote.close)
+        return _run_monitor(
+            remote, signals, remote.close, clock=remote.clock, prepare=remote.prepare
+        )
     finally:
         remote.close()
 
@@ -364,10 +376,12 @@ def _run_monitor(
     cleanup: Callable[[], None],
     clock: Callable[[], float] = time.time,
     when_shown: Callable[[], str | None] | None = None,
+    prepare: Callable[[ClientBook], None] | None = None,
 ) -> int:
     """The monitor over a source of events; exit status. `cleanup` releases the
     source should the monitor hang after a stop signal; `when_shown`: see
-    `EchoApp`."""
+    `EchoApp`; `prepare` gets the monitor's book before it folds any event (an
+    attached server's snapshot)."""
     # Signals are routed before the (slow) import of the UI: a port may be open
     # already, and a SIGTERM must stop gracefully however early.
     try:
@@ -379,6 +393,8 @@ def _run_monitor(
         return EXIT_OK
     calm_garbage_collector()
     app = EchoApp(source, clock=clock, when_shown=when_shown)
+    if prepare is not None:
+        prepare(app.book)
     signals.on_request(app.request_quit)
     finished = threading.Event()
     watching: list[threading.Thread] = []

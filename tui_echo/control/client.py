@@ -46,23 +46,23 @@ class ControlClientError(Exception):
     """Talking to the server failed; the text says why, in words, escaped."""
 
 
-class BadAnswer(ControlClientError):
+class BadAnswerError(ControlClientError):
     """The server said what the protocol does not allow."""
 
 
-class ServerClosed(ControlClientError):
+class ServerClosedError(ControlClientError):
     """The server closed the connection."""
 
 
-class NoAnswer(ControlClientError):
+class NoAnswerError(ControlClientError):
     """The server did not answer in time."""
 
 
-class Cancelled(ControlClientError):
+class CancelledError(ControlClientError):
     """The wait was cancelled (a stop signal, `q`)."""
 
 
-class Refused(ControlClientError):
+class RefusedError(ControlClientError):
     """The server answered `ERR ...`."""
 
 
@@ -91,10 +91,10 @@ class LineReader:
         """The next line, without its newline.
 
         Raises:
-            ServerClosed: the connection ended (or broke) before a newline.
-            BadAnswer: the line is longer than `limit`.
-            NoAnswer: `deadline` (a `time.monotonic()` value) passed.
-            Cancelled: `cancel` was set.
+            ServerClosedError: the connection ended (or broke) before a newline.
+            BadAnswerError: the line is longer than `limit`.
+            NoAnswerError: `deadline` (a `time.monotonic()` value) passed.
+            CancelledError: `cancel` was set.
         """
         buffer = self._buffer
         while True:
@@ -103,10 +103,10 @@ class LineReader:
                 line = bytes(buffer[self._start : end])
                 self._start = self._scanned = end + 1
                 if len(line) > self.limit:
-                    raise BadAnswer(f"a line longer than {self.limit:,} bytes")
+                    raise BadAnswerError(f"a line longer than {self.limit:,} bytes")
                 return line
             if len(buffer) - self._start > self.limit:
-                raise BadAnswer(f"a line longer than {self.limit:,} bytes")
+                raise BadAnswerError(f"a line longer than {self.limit:,} bytes")
             if self._start:  # once per read, not per line: linear overall
                 del buffer[: self._start]
                 self._start = 0
@@ -118,19 +118,19 @@ class LineReader:
             except OSError:
                 chunk = b""  # reset, or shut down by our own side: the end either way
             if not chunk:
-                raise ServerClosed("the server closed the connection")
+                raise ServerClosedError("the server closed the connection")
             buffer += chunk
 
     def _wait(self, deadline: float | None, cancel: threading.Event | None) -> None:
         """Until the socket is readable, in slices so that `cancel` is seen soon."""
         while True:
             if cancel is not None and cancel.is_set():
-                raise Cancelled("cancelled")
+                raise CancelledError("cancelled")
             wait = POLL_SLICE
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise NoAnswer("the server did not answer in time")
+                    raise NoAnswerError("the server did not answer in time")
                 wait = min(wait, left)
             try:
                 readable, _, _ = select.select([self.sock], [], [], wait)
@@ -150,25 +150,29 @@ def read_reply(
     """The lines of one reply, up to its `OK`.
 
     Raises:
-        Refused: it ended with `ERR ...` (the text quoted, escaped).
-        BadAnswer: a line is not ASCII or too long, or more than `max_lines` came.
-        ServerClosed, NoAnswer, Cancelled: as `LineReader.readline`.
+        RefusedError: it ended with `ERR ...` (the text quoted, escaped).
+        BadAnswerError: a line is not ASCII or too long, or more than `max_lines` came.
+        ServerClosedError, NoAnswerError, CancelledError: as `LineReader.readline`.
     """
     lines: list[str] = []
     while True:
         try:
             raw = reader.readline(deadline, cancel)
-        except BadAnswer as exc:
-            raise BadAnswer(f"its {command} answer has {exc}") from None
+        except BadAnswerError as exc:
+            raise BadAnswerError(f"the {command} answer has {exc}") from None
         line = raw.decode("ascii", "backslashreplace").rstrip("\r")
         if line == "OK":
             return lines
         if line.startswith("ERR"):
-            raise Refused(f"it refused {command}: {quoted(line[3:].strip(), 200)}")
+            raise RefusedError(
+                f"the server refused {command}: {quoted(line[3:].strip(), 200)}"
+            )
         if not raw.isascii():
-            raise BadAnswer(f"its {command} answer is not ASCII: {quoted(line)}")
+            raise BadAnswerError(f"the {command} answer is not ASCII: {quoted(line)}")
         if len(lines) >= max_lines:
-            raise BadAnswer(f"its {command} answer has more than {max_lines:,} lines")
+            raise BadAnswerError(
+                f"the {command} answer has more than {max_lines:,} lines"
+            )
         lines.append(line)
 
 
@@ -244,9 +248,9 @@ class _Fields:
                 raise self._bad(f"a word that is not key=value ({quoted(word, 40)})")
             self.values.setdefault(key, value)
 
-    def _bad(self, what: str) -> BadAnswer:
-        return BadAnswer(
-            f"its {self.command} answer has {what} in {quoted(self.line, 160)}"
+    def _bad(self, what: str) -> BadAnswerError:
+        return BadAnswerError(
+            f"the {self.command} answer has {what} in {quoted(self.line, 160)}"
         )
 
     def text(self, key: str) -> str:
@@ -307,7 +311,7 @@ class _Fields:
 
 
 def parse_stats(line: str) -> StatsLine:
-    """A `STATS` line, every field checked (BadAnswer says which is wrong)."""
+    """A `STATS` line, every field checked (BadAnswerError says which is wrong)."""
     f = _Fields(line, "STATS", last="fault")
     host, port = f.address("listening")
     return StatsLine(
@@ -389,6 +393,6 @@ def parse_recent(line: str) -> bytes:
             raise ValueError
         return bytes.fromhex(hex_text)
     except ValueError:
-        raise BadAnswer(
-            f"its RECENT answer is not hex=...: {quoted(line, 160)}"
+        raise BadAnswerError(
+            f"the RECENT answer is not hex=...: {quoted(line, 160)}"
         ) from None
