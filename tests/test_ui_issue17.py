@@ -4,6 +4,9 @@ matters); the book alone where the number is the book's."""
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from textual import events
 from textual.widgets import Static
 
@@ -15,16 +18,20 @@ from tui_echo.events import (
     ClientConnected,
     ClientState,
     Event,
+    FaultChanged,
+    KernelStats,
     Listening,
 )
+from tui_echo.faults import FaultActivity
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.demo import FixedClock, ScriptedServer, make_demo_app
-from tui_echo.ui.screens import ConfirmScreen, FaultScreen
+from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, FaultScreen
 from tui_echo.ui.screens.help import STATE_MEANINGS, key_sections
 from tui_echo.ui.widgets import ClientTable, EventLog
 from tui_echo.ui.widgets.columns import BY_KEY, layout_columns
 from tui_echo.ui.widgets.event_log import DataSummary, by_fields, event_lines
 from tui_echo.ui.widgets.rows import header_text
+from tui_echo.words import clock_time
 
 # ---- 2: rates count every byte -----------------------------------------------------
 
@@ -316,3 +323,70 @@ def test_a_rate_keeps_its_space_at_every_width() -> None:
         for column, width in layout_columns(available, 3, faults_in_play=True):
             if column.key in ("rate_in", "rate_out"):
                 assert width >= len("22.0 MiB/s"), (available, width)
+
+
+# ---- 9: the detail screen ---------------------------------------------------------
+
+
+async def detail_text(
+    size: tuple[int, int], recent: bytes = b""
+) -> tuple[EchoApp, str]:
+    """The detail screen of a client with a fault set 64 s ago, as text."""
+    clock = FixedClock()
+    scene: list[Event] = [
+        ClientConnected(client=1, peer="127.0.0.1:51234", ts=clock() - 90),
+        data_event(1, 4096, ts=clock() - 80),
+        FaultChanged(client=1, fault="delay=500ms,rate=64K", ts=clock() - 64),
+    ]
+    server = ScriptedServer(scene, clock)
+    server.recent[1] = recent
+    server.kernel_numbers[1] = KernelStats(0, 0, 48, 12, 0, 10, 0)
+    # Its rows' labels (`discarded`) leave the values 19 cells of a group.
+    server.activity[1] = FaultActivity(delayed=4096, pieces=12, discarded=0)
+    app = EchoApp(server, clock=clock, refresh_interval=3600.0)
+    async with app.run_test(size=size) as pilot:
+        await until(pilot, lambda: app.table.order, "the row")
+        await pilot.press("enter")
+        await screen_in_front(pilot, app, ClientDetailScreen)
+        await pilot.pause()
+        return shown_text(app)
+
+
+@pytest.mark.parametrize("size", [SMALL, (100, 30)])
+async def test_the_fault_block_does_not_wrap_into_a_narrow_column(
+    size: tuple[int, int],
+) -> None:
+    text = await detail_text(size)
+    assert "discarded" in text, text
+    at = clock_time(FixedClock()() - 64)[:8]
+    assert re.search(rf"set at +{at} ", text), text
+    assert re.search(r"for +1m04s ", text), text
+    assert not any(line.strip(" │") == "ago)" for line in text.splitlines()), text
+
+
+async def test_the_text_view_shows_utf8_as_text_and_controls_escaped() -> None:
+    text = await detail_text((120, 36), "café \x1b]0;X\x07".encode())
+    assert "café \\x1b]0;X\\x07" in text, text
+
+
+async def test_the_timeline_fills_120x36_and_scrolls_into_view_at_80x24() -> None:
+    clock = FixedClock()
+    server = ScriptedServer(
+        [ClientConnected(client=1, peer="127.0.0.1:5", ts=clock() - 9)], clock
+    )
+    server.recent[1] = bytes(range(256)) * 2
+    app = EchoApp(server, clock=clock, refresh_interval=3600.0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: app.table.order, "the row")
+        await pilot.press("enter")
+        screen = await screen_in_front(pilot, app, ClientDetailScreen)
+        await pilot.pause()
+        box = screen.query_one("#timeline-box")
+        assert box.region.bottom >= 36 - 1 - 1, box.region  # down to the footer
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("end")
+        await pilot.pause()
+        box = screen.query_one("#timeline-box")
+        assert box.region.y >= 0
+        assert box.region.bottom <= 24 - 1, box.region  # on screen, above the footer

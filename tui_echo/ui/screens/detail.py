@@ -24,7 +24,7 @@ from tui_echo.book import ClientBook, ClientRecord
 from tui_echo.events import ClientClosed, ClientData, Event, event_text
 from tui_echo.sources.contract import Source
 from tui_echo.units import RING_SIZE, human_duration, human_rate, human_size
-from tui_echo.words import clock_time, hexdump, printable
+from tui_echo.words import clock_time, escape, hexdump, printable
 
 TIMELINE_SHOWN = 60
 WIDE = 140
@@ -231,7 +231,8 @@ class ClientDetailScreen(Screen[None]):
         if record.fault_set_at is not None:
             ago = human_duration(max(0.0, now - record.fault_set_at))
             at = clock_time(record.fault_set_at)[:8]  # to the second: it fits
-            rows.append(("set", f"{at} ({ago} ago)"))
+            # Two short rows: one of 19 cells wrapped in a group's 19-cell column.
+            rows += [("set at", at), ("for", ago)]
         activity = None
         if commands is not None and not record.closed:
             activity = commands.fault_activity(record.id)
@@ -346,5 +347,21 @@ def _bytes_view(recent: bytes | None, per_line: int, can_inspect: bool) -> Text:
     )
     text.append("\n".join(hexdump(recent, per_line)) + "\n\n", style="")
     text.append("as text\n", style="bold underline")
-    text.append(printable(recent))
+    text.append(readable(recent))
     return text
+
+
+def readable(data: bytes) -> str:
+    """Client bytes as text: valid UTF-8 as its characters (`café`), everything
+    else as `printable` writes it (control bytes and invalid sequences escaped,
+    and characters that are not printable, such as bidi overrides, too)."""
+    parts = []
+    for char in data.decode("utf-8", errors="surrogateescape"):
+        code = ord(char)
+        if code < 0x80:
+            parts.append(printable(bytes((code,))))
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8
+            parts.append(printable(bytes((code - 0xDC00,))))
+        else:
+            parts.append(char if char.isprintable() else escape(char))
+    return "".join(parts)
