@@ -11,6 +11,7 @@ every key of this screen in one order.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import ClassVar, Protocol, cast
 
 from textual import on
@@ -22,6 +23,7 @@ from textual.widgets import Input
 
 from tui_echo.book import ClientBook
 from tui_echo.sources.contract import Commands, FaultTarget, Source
+from tui_echo.ui.export import export_view
 from tui_echo.ui.screens import (
     ClientDetailScreen,
     ConfirmScreen,
@@ -30,6 +32,7 @@ from tui_echo.ui.screens import (
     HistoryScreen,
 )
 from tui_echo.ui.widgets import ClientTable, EventLog, KeyFooter, StatusBar
+from tui_echo.words import escape, os_reason
 
 
 class Monitor(Protocol):
@@ -119,6 +122,13 @@ class MainScreen(Screen[None]):
             tooltip="The last 1,000 closed clients: reason, duration, bytes",
         ),
         Binding("p", "toggle_pause", "Pause", tooltip="Freeze the display", show=False),
+        Binding(
+            "e",
+            "export",
+            "Export",
+            tooltip="Write the clients shown and the history to a JSON file",
+            show=False,
+        ),
         *ANYWHERE,
         Binding(
             "escape",
@@ -408,6 +418,19 @@ class MainScreen(Screen[None]):
         """Show the lifecycle events alone in the log, or everything."""
         log = self.event_log
         log.show_lifecycle_only(not log.lifecycle_only)
+
+    def action_export(self) -> None:
+        """Write the clients shown and the history to a file; say where."""
+        try:
+            path = export_view(
+                self.book, self.table.order, self.echo_app.clock(), Path.cwd()
+            )
+        except OSError as exc:
+            why = escape(os_reason(exc))
+            self.notify(f"Not exported: {why}", severity="error", markup=False)
+            return
+        # Not markup: a path may hold brackets; escaped: it may hold anything.
+        self.notify(f"Exported to {escape(str(path))}", markup=False, timeout=8)
 
     def action_toggle_pause(self) -> None:
         """Freeze or thaw the display; the server runs on either way."""
