@@ -179,7 +179,7 @@ class Flood:
         self.go.set()
 
     def __call__(self, conn: socket.socket, stop: threading.Event) -> None:
-        chunk = self.fill * (1 << 20)
+        chunk = self.fill * max(1, (1 << 20) // len(self.fill))
         with contextlib.suppress(OSError):
             conn.sendall(self.head)
             self.go.wait(DEADLINE)
@@ -305,6 +305,19 @@ def test_a_reply_with_no_newline_is_refused_after_64_kib(
     assert time.monotonic() - started < 5
     flood.done.wait(DEADLINE)  # the fake's send failed: the reader hung up
     # What the kernel's buffers hold, and no more: the line was not read whole.
+    assert flood.sent < 32 << 20, flood.sent
+
+
+def test_an_endless_reply_of_short_lines_is_refused(
+    fake: Callable[..., FakeControl],
+) -> None:
+    line = (
+        b"id=4 peer=127.0.0.1:1 connected=1.0 closed=2.0 in=1 out=1 discarded=0"
+        b" fault=- reason=peer closed\n"
+    )
+    flood = Flood(b"", total=1 << 30, fill=line)
+    assert "more than 10,000 lines" in attach_error(fake(HISTORY=flood))
+    flood.done.wait(DEADLINE)
     assert flood.sent < 32 << 20, flood.sent
 
 

@@ -28,6 +28,10 @@ MAX_REPLY_LINE = 64 * 1024
 """Longest reply or event line read from a server, newline excluded (the longest a
 tui-echo server writes is a few KiB: an event with two long texts, escaped)."""
 
+MAX_REPLY = 16 << 20
+"""Bytes a reply may have in all (a LIST of 100,000 clients is about 13 MiB): lines
+within their limit must not add up to unbounded memory either."""
+
 POLL_SLICE = 0.1
 """Seconds between two looks at a cancel flag while waiting for a server."""
 
@@ -146,15 +150,18 @@ def read_reply(
     deadline: float | None = None,
     cancel: threading.Event | None = None,
     max_lines: int = 1000,
+    max_bytes: int = MAX_REPLY,
 ) -> list[str]:
     """The lines of one reply, up to its `OK`.
 
     Raises:
         RefusedError: it ended with `ERR ...` (the text quoted, escaped).
-        BadAnswerError: a line is not ASCII or too long, or more than `max_lines` came.
+        BadAnswerError: a line is not ASCII or too long, or more than `max_lines`
+            or `max_bytes` came.
         ServerClosedError, NoAnswerError, CancelledError: as `LineReader.readline`.
     """
     lines: list[str] = []
+    size = 0
     while True:
         try:
             raw = reader.readline(deadline, cancel)
@@ -172,6 +179,11 @@ def read_reply(
         if len(lines) >= max_lines:
             raise BadAnswerError(
                 f"the {command} answer has more than {max_lines:,} lines"
+            )
+        size += len(raw)
+        if size > max_bytes:
+            raise BadAnswerError(
+                f"the {command} answer is longer than {max_bytes >> 20} MiB"
             )
         lines.append(line)
 

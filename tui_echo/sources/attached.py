@@ -83,9 +83,11 @@ JOIN_TIMEOUT = 1.0
 """Seconds to wait for a thread when detaching (its socket is shut down: it ends at
 once)."""
 MAX_LISTED = 250_000
-"""Clients a `LIST` answer may have."""
-MAX_EARLY = 200_000
-"""Events the stream may bring while the snapshot is taken."""
+"""Clients a `LIST` answer may have (256 bytes a line at most on average)."""
+MAX_EARLY = 100_000
+"""Events the stream may bring while the snapshot is taken..."""
+MAX_EARLY_BYTES = 32 << 20
+"""... and their bytes (held in memory until the book takes them)."""
 _LARGEST_SEQ = (1 << 63) - 1
 
 GONE = "the server went away (its control socket closed)"
@@ -157,6 +159,7 @@ class RemoteServer:
         self._first_seq: int | None = None
         self._last_seq = 0
         self._too_many = False
+        self._early_bytes = 0
         self._stream_ended = False
         deadline = time.monotonic() + timeout
         self._stream = _connect(path, timeout)
@@ -223,7 +226,12 @@ class RemoteServer:
         listed = [
             parse_list(line)
             for line in read_reply(
-                self._replies, "LIST", deadline, cancel, max_lines=MAX_LISTED
+                self._replies,
+                "LIST",
+                deadline,
+                cancel,
+                max_lines=MAX_LISTED,
+                max_bytes=MAX_LISTED * 256,
             )
         ]
         listed_at = time.time()
@@ -242,6 +250,8 @@ class RemoteServer:
             )[-HISTORY_LENGTH:]
         ]
         self._catch_up(stats.seq, deadline, cancel)
+        if self._stream_ended:  # while attaching: no monitor to show it to
+            raise BadAnswerError(self._end_reason or "the server ended the events")
         if self._too_many:
             raise BadAnswerError(f"more than {MAX_EARLY:,} events came while attaching")
         for line in listed:
@@ -476,14 +486,19 @@ class RemoteServer:
         cut_off = False
         try:
             while True:
-                raw = self._lines.readline()
+                try:
+                    raw = self._lines.readline()
+                except BadAnswerError as exc:
+                    raise BadAnswerError(f"the events stream has {exc}") from None
                 seq, event = self._event(raw)
-                self._route(seq, event)
+                self._route(seq, event, len(raw))
         except ServerClosedError:
             pass
         except BadAnswerError as exc:
             message, cut_off = str(exc), True
         with self._seen:
+            if cut_off:  # before the attaching thread can see the end
+                self._end_reason = message
             self._stream_ended = True
             self._seen.notify_all()
         self._end(message, cut_off=cut_off)
@@ -524,7 +539,7 @@ class RemoteServer:
             ) from None
         return seq, event
 
-    def _route(self, seq: int, event: Event) -> None:
+    def _route(self, seq: int, event: Event, size: int) -> None:
         """Hold an event for `prepare` until the snapshot's cut is known and while
         it is at or before it; publish the later ones."""
         with self._seen:
@@ -533,7 +548,8 @@ class RemoteServer:
             self._last_seq = seq
             cut = self._cut
             if cut is None:
-                if len(self._early) >= MAX_EARLY:
+                self._early_bytes += size
+                if len(self._early) >= MAX_EARLY or self._early_bytes > MAX_EARLY_BYTES:
                     self._too_many = True
                 else:
                     self._early.append((seq, event))
