@@ -136,11 +136,15 @@ class LineReader:
                 if left <= 0:
                     raise NoAnswerError("the server did not answer in time")
                 wait = min(wait, left)
+            # poll, not select: select fails on descriptors past 1023, and the
+            # monitor may hold thousands of them.
+            poller = select.poll()
             try:
-                readable, _, _ = select.select([self.sock], [], [], wait)
+                poller.register(self.sock, select.POLLIN)
+                ready = poller.poll(wait * 1000)
             except (OSError, ValueError):  # closed under us: the read says so
                 return
-            if readable:
+            if ready:  # readable, or hung up: the read says which
                 return
 
 
