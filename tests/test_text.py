@@ -11,6 +11,7 @@ from tui_echo.events import (
     Listening,
     event_text,
     from_json,
+    from_json_line,
 )
 from tui_echo.units import human_duration, human_rate, human_size
 from tui_echo.words import clock_time, hexdump, printable, timestamp
@@ -129,3 +130,9 @@ def test_events_from_outside_out_of_range_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match=complaint):
         from_json(payload)
+
+
+def test_a_line_nested_too_deeply_is_refused_in_words() -> None:
+    """64 KiB of `[`: the JSON parser runs out of stack (RecursionError)."""
+    with pytest.raises(ValueError, match="nested too deeply"):
+        from_json_line("[" * 65536)

@@ -346,6 +346,8 @@ def from_json_line(raw: bytes | str) -> Event:
         payload = json.loads(raw)
     except json.JSONDecodeError:
         raise ValueError("not JSON") from None
+    except RecursionError:  # `[[[[...` deeper than the parser's stack
+        raise ValueError("JSON nested too deeply to be an event") from None
     return from_json(payload)
 
 
