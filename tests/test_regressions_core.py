@@ -41,7 +41,7 @@ three times too long, are far beyond it."""
 
 KERNEL_LINE = re.compile(
     r"id=(?P<id>\d+) recvq=(?P<recvq>\d+) sendq=(?P<sendq>\d+)"
-    r" rtt=(?P<rtt>\d+) rttvar=(?P<rttvar>\d+) retrans=(?P<retrans>\d+)"
+    r" rtt_us=(?P<rtt>\d+) rttvar_us=(?P<rttvar>\d+) retrans=(?P<retrans>\d+)"
     r" cwnd=(?P<cwnd>\d+) lost=(?P<lost>\d+)"
 )
 SSTHRESH_UNSET = 0x7FFFFFFF

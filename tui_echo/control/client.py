@@ -385,8 +385,8 @@ def parse_kernel(line: str) -> tuple[int, KernelStats]:
     return f.count("id"), KernelStats(
         recv_q=f.count("recvq"),
         send_q=f.count("sendq"),
-        rtt_us=f.count("rtt"),
-        rttvar_us=f.count("rttvar"),
+        rtt_us=f.count("rtt_us"),
+        rttvar_us=f.count("rttvar_us"),
         retransmits=f.count("retrans"),
         cwnd=f.count("cwnd"),
         lost=f.count("lost"),

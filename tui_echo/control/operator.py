@@ -132,6 +132,7 @@ def kernel_line(client_id: int, stats: KernelStats) -> str:
     """`KERNEL`: one client's socket as the kernel sees it."""
     return (
         f"id={client_id} recvq={stats.recv_q} sendq={stats.send_q}"
-        f" rtt={stats.rtt_us} rttvar={stats.rttvar_us} retrans={stats.retransmits}"
+        f" rtt_us={stats.rtt_us} rttvar_us={stats.rttvar_us}"
+        f" retrans={stats.retransmits}"
         f" cwnd={stats.cwnd} lost={stats.lost}"
     )

@@ -59,7 +59,8 @@ EVENTS                   then every event from now on, JSON Lines with seq
 INSPECT ID on|off        keep (or stop keeping) a client's recent bytes
 RECENT ID                hex=... the recent bytes kept for a client
 ACTIVITY ID              delayed pieces discarded: what its fault has done
-KERNEL ID...             recvq sendq rtt rttvar retrans cwnd lost (Linux)
+KERNEL ID...             recvq sendq (bytes) rtt_us rttvar_us (microseconds)
+                         retrans cwnd lost (segments) (Linux)
 HELP                     this"""
 
 
