@@ -32,8 +32,10 @@ from tui_echo.book import LINGER, ClientBook
 from tui_echo.events import Event
 from tui_echo.sources.contract import Source
 from tui_echo.ui.cadence import REFRESH_INTERVAL, Cadence
+from tui_echo.ui.graphs import Trend
 from tui_echo.ui.main_screen import ANYWHERE, MainScreen
 from tui_echo.ui.screens import ClientDetailScreen, HelpScreen, HistoryScreen
+from tui_echo.ui.screens.graphs import GraphScreen
 from tui_echo.ui.screens.help import key_sections
 
 COMMAND_SETTLE = 0.05
@@ -93,6 +95,8 @@ class EchoApp(App[None]):
         self.start_failure: str | None = None
         self.clock = clock if clock is not None else self.source.clock
         self.book = ClientBook(self.clock, linger=linger)
+        self.trend = Trend()
+        """The server's last minutes, second by second, for the charts (`g`)."""
         self.cadence = Cadence(interval=refresh_interval)
         self._quit_requested = False
         self._event_loop: asyncio.AbstractEventLoop | None = None
@@ -245,12 +249,13 @@ class EchoApp(App[None]):
         # paused is still in the book to name its peer.
         log.write_events(events, book)
         book.refresh()
+        self.trend.sample(book)
         screen = self.screen
         with self.batch_update():
             self.show_status()
             self.table.update_rows(self.clock())
             log.flush()
-            if isinstance(screen, (ClientDetailScreen, HistoryScreen)):
+            if isinstance(screen, (ClientDetailScreen, HistoryScreen, GraphScreen)):
                 screen.show()
         self._watch_kernel(screen)
         self.refresh_bindings_if_changed()

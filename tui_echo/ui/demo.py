@@ -32,6 +32,7 @@ from tui_echo.sources.contract import (
     Playback,
 )
 from tui_echo.ui.app import EchoApp
+from tui_echo.ui.graphs import TREND_SECONDS, Trend
 from tui_echo.ui.widgets import ClientTable
 
 DEMO_NOW = 1_764_410_400.0
@@ -329,7 +330,44 @@ def make_demo_app(server: ScriptedServer | None = None) -> EchoApp:
     key: an hour between ticks keeps every frame still)."""
     if server is None:
         server = make_demo_server()
-    return EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    app = EchoApp(server, clock=server.clock, refresh_interval=3600.0)
+    # A still clock samples no second: the charts get the scene's seconds instead.
+    app.trend = scene_trend(demo_scene(server.clock.now), server.clock.now)
+    return app
+
+
+def scene_trend(events: Iterable[Event], now: float) -> Trend:
+    """The seconds of a scene as the app's `Trend` would have sampled them."""
+    trend = Trend()
+    ordered = sorted(events, key=lambda e: e.ts)
+    if not ordered:
+        return trend
+    seen: dict[int, tuple[int, int]] = {}
+    per_second: dict[int, list[int]] = {}
+    clients: dict[int, int] = {}
+    connected = 0
+    for event in ordered:
+        second = int(event.ts)
+        if isinstance(event, ClientConnected):
+            connected += 1
+        elif isinstance(event, ClientClosed):
+            connected -= 1
+        elif isinstance(event, ClientData):
+            before_in, before_out = seen.get(event.client, (0, 0))
+            counts = per_second.setdefault(second, [0, 0])
+            counts[0] += event.bytes_in - before_in
+            counts[1] += event.bytes_out - before_out
+            seen[event.client] = (event.bytes_in, event.bytes_out)
+        clients[second] = connected
+    first, last = int(ordered[0].ts), int(now)
+    connected = 0
+    for second in range(max(first, last - TREND_SECONDS), last):
+        grown = per_second.get(second, [0, 0])
+        connected = clients.get(second, connected)
+        trend.rate_in.append(grown[0])
+        trend.rate_out.append(grown[1])
+        trend.clients.append(connected)
+    return trend
 
 
 def make_demo_server(mode: Mode = "live") -> ScriptedServer:

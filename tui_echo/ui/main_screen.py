@@ -11,7 +11,6 @@ every key of this screen in one order.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import ClassVar, Protocol, cast
 
 from textual import on
@@ -23,7 +22,8 @@ from textual.widgets import Input
 
 from tui_echo.book import ClientBook
 from tui_echo.sources.contract import Commands, FaultTarget, Source
-from tui_echo.ui.export import export_view
+from tui_echo.ui.export import export_here
+from tui_echo.ui.graphs import Trend
 from tui_echo.ui.screens import (
     ClientDetailScreen,
     ConfirmScreen,
@@ -31,14 +31,15 @@ from tui_echo.ui.screens import (
     FaultScreen,
     HistoryScreen,
 )
+from tui_echo.ui.screens.graphs import GraphScreen
 from tui_echo.ui.widgets import ClientTable, EventLog, KeyFooter, StatusBar
-from tui_echo.words import escape, os_reason
 
 
 class Monitor(Protocol):
     """What the main screen asks of its app (`EchoApp`): the clock, and refreshes."""
 
     clock: Callable[[], float]
+    trend: Trend
 
     def refresh_view(self) -> None: ...
     def refresh_after_command(self) -> None: ...
@@ -120,6 +121,12 @@ class MainScreen(Screen[None]):
             "history",
             "History",
             tooltip="The last 1,000 closed clients: reason, duration, bytes",
+        ),
+        Binding(
+            "g",
+            "graphs",
+            "Graphs",
+            tooltip="The last minutes charted: rates in and out, clients",
         ),
         Binding("p", "toggle_pause", "Pause", tooltip="Freeze the display", show=False),
         Binding(
@@ -380,6 +387,10 @@ class MainScreen(Screen[None]):
         """Show the last closed clients."""
         self.app.push_screen(HistoryScreen(self.book))
 
+    def action_graphs(self) -> None:
+        """Chart the server's last minutes: rates in and out, clients."""
+        self.app.push_screen(GraphScreen(self.book, self.echo_app.trend))
+
     # ---- sorting, filtering, the log ----------------------------------------------
 
     def action_cycle_sort(self) -> None:
@@ -421,16 +432,9 @@ class MainScreen(Screen[None]):
 
     def action_export(self) -> None:
         """Write the clients shown and the history to a file; say where."""
-        try:
-            path = export_view(
-                self.book, self.table.order, self.echo_app.clock(), Path.cwd()
-            )
-        except OSError as exc:
-            why = escape(os_reason(exc))
-            self.notify(f"Not exported: {why}", severity="error", markup=False)
-            return
-        # Not markup: a path may hold brackets; escaped: it may hold anything.
-        self.notify(f"Exported to {escape(str(path))}", markup=False, timeout=8)
+        ok, said = export_here(self.book, self.table.order, self.echo_app.clock())
+        # Not markup: a path may hold brackets (and it is escaped).
+        self.notify(said, severity="information" if ok else "error", markup=False)
 
     def action_toggle_pause(self) -> None:
         """Freeze or thaw the display; the server runs on either way."""

@@ -23,6 +23,7 @@ from textual.widgets import Footer, Static
 from tui_echo.book import ClientBook, ClientRecord
 from tui_echo.events import ClientClosed, ClientData, Event, event_text
 from tui_echo.sources.contract import Source
+from tui_echo.ui.screens.graphs import GraphScreen
 from tui_echo.units import RING_SIZE, human_duration, human_rate, human_size
 from tui_echo.words import clock_time, escape, hexdump, printable
 
@@ -54,6 +55,7 @@ class ClientDetailScreen(Screen[None]):
         Binding("k", "kick", "Kick (FIN)", tooltip="Close this client (FIN)"),
         Binding("r", "reset", "Reset (RST)", tooltip="Abort this client (RST)"),
         Binding("f", "fault", "Fault", tooltip="Set this client's fault"),
+        Binding("g", "graphs", "Graphs", tooltip="This client's last minutes charted"),
     ]
 
     NEED_COMMANDS: ClassVar[tuple[str, ...]] = ("kick", "reset", "fault")
@@ -115,6 +117,12 @@ class ClientDetailScreen(Screen[None]):
             return False  # a replay: nothing can be done to the client
         record = self.book.clients.get(self.client_id)
         return None if record is None or record.closed else True
+
+    def action_graphs(self) -> None:
+        """Chart this client's last minutes (from its recent events)."""
+        trend = getattr(self.app, "trend", None)
+        if trend is not None:
+            self.app.push_screen(GraphScreen(self.book, trend, self.client_id))
 
     def action_kick(self) -> None:
         """Kick this client."""
