@@ -139,7 +139,7 @@ async def test_the_detail_screen_says_when_the_fault_was_set_and_what_it_did(
         "the fault's activity",
     )
     assert "delay=100ms,slice=2" in text
-    assert " ago)" in text, "when it was set"
+    assert "set at" in text, "when it was set"
     assert "delayed   8 B" in text
     assert "pieces    4" in text
 
