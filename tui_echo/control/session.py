@@ -4,9 +4,10 @@ Its cost is linear in its input and bounded per turn of the loop: a read is
 scanned once for newlines (an offset moves along the buffer; nothing is re-sliced
 per line), at most `TURN_BUDGET` seconds of commands run per turn, and a long
 reply (`LIST` of thousands of clients) is written a slice at a time, so no flood
-of lines and no large answer holds the echo loop for long. Replies wait in a
-bounded buffer; while it is full, or while lines wait to be run, nothing more is
-read. Loop thread only.
+of lines and no large answer holds the echo loop for long (a single command that
+acts on every client, `KICK all` or `FAULT all`, runs whole). Replies wait in a
+bounded buffer; while it is full, or while a line's worth of input waits to be
+run, nothing more is read. Loop thread only.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ControlSession:
         "hung_up",
         "inbuf",
         "last_input",
+        "mid_line",
         "outbuf",
         "reply",
         "skipping",
@@ -52,6 +54,8 @@ class ControlSession:
         """Where the input not yet run begins in `inbuf`."""
         self.outbuf = bytearray()
         """Reply (or event) bytes waiting to be sent."""
+        self.mid_line = False
+        """The last send stopped inside a line: `outbuf` starts with its rest."""
         self.reply: Iterator[str] | None = None
         """A reply still being written, a slice per turn."""
         self.streams_next = False
@@ -79,10 +83,13 @@ class ControlSession:
 
     @property
     def has_waiting_lines(self) -> bool:
-        """Whole command lines (or the rest of a reply) wait to be run."""
+        """Work waits for the next turn: whole command lines, the rest of a reply,
+        or a line already too long to be anything but refused."""
         if self.streaming:
             return False
-        return self.reply is not None or self.inbuf.find(b"\n", self.start) >= 0
+        if self.reply is not None or len(self.inbuf) - self.start >= MAX_LINE:
+            return True
+        return self.inbuf.find(b"\n", self.start) >= 0
 
     @property
     def done(self) -> bool:
@@ -175,10 +182,13 @@ class ControlSession:
             self.start = 0
 
     def ended(self) -> None:
-        """The client shut down its sending side: answer what it asked, then close.
+        """The client shut down its sending side: answer what it asked, its last
+        line too if it had no newline (`printf STATS | socat ...`), then close.
         (A streaming session just closes.)"""
         if self.streaming:
             self.outbuf.clear()
+        elif len(self.inbuf) > self.start and not self.inbuf.endswith(b"\n"):
+            self.inbuf += b"\n"
         self.hung_up = True
 
     def stream(self, lines: Iterable[bytes]) -> bool:
@@ -191,13 +201,18 @@ class ControlSession:
         if len(self.outbuf) <= STREAM_BACKLOG:
             return False
         behind = len(self.outbuf)
-        self.outbuf = bytearray(
-            f"ERR too slow: {behind} bytes of events unread; disconnected\n".encode()
-        )
+        # The rest of a line half sent goes first: the reader's last line must
+        # be the notice, not a JSON line with the notice glued on.
+        rest = self.outbuf[: self.outbuf.find(b"\n") + 1] if self.mid_line else b""
+        notice = f"ERR too slow: {behind} bytes of events unread; disconnected\n"
+        self.outbuf = bytearray(rest + notice.encode())
         self.closing = True
         return True
 
     def sent(self, count: int) -> None:
+        """`count` bytes of `outbuf` went out."""
+        if count:
+            self.mid_line = self.outbuf[count - 1] != 0x0A
         del self.outbuf[:count]
 
     def _refuse(self, why: str) -> None:
