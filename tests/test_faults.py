@@ -342,3 +342,25 @@ def test_any_duration_prints_as_text_that_reads_back(text: str) -> None:
     spec = FaultSpec.parse(text)
     assert spec is not None
     assert FaultSpec.parse(str(spec)) == spec
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"slice": 0}, "fault item slice=0: must be at least 1 byte"),
+        ({"rate": 0}, "fault item rate=0: must be at least 1 byte"),
+        ({"delay": float("nan")}, "fault item delay=nan: not a duration or a size"),
+        ({"delay": -1.0}, "fault item delay=-1.0: not a duration or a size"),
+        ({"slice": 1.5}, "a size is a whole number of bytes"),
+        ({"gap": "1s"}, "fault item gap='1s': not a number"),
+        ({"stall": 1}, "fault item 'stall' takes no value"),
+        ({"close_in": 1e9}, "too long to mean anything"),
+    ],
+)
+def test_a_fault_made_in_python_is_checked_as_its_text_would_be(
+    values: dict[str, object], complaint: str
+) -> None:
+    """`slice=0` made the loop spin on empty sends, `rate=0` divide by zero and a
+    NaN delay break the timer heap's order: Python gets the grammar's checks."""
+    with pytest.raises(ValueError, match=re.escape(complaint)):
+        FaultSpec(**values)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from tui_echo.events import (
     from_json_line,
 )
 from tui_echo.units import human_duration, human_rate, human_size
-from tui_echo.words import clock_time, hexdump, printable, timestamp
+from tui_echo.words import clock_time, escape, hexdump, printable, timestamp
 
 
 @pytest.mark.parametrize(
@@ -136,3 +136,9 @@ def test_a_line_nested_too_deeply_is_refused_in_words() -> None:
     """64 KiB of `[`: the JSON parser runs out of stack (RecursionError)."""
     with pytest.raises(ValueError, match="nested too deeply"):
         from_json_line("[" * 65536)
+
+
+def test_once_anything_is_escaped_a_backslash_is_too() -> None:
+    """The text `\\x1b` typed by someone must not read like an escaped ESC."""
+    assert escape("a\\x1b") == "a\\x1b"  # nothing to escape: shown as it is
+    assert escape("\\x1b\x1b") == "\\\\x1b\\x1b"

@@ -125,7 +125,7 @@ class EchoServer:
         try:
             thread.start()
         except RuntimeError as exc:  # out of threads
-            loop.discard()
+            loop.close_unstarted()
             self._release()
             raise ServerStartError(f"cannot start the server: {exc}") from None
         self._bound = None  # the loop owns the sockets now

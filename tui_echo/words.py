@@ -49,7 +49,11 @@ def escape(text: str) -> str:
     (controls, escape sequences, bidi overrides) written as `\\xNN`, `\\uNNNN`."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() else _escaped(ch) for ch in text)
+    # Once anything is escaped, a backslash is too: `\\x1b` typed as text must
+    # not read like an escaped ESC.
+    return "".join(
+        ch if ch.isprintable() and ch != "\\" else _escaped(ch) for ch in text
+    )
 
 
 def quoted(text: str, limit: int = 80) -> str:
@@ -61,8 +65,8 @@ def quoted(text: str, limit: int = 80) -> str:
 
 def _escaped(char: str) -> str:
     code = ord(char)
-    if char in "\t\n\r":
-        return {"\t": "\\t", "\n": "\\n", "\r": "\\r"}[char]
+    if char in "\t\n\r\\":
+        return {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"}[char]
     if code < 0x100:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

@@ -10,6 +10,7 @@ any other file is never touched, and a directory others could tamper with is ref
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import stat
@@ -22,7 +23,7 @@ from tui_echo.control.protocol import MAX_SESSIONS, Operator, event_line
 from tui_echo.control.session import ControlSession
 from tui_echo.engine.poller import READ, READABLE, WRITE, Poller
 from tui_echo.events import Event
-from tui_echo.words import os_reason
+from tui_echo.words import escape, os_reason
 
 RECV_SIZE = 65536
 PROBE_TIMEOUT = 1.0
@@ -34,8 +35,13 @@ CLOSING_GRACE = 60.0
 (it no longer takes one of the `MAX_SESSIONS` places meanwhile)."""
 IDLE_LIMIT = 300.0
 """Seconds a session that is not streaming may stay silent before it is closed."""
+ACCEPT_RETRY = 0.1
+"""Pause in accepting after EMFILE and friends, instead of spinning on the error."""
 EVICT_AFTER = 5.0
 """Silence after which a session gives its place to a newcomer when all are taken."""
+
+
+_OUT_OF_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 class ControlSocketError(Exception):
@@ -70,12 +76,14 @@ def open_control_socket(path: str) -> ControlListener:
     try:
         info = os.stat(directory)
     except OSError as exc:
-        raise ControlSocketError(f"cannot use {directory}: {os_reason(exc)}") from None
+        raise ControlSocketError(
+            f"cannot use {escape(directory)}: {os_reason(exc)}"
+        ) from None
     others_write = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
     if others_write and not info.st_mode & stat.S_ISVTX:
         raise ControlSocketError(
-            f"{directory} is writable by others (and not sticky): they could swap"
-            " the socket; choose a directory only you can write to"
+            f"{escape(directory)} is writable by others (and not sticky): they"
+            " could swap the socket; choose a directory only you can write to"
         )
     _clear_stale(path)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -88,7 +96,9 @@ def open_control_socket(path: str) -> ControlListener:
         inode = os.stat(path).st_ino
     except OSError as exc:
         sock.close()
-        raise ControlSocketError(f"cannot listen on {path}: {os_reason(exc)}") from None
+        raise ControlSocketError(
+            f"cannot listen on {escape(path)}: {os_reason(exc)}"
+        ) from None
     finally:
         os.umask(old_umask)
     return ControlListener(sock, path, inode)
@@ -101,11 +111,17 @@ def _clear_stale(path: str) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise ControlSocketError(f"cannot use {path}: {os_reason(exc)}") from None
+        raise ControlSocketError(
+            f"cannot use {escape(path)}: {os_reason(exc)}"
+        ) from None
     if not stat.S_ISSOCK(info.st_mode):
-        raise ControlSocketError(f"{path} exists and is not a socket; not touching it")
+        raise ControlSocketError(
+            f"{escape(path)} exists and is not a socket; not touching it"
+        )
     if info.st_uid != os.getuid():
-        raise ControlSocketError(f"{path} is someone else's socket; not touching it")
+        raise ControlSocketError(
+            f"{escape(path)} is someone else's socket; not touching it"
+        )
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     probe.settimeout(PROBE_TIMEOUT)  # a stopped server's full backlog must not hang us
     try:
@@ -113,12 +129,14 @@ def _clear_stale(path: str) -> None:
     except (ConnectionRefusedError, FileNotFoundError):
         pass  # stale: its server is gone
     except TimeoutError:
-        taken = f"{path} is in use by a server that does not answer"
+        taken = f"{escape(path)} is in use by a server that does not answer"
         raise ControlSocketError(taken) from None
     except OSError as exc:
-        raise ControlSocketError(f"cannot use {path}: {os_reason(exc)}") from None
+        raise ControlSocketError(
+            f"cannot use {escape(path)}: {os_reason(exc)}"
+        ) from None
     else:
-        raise ControlSocketError(f"{path} is in use by a running server")
+        raise ControlSocketError(f"{escape(path)} is in use by a running server")
     finally:
         probe.close()
     with contextlib.suppress(FileNotFoundError):
@@ -141,6 +159,8 @@ class ControlServer:
         self._cut_off_at: dict[int, float] = {}
         self.streaming = 0
         """Sessions that stream events: `on_events` is not needed without them."""
+        self._accept_paused_until: float | None = None
+        """Accepting stopped (out of descriptors) until then."""
         poller.register(listener.sock.fileno(), READ)
 
     def owns(self, fd: int) -> bool:
@@ -192,6 +212,10 @@ class ControlServer:
         for fd, since in list(self._cut_off_at.items()):
             if now - since >= CLOSING_GRACE:
                 self._close(fd)
+        paused_until = self._accept_paused_until
+        if paused_until is not None and now >= paused_until:
+            self._accept_paused_until = None
+            self.poller.modify(self.listener.fileno(), READ)
         for fd, (_sock, session) in list(self._sessions.items()):
             if self._silent_for(session, now) >= IDLE_LIMIT:
                 said = f"ERR closed: silent for {IDLE_LIMIT:g} s\n"
@@ -229,7 +253,9 @@ class ControlServer:
                 sock, _ = self.listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:
+            except OSError as exc:
+                if exc.errno in _OUT_OF_RESOURCES:  # don't spin on a full table
+                    self._pause_accepting()
                 return
             sock.setblocking(False)
             now = time.monotonic()
@@ -243,6 +269,13 @@ class ControlServer:
                 self._sessions[fd] = (sock, ControlSession(now))
                 self._interest[fd] = READ
                 self.poller.register(fd, READ)
+
+    def _pause_accepting(self) -> None:
+        """Out of descriptors: stop watching the listener for `ACCEPT_RETRY`
+        (level-triggered, a waiting connect would wake the loop on every turn)."""
+        if self._accept_paused_until is None:
+            self.poller.modify(self.listener.fileno(), 0)
+        self._accept_paused_until = time.monotonic() + ACCEPT_RETRY
 
     def _place_for_one(self, now: float) -> bool:
         """Whether a new session may come in: a place is free, or the session

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from tui_echo.engine.connection import Connection
@@ -69,6 +69,8 @@ class Clients:
         self.started = time.time()
         self.history: deque[ClosedClient] = deque(maxlen=HISTORY_LENGTH)
         """The latest clients that left, oldest first."""
+        self._idle_check_at = 0.0
+        """When the client silent longest may reach `--idle-timeout` (monotonic)."""
         self.kernel: dict[int, KernelStats] = {}
         """The last kernel sample of the clients someone watches."""
 
@@ -99,6 +101,23 @@ class Clients:
         connected_at = closed.ts - (now - conn.connected_at)
         fault = None if conn.fault is None else conn.fault.spec
         self.history.append(ClosedClient(closed, conn.peer, connected_at, fault))
+
+    def sweep_idle(
+        self, now: float, idle_timeout: float
+    ) -> Iterator[tuple[socket.socket, Connection, int]]:
+        """The clients `--idle-timeout` closes now, with what to do. A sweep looks
+        at every client, but only once the one silent longest could be due: its
+        cost follows the timeout, not the loop's tick."""
+        if now < self._idle_check_at:
+            return
+        oldest = now
+        for sock, conn in self.entries():
+            todo = conn.check_idle(now, idle_timeout)
+            if todo:
+                yield sock, conn, todo
+            elif conn.last_received < oldest:
+                oldest = conn.last_received
+        self._idle_check_at = oldest + idle_timeout
 
     def entries(self) -> list[Entry]:
         """Every client's socket and connection, in the order they came (a copy:
@@ -145,9 +164,7 @@ class Clients:
                 sampled[client_id] = stats
         self.kernel = sampled
 
-    def totals(
-        self, pending: int, default_fault: FaultSpec | None, seq: int
-    ) -> Totals:
+    def totals(self, pending: int, default_fault: FaultSpec | None, seq: int) -> Totals:
         """The counts now (the clients still here count as they stand)."""
         conns = self.connections()
         return Totals(

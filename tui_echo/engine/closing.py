@@ -17,12 +17,12 @@ _LINGER_ABORT = struct.pack("ii", 1, 0)
 def close_socket(sock: socket.socket, how: CloseHow, scratch: bytearray) -> None:
     """Close `sock`: with a FIN (after draining unread input into `scratch`), an RST,
     or as it is."""
-    if how is CloseHow.FIN:
-        _send_fin(sock, scratch)
     if how is CloseHow.RST:
         abort(sock)
-    else:
-        sock.close()
+        return
+    if how is CloseHow.FIN:
+        _send_fin(sock, scratch)
+    sock.close()
 
 
 def _send_fin(sock: socket.socket, scratch: bytearray) -> None:

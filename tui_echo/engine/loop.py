@@ -5,9 +5,8 @@ elsewhere) and the queue of commands from other threads; every decision about a
 client is its `Connection`'s (see `connection.py`): the loop reports what happened
 and carries out the `Todo` flags it gets back.
 
-Other threads hand the loop commands (`call`) and wake it with one byte on a socket
-pair; the loop talks back through the `EventFeed`: lifecycle events at once, data
-events coalesced once per `TICK`.
+Other threads hand it commands (`call`, engine/commands.py); it talks back through
+the `EventFeed`: lifecycle events at once, data events coalesced once per `TICK`.
 """
 
 from __future__ import annotations
@@ -79,9 +78,8 @@ class EchoLoop:
         self._timers = Timers()
         self.poller = Poller()
         """The loop's poller; side channels register their descriptors with it."""
-        self._poller = self.poller
-        self._commands = CommandQueue(self._poller)
-        self._acceptor = Acceptor(listener, self._poller, self._report)
+        self._commands = CommandQueue(self.poller)
+        self._acceptor = Acceptor(listener, self.poller, self._report)
         self.clients = Clients(format_peer(listener.getsockname()))
         """Who is connected (loop thread; watchers read it there)."""
         self._by_fd = self.clients.by_fd
@@ -144,7 +142,7 @@ class EchoLoop:
         self._running = False
 
     def _serve(self) -> None:
-        poll = self._poller.poll
+        poll = self.poller.poll
         by_fd = self._by_fd
         monotonic = time.monotonic
         on_readable = self._on_readable
@@ -262,7 +260,7 @@ class EchoLoop:
             self._close(sock, conn)
             return
         if todo & INTEREST:
-            self._poller.modify(sock.fileno(), conn.interest)
+            self.poller.modify(sock.fileno(), conn.interest)
         if todo & WAKE and conn.deadline is not None:
             self._timers.add(conn)
         if todo & BUDGET:
@@ -320,7 +318,7 @@ class EchoLoop:
         now = time.monotonic()
         conn = Connection(self.clients.next_id(), peer, self._limits, now)
         self.clients.add(sock, conn)
-        self._poller.register(sock.fileno(), conn.interest)
+        self.poller.register(sock.fileno(), conn.interest)
         self.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
         if self._default_fault is not None:  # the default, no event of its own
             self._carry_out(sock, conn, conn.set_fault(self._default_fault, now))
@@ -339,10 +337,8 @@ class EchoLoop:
             self._side.tick(now)
         idle_timeout = self.config.idle_timeout
         if idle_timeout is not None:
-            for sock, conn in self.clients.entries():
-                todo = conn.check_idle(now, idle_timeout)
-                if todo:
-                    self._carry_out(sock, conn, todo)
+            for sock, conn, todo in self.clients.sweep_idle(now, idle_timeout):
+                self._carry_out(sock, conn, todo)
         if self._limits.budget.trim_due(now):
             release_freed_memory()
         if self._timers.stale(len(self._by_id)):
@@ -418,16 +414,14 @@ class EchoLoop:
     # ---- closing ------------------------------------------------------------------
 
     def _close(self, sock: socket.socket, conn: Connection) -> None:
-        """Forget a client and close its socket as its connection says; publish.
-
-        Closing a client that is closed already does nothing.
-        """
+        """Forget a client and close its socket as its connection says; publish
+        (nothing for a client closed already)."""
         fd = sock.fileno()
         if not self.clients.remove(sock, conn):
             return
         self._active.discard(conn)
         with contextlib.suppress(KeyError, ValueError, OSError):
-            self._poller.unregister(fd)
+            self.poller.unregister(fd)
         close_socket(sock, conn.close_how, self._buffer)
         ts = time.time()
         last_data = conn.take_data_event(ts) if conn.has_unreported_bytes else None
@@ -438,12 +432,11 @@ class EchoLoop:
         if conn.discard() & BUDGET:
             self._budget_flipped()
 
-    def discard(self) -> None:
-        """Close the loop's own poller and wake-up pair, for a loop that never ran
-        (its thread could not start); the listener and the control socket stay the
-        caller's to give back."""
+    def close_unstarted(self) -> None:
+        """Close the poller and the wake-up pair of a loop whose thread could not
+        start (the listener and the control socket are the caller's to give back)."""
         self._commands.close()
-        self._poller.close()
+        self.poller.close()
 
     def _shutdown(self) -> None:
         """Close the listener and every client; the loop thread's last act."""
@@ -454,4 +447,4 @@ class EchoLoop:
         if self._side is not None:
             self._side.close()
         self._commands.close()
-        self._poller.close()
+        self.poller.close()

@@ -7,6 +7,7 @@ are `items.ITEMS`; what each does to a client's bytes is its stage's (stages.py)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -49,7 +50,7 @@ class FaultSpec:
             if name not in BY_NAME:
                 raise TypeError(f"unknown fault item {name!r}")
             if value is not False:
-                items.append((name, value))
+                items.append((name, _checked(name, value)))
         items.sort(key=lambda pair: _ORDER[pair[0]])
         self._items: tuple[tuple[str, Value], ...] = tuple(items)
 
@@ -123,7 +124,7 @@ class FaultActivity:
     pieces: int
     """Sends made under `slice`, `rate`, `gap` or `close-after`."""
     discarded: int
-    """Bytes thrown away by `blackhole` or past `close-after`."""
+    """Bytes thrown away by `blackhole`, past `close-after`, or by `reset-after`."""
 
 
 def fault_text(spec: FaultSpec | None) -> str:
@@ -150,17 +151,32 @@ def _parse_value(name: str, raw: str | None) -> Value:
         )
     except ValueError as exc:
         raise ValueError(f"fault item {name}={escape(raw)}: {exc}") from None
+    return _checked(name, value, escape(raw))
+
+
+def _checked(name: str, value: Value, shown: str | None = None) -> Value:
+    """`value` if item `name` takes it (its kind, finite, in its range), whether
+    it came from a SPEC's text (`shown`) or from Python."""
+    item = BY_NAME[name]
+    said = f"fault item {name}={repr(value) if shown is None else shown}"
+    if item.kind is Kind.FLAG:
+        if value is not True:
+            raise ValueError(f"fault item {name!r} takes no value")
+        return True
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{said}: not a number")
+    if item.kind is Kind.SIZE and not isinstance(value, int):
+        raise ValueError(f"{said}: a size is a whole number of bytes")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{said}: not a duration or a size")
     if item.kind is Kind.DURATION and value > MAX_SECONDS:
-        raise ValueError(f"fault item {name}={escape(raw)}: too long to mean anything")
+        raise ValueError(f"{said}: too long to mean anything")
     if item.kind is Kind.SIZE:
         if value < item.smallest:
-            raise ValueError(
-                f"fault item {name}={escape(raw)}: must be at least 1 byte"
-            )
+            least = f"{item.smallest} byte{'s' * (item.smallest != 1)}"
+            raise ValueError(f"{said}: must be at least {least}")
         if value > MAX_SIZE:
-            raise ValueError(
-                f"fault item {name}={escape(raw)}: too large to mean anything"
-            )
+            raise ValueError(f"{said}: too large to mean anything")
     return value
 
 

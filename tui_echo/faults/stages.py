@@ -22,6 +22,9 @@ from tui_echo.states import CloseReason
 RATE_SENDS_PER_SECOND = 50
 """A `rate` echoes in sends of about rate/50 bytes: smooth, yet few wake-ups."""
 
+_SHORTEST_WAIT = 1e-6
+"""Seconds: the least a paced send is told to wait."""
+
 _TOKEN_SLACK = 1e-6
 """Rounding in the token arithmetic: a bucket this close to full enough is enough."""
 
@@ -137,7 +140,9 @@ class RateLimit(Stage):
         self.tokens_at = now
         want = min(piece, max(1, rate // RATE_SENDS_PER_SECOND))
         if self.tokens + _TOKEN_SLACK < want:
-            return (want - self.tokens) / rate
+            # Never less than a microsecond: a wait below the clock's step would
+            # make a deadline equal to now, and the loop would run it forever.
+            return max((want - self.tokens) / rate, _SHORTEST_WAIT)
         return 0.0
 
     def sent(self, count: int, echoed: int, now: float) -> CloseReason | None:
