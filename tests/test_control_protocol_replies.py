@@ -151,6 +151,7 @@ def test_help_lists_every_command() -> None:
         "LIST",
         "STATS",
         "HISTORY",
+        "PING",
         "KICK",
         "RESET",
         "FAULT",

@@ -15,6 +15,7 @@ with `OK` or `ERR message`:
     RECENT ID                `hex=...`: the recent bytes kept for it
     ACTIVITY ID              what its fault has done: delayed, pieces, discarded
     KERNEL ID...             the kernel's view of those clients (Linux)
+    PING                     OK: a session with nothing to ask keeps its place
     HELP                     these lines
 
 A `ControlSession` (session.py) keeps one connection's protocol state and its
@@ -61,6 +62,7 @@ RECENT ID                hex=... the recent bytes kept for a client
 ACTIVITY ID              delayed pieces discarded: what its fault has done
 KERNEL ID...             recvq sendq (bytes) rtt_us rttvar_us (microseconds)
                          retrans cwnd lost (segments) (Linux)
+PING                     nothing: a session that keeps its place says it now and then
 HELP                     this"""
 
 
@@ -121,6 +123,8 @@ def _run(words: list[str], operator: Operator) -> tuple[Iterable[str], bool]:
         return [], True
     if command == "HELP" and not args:
         return HELP.splitlines(), False
+    if command == "PING" and not args:
+        return [], False
     if command == "KICK" and len(args) == 1:
         if args[0].lower() == "all":
             operator.kick_all()
@@ -166,6 +170,7 @@ _USAGE = {
     "HISTORY": "HISTORY",
     "EVENTS": "EVENTS",
     "HELP": "HELP",
+    "PING": "PING",
     "KICK": "KICK ID | KICK all",
     "RESET": "RESET ID",
     "FAULT": "FAULT ID|all|new SPEC",

@@ -93,6 +93,11 @@ _LARGEST_SEQ = (1 << 63) - 1
 GONE = "the server went away (its control socket closed)"
 
 
+KEEPALIVE = 2.0
+"""Seconds of silence after which the command connection says `PING`: the server
+gives the place of a session silent for 5 s to a newcomer when all are taken."""
+
+
 class AttachError(Exception):
     """Nothing to attach to at that path, or it answered wrongly: one line for the
     operator, every quoted part escaped."""
@@ -446,7 +451,13 @@ class RemoteServer:
         self._requests.put([line])
 
     def _run_commands(self) -> None:
-        while (lines := self._requests.get()) is not None:
+        while True:
+            try:
+                lines = self._requests.get(timeout=KEEPALIVE)
+            except queue.Empty:  # say something: a silent session loses its place
+                lines = ["PING"]
+            if lines is None:
+                return
             try:
                 self._commands.sendall("".join(f"{ln}\n" for ln in lines).encode())
                 for line in lines:
@@ -460,7 +471,13 @@ class RemoteServer:
                         continue
                     self._take(line, reply)
             except (OSError, ServerClosedError):
-                return  # the server is gone, or we hung up: the stream says so
+                if not self._closed:  # the stream may go on: say what was lost
+                    self._end(
+                        "the server closed the command connection: kick, reset"
+                        " and faults no longer reach it (attach again)",
+                        cut_off=True,
+                    )
+                return
             except (BadAnswerError, NoAnswerError) as exc:
                 self._end(f"the server answered wrongly: {exc}", cut_off=True)
                 return
