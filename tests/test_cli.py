@@ -305,3 +305,18 @@ def test_the_server_holds_more_clients_than_the_soft_descriptor_limit() -> None:
         _, stderr = proc.communicate(timeout=DEADLINE)
     assert proc.returncode == 0, stderr
     assert "error" not in stderr
+
+
+def test_a_bad_fault_is_said_on_stderr_with_its_escapes_escaped() -> None:
+    """Issue 16, finding 4: `--fault` printed an escape sequence from its argument
+    raw on stderr (it could retitle the terminal)."""
+    result = subprocess.run(
+        [*COMMAND, "--no-ui", "--fault", "delay=\x1b]0;PWNED\x07"],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    assert result.returncode == 2
+    assert "\x1b" not in result.stderr
+    assert "\x07" not in result.stderr
+    assert "delay=\\x1b]0;PWNED\\x07" in result.stderr

@@ -8,7 +8,7 @@ import pytest
 
 from tests.helpers import session_said
 from tui_echo.control import session as session_module
-from tui_echo.control.protocol import MAX_LINE, REPLY_BACKLOG, STREAM_BACKLOG
+from tui_echo.control.protocol import MAX_LINE, REPLY_BACKLOG, STREAM_BACKLOG, execute
 from tui_echo.control.session import ControlSession
 from tui_echo.faults import FaultSpec
 
@@ -124,3 +124,14 @@ def test_a_reader_cut_off_mid_line_gets_the_rest_of_it_then_the_notice() -> None
     rest, notice = bytes(session.outbuf).split(b"\n")[:2]
     assert rest == line[10:-1]
     assert notice.startswith(b"ERR too slow: ")
+
+
+def test_an_err_that_quotes_input_never_carries_it_raw() -> None:
+    """Issue 16, finding 4: `FAULT new delay=<OSC>` answered an ERR with raw ESC and
+    BEL, and `socat` put it on the operator's terminal."""
+    answer = list(execute("FAULT new delay=\x1b]0;X\x07", Operator()).lines)
+    assert len(answer) == 1
+    assert answer[0].startswith("ERR fault item delay=")
+    assert "\x1b" not in answer[0]
+    assert "\x07" not in answer[0]
+    assert "\\x1b]0;X\\x07" in answer[0]
