@@ -94,7 +94,10 @@ def test_totals_rate_counts_the_clients_that_closed_too() -> None:
     # Issue 17: the sum of the open clients' rates said 0 B/s under churn.
     clock = Clock(101.0)
     book = ClientBook(clock, rate_window=2.0, linger=60.0)
+    clock.now = 100.0
     book.apply(Listening(host="127.0.0.1", port=7, ts=100.0))
+    book.refresh()  # the first refresh: growth is measured from here
+    clock.now = 101.0
     for client in (1, 2, 3):
         book.apply(connect(client, ts=100.0))
     book.apply(data_event(1, 1000, 500, ts=101.0))

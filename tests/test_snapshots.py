@@ -54,6 +54,9 @@ def keys(*pressed: str, closing: bool = True) -> RunBefore:
     async def run_before(pilot: Pilot[None]) -> None:
         if closing:
             await show_closing_client(pilot)
+            # Let the kick's log line reach the screen (its scrollbar too)
+            # before a dialog covers it.
+            await pilot.pause()
         await pilot.press(*pressed)
         await pilot.pause()
 
@@ -101,6 +104,10 @@ SCENES: dict[str, tuple[Callable[[], EchoApp], tuple[int, int], RunBefore]] = {
     ),
     "fault_new_dialog": (make_demo_app, DEMO_SIZE, keys("F")),
     "history_80x24": (make_demo_app, SMALL, keys("h")),
+    # The charts: the server's last minutes, one client's.
+    "graphs_80x24": (make_demo_app, SMALL, keys("g")),
+    "graphs_160x48": (make_demo_app, LARGE, keys("g")),
+    "client_graphs_120x36": (make_demo_app, DEMO_SIZE, keys("enter", "g")),
 }
 
 

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from tests.helpers import data_event
 from tests.pilot import SMALL, running_monitor, screen_in_front, until
-from tui_echo.book import ClientBook
+from tui_echo.book import ClientBook, ClientRecord
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
@@ -28,9 +28,9 @@ from tui_echo.ui.demo import FixedClock, ScriptedServer, make_demo_app
 from tui_echo.ui.screens import ClientDetailScreen, ConfirmScreen, FaultScreen
 from tui_echo.ui.screens.help import STATE_MEANINGS, key_sections
 from tui_echo.ui.widgets import ClientTable, EventLog
-from tui_echo.ui.widgets.columns import BY_KEY, layout_columns
+from tui_echo.ui.widgets.columns import BY_KEY, RowView, layout_columns
 from tui_echo.ui.widgets.event_log import DataSummary, by_fields, event_lines
-from tui_echo.ui.widgets.rows import header_text
+from tui_echo.ui.widgets.rows import header_text, row_cells
 from tui_echo.words import clock_time
 
 # ---- 2: rates count every byte -----------------------------------------------------
@@ -319,10 +319,14 @@ async def test_help_names_max_memory_for_paused_and_tab_and_enter_in_the_dialog(
 
 
 def test_a_rate_keeps_its_space_at_every_width() -> None:
+    record = ClientRecord(id=1, peer="10.0.0.1:1", connected_at=0.0)
+    record.rate_in = 22 * 1024 * 1024
     for available in range(60, 240):
-        for column, width in layout_columns(available, 3, faults_in_play=True):
-            if column.key in ("rate_in", "rate_out"):
-                assert width >= len("22.0 MiB/s"), (available, width)
+        layout = layout_columns(available, 3, faults_in_play=True)
+        texts = row_cells(record, layout, RowView())
+        cells = dict(zip([c.key for c, _ in layout], texts, strict=True))
+        if "rate_in" in cells:
+            assert cells["rate_in"].strip() == "22 MiB/s", (available, cells)
 
 
 # ---- 9: the detail screen ---------------------------------------------------------

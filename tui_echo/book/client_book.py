@@ -371,10 +371,14 @@ class ClientBook:
         """The server's rates: the totals' growth over the window ending now."""
         totals = self.totals
         samples = self._total_samples
-        if not samples and self.started_at is not None and self.started_at < now:
-            # The first refresh: the bytes so far came since the server started.
-            samples.append((self.started_at, 0, 0))
         samples.append((now, totals.bytes_in, totals.bytes_out))
+        if now - samples[0][0] < RATE_FLOOR:
+            # Less than a second of growth to measure (the first refreshes): the
+            # open clients' own rates are the best word until there is.
+            open_clients = [r for r in self.clients.values() if not r.closed]
+            totals.rate_in = sum(r.rate_in for r in open_clients)
+            totals.rate_out = sum(r.rate_out for r in open_clients)
+            return
         while len(samples) > 1 and samples[1][0] <= horizon:
             samples.popleft()
         since, base_in, base_out = samples[0]

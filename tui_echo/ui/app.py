@@ -37,6 +37,7 @@ from tui_echo.ui.main_screen import ANYWHERE, MainScreen
 from tui_echo.ui.screens import ClientDetailScreen, HelpScreen, HistoryScreen
 from tui_echo.ui.screens.graphs import GraphScreen
 from tui_echo.ui.screens.help import key_sections
+from tui_echo.ui.widgets.columns import BY_KEY
 
 COMMAND_SETTLE = 0.05
 """Seconds to give the loop thread to carry out a command before showing its
@@ -274,7 +275,8 @@ class EchoApp(App[None]):
         table = self.table
         # Sorted by a kernel queue, every row needs a number (up to a bound: three
         # system calls each on the loop thread), not just the rows on screen.
-        shown = table.order[:KERNEL_SORT_ROWS] if table.sorted_by_kernel else None
+        by_kernel = BY_KEY[table.sort_column].kernel
+        shown = table.order[:KERNEL_SORT_ROWS] if by_kernel else None
         watched = [
             c
             for c in (table.visible_clients() if shown is None else shown)

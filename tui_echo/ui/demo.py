@@ -373,7 +373,10 @@ def scene_trend(events: Iterable[Event], now: float) -> Trend:
 def make_demo_server(mode: Mode = "live") -> ScriptedServer:
     """The scripted server of the demo scene, with its kernel numbers and faults."""
     clock = FixedClock()
-    server = ScriptedServer(demo_scene(clock.now), clock, mode=mode)
+    # A replay has no kernel to ask: its queue columns say n/a and give way.
+    server = ScriptedServer(
+        demo_scene(clock.now), clock, mode=mode, with_kernel=mode != "replay"
+    )
     server.recent[1] = DEMO_RECENT
     server.recent[8] = DEMO_RECENT_8
     server.kernel_numbers.update(DEMO_KERNEL)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tui_echo.book import ClientBook, ClientRecord, ClosedClient
+from tui_echo.words import escape, os_reason
 
 
 def _client(record: ClientRecord, now: float) -> dict[str, Any]:
@@ -89,3 +90,12 @@ def export_view(
     text = json.dumps(snapshot(book, shown, now), indent=1, ensure_ascii=True)
     path.write_text(text + "\n", encoding="ascii")
     return path
+
+
+def export_here(book: ClientBook, shown: Iterable[int], now: float) -> tuple[bool, str]:
+    """Export to the current directory: (done, what to tell the user, escaped)."""
+    try:
+        path = export_view(book, shown, now, Path.cwd())
+    except OSError as exc:
+        return False, f"Not exported: {escape(os_reason(exc))}"
+    return True, f"Exported to {escape(str(path))}"

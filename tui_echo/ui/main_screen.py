@@ -177,7 +177,8 @@ class MainScreen(Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.table.focus()
+        if self.focused is None:  # a `/` typed before the mount keeps the filter's
+            self.set_focus(self.table)
         self.echo_app.refresh_view()  # the first frame shows what is known already
 
     # ---- which keys are offered, and usable now --------------------------------------

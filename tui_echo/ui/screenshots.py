@@ -2,7 +2,8 @@
 
 Renders the demo scene (scripted server, fixed clock, UTC) headless and saves SVGs
 to DIR (default `screenshots/`): the main screen at 120x36 and at 80x24, a client's
-detail screen, the fault dialog, the history of closed clients, and the help.
+detail screen, the fault dialog, the history of closed clients, the help, and the
+charts (`g`) at 80x24 and at 160x48.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ async def take_screenshots(directory: Path) -> list[Path]:
         ("fault-dialog.svg", DEMO_SIZE, ("f",)),
         ("history.svg", SMALL, ("h",)),
         ("help.svg", DEMO_SIZE, ("question_mark",)),
+        ("graphs-80x24.svg", SMALL, ("g",)),
+        ("graphs-160x48.svg", (160, 48), ("g",)),
     ]
     for name, size, keys in shots:
         app = make_demo_app()

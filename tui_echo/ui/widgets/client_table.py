@@ -10,10 +10,7 @@ one sort).
 
 The cursor belongs to a client, not to a line: it stays on its client while rows are
 added, updated, sorted and removed, stays on screen while the order churns, and lands
-on the neighbour when its client goes.
-
-The columns fit the width (columns.py): no horizontal scrolling, ever.
-"""
+on the neighbour when its client goes. The columns fit the width (columns.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +37,7 @@ from tui_echo.ui.widgets.rows import (
     header_text,
     ordered_clients,
     row_cells,
+    sortable,
     table_title,
 )
 
@@ -142,7 +140,7 @@ class ClientTable(ScrollView, can_focus=True):
         """The time and the kernel's answers the cells are drawn with."""
         self._styles: dict[str, Style] = {}
         """Component styles, looked up once: a lookup costs more than a row."""
-        self._layout_for: tuple[int, int, bool] = (-1, -1, False)
+        self._layout_for: tuple[int, int, bool, bool] = (-1, -1, False, False)
         self._layout: list[tuple[Column, int]] = []
         self._cells: dict[int, list[str]] = {}
         """The text of the rows drawn since the last update, by client id."""
@@ -302,32 +300,20 @@ class ClientTable(ScrollView, can_focus=True):
 
     def validate_sort_column(self, column_key: str) -> str:
         """Only a sortable column sorts (a kernel column where the kernel answers)."""
-        return column_key if self._sortable(column_key) else self.sort_column
+        return column_key if self._sortable(BY_KEY[column_key]) else self.sort_column
 
-    def _sortable(self, column_key: str) -> bool:
-        column = BY_KEY[column_key]
-        if column.kernel and self.view.kernel is None:
-            return False  # n/a for every row: no order to give
-        return column.sort_key is not None
-
-    @property
-    def sorted_by_kernel(self) -> bool:
-        """Sorted by a kernel column: every client's sockets need a sample."""
-        return BY_KEY[self.sort_column].kernel
+    def _sortable(self, column: Column) -> bool:
+        return sortable(column, kernel=self.view.kernel is not None)
 
     def watch_sort_column(self) -> None:
         self.update_rows(self.book.clock())
 
-    def watch_sort_descending(self) -> None:
-        self.update_rows(self.book.clock())
-
-    def watch_filter_text(self) -> None:
-        self.update_rows(self.book.clock())
+    watch_sort_descending = watch_filter_text = watch_sort_column
 
     def sort_by(self, column_key: str) -> None:
         """Sort by a column; the same column again reverses the order."""
         column = BY_KEY[column_key]
-        if not self._sortable(column_key):
+        if not self._sortable(column):
             return
         if column_key == self.sort_column:
             self.sort_descending = not self.sort_descending
@@ -338,7 +324,7 @@ class ClientTable(ScrollView, can_focus=True):
 
     def cycle_sort(self) -> None:
         """Sort by the next column on screen, in its natural direction."""
-        keys = [c.key for c, _ in self._columns() if self._sortable(c.key)]
+        keys = [c.key for c, _ in self._columns() if self._sortable(c)]
         index = keys.index(self.sort_column) if self.sort_column in keys else -1
         self.sort_by(keys[(index + 1) % len(keys)])
 
@@ -398,6 +384,7 @@ class ClientTable(ScrollView, can_focus=True):
             self.scrollable_content_region.width,
             max(3, len(str(self.book.max_id))),
             self.book.faults_in_play,
+            self.view.kernel is not None,
         )
         if key != self._layout_for:
             self._layout_for = key

@@ -56,6 +56,18 @@ class Column:
     """A shorter label, when the label (and the sort arrow) does not fit."""
 
 
+def _rate(per_second: float) -> str:
+    """A rate in 9 cells with its space: `22 MiB/s` rather than `22.0MiB/s`."""
+    text = human_rate(per_second)
+    if len(text) > RATE_CELLS:
+        number, unit = text.split(" ", 1)
+        text = f"{float(number):.0f} {unit}"
+    return text
+
+
+RATE_CELLS = 9
+
+
 def _state_text(record: ClientRecord, view: RowView) -> str:
     if record.closed:
         return record.close_reason or ClientState.CLOSED
@@ -166,20 +178,20 @@ COLUMNS: tuple[Column, ...] = (
     _measure(
         "rate_in",
         "IN/s",
-        10,  # `22.0 MiB/s` with its space
+        9,
         lambda r, now: r.rate_in,
-        human_rate,
+        _rate,
         priority=3,
-        grow=(11,),
+        grow=(10,),
     ),
     _measure(
         "rate_out",
         "OUT/s",
-        10,  # `22.0 MiB/s` with its space
+        9,
         lambda r, now: r.rate_out,
-        human_rate,
+        _rate,
         priority=3,
-        grow=(11,),
+        grow=(10,),
     ),
     _measure(
         "age",
@@ -219,7 +231,7 @@ UNUSED_FAULT_PRIORITY = 6
 
 
 def layout_columns(
-    available: int, id_width: int, faults_in_play: bool
+    available: int, id_width: int, faults_in_play: bool, kernel: bool = True
 ) -> list[tuple[Column, int]]:
     """The columns that fit `available` cells, in display order, with their widths.
 
@@ -231,6 +243,8 @@ def layout_columns(
     def priority(column: Column) -> int:
         if column.key == "fault" and not faults_in_play:
             return UNUSED_FAULT_PRIORITY
+        if column.kernel and not kernel:
+            return UNUSED_FAULT_PRIORITY  # n/a in every row (a replay)
         return column.priority
 
     widths = {c.key: (id_width if c.key == "id" else c.width) for c in COLUMNS}

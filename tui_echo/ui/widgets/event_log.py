@@ -204,9 +204,13 @@ class EventLog(Log):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        self.following = self.is_vertical_scroll_end
+        if self.is_vertical_scroll_end:
+            self.following = True
+        elif new_value < old_value:  # scrolled up: the reader looks back
+            self.following = False
 
     def on_resize(self) -> None:
+        self._follow()
         self.call_after_refresh(self._follow)
 
     def _follow(self) -> None:

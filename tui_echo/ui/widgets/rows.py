@@ -32,6 +32,12 @@ def ordered_clients(
     return [record.id for record in shown]
 
 
+def sortable(column: Column, kernel: bool) -> bool:
+    """Can the rows be sorted by this column? (Not a kernel column without a
+    kernel: n/a in every row gives no order.)"""
+    return column.sort_key is not None and (kernel or not column.kernel)
+
+
 def matches(record: ClientRecord, needle: str) -> bool:
     """Does the filter text (lower case) appear in the client's id, peer, state,
     fault or close reason?"""
