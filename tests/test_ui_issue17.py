@@ -21,6 +21,7 @@ from tui_echo.events import (
     FaultChanged,
     KernelStats,
     Listening,
+    ServerError,
 )
 from tui_echo.faults import FaultActivity
 from tui_echo.ui.app import EchoApp
@@ -394,3 +395,22 @@ async def test_the_timeline_fills_120x36_and_scrolls_into_view_at_80x24() -> Non
         box = screen.query_one("#timeline-box")
         assert box.region.y >= 0
         assert box.region.bottom <= 24 - 1, box.region  # on screen, above the footer
+
+
+async def test_text_from_outside_reaches_the_table_and_the_log_escaped() -> None:
+    clock = FixedClock()
+    hostile = "\x1b]0;PWNED\x07"
+    scene: list[Event] = [
+        ClientConnected(client=1, peer=f"10.0.0.1:1{hostile}", ts=clock() - 2),
+        ServerError(message=f"replay stopped at line 3 of {hostile}", ts=clock() - 1),
+    ]
+    app = EchoApp(ScriptedServer(scene, clock), clock=clock, refresh_interval=3600.0)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.table.order, "the row")
+        log = app.query_one(EventLog)
+        await until(pilot, lambda: len(log.lines) >= 2, "the log lines")
+        shown = shown_text(app)
+        assert "\x1b" not in shown
+        assert "\x07" not in shown
+        assert "\\x1b]0;PWNED\\x07" in app.table.render_line(1).text
+        assert all("\x1b" not in line for line in log.lines)

@@ -28,7 +28,7 @@ from textual.widgets import Log
 from tui_echo.book import ClientBook
 from tui_echo.events import ClientData, Event, event_text
 from tui_echo.units import human_size
-from tui_echo.words import clock_time
+from tui_echo.words import clock_time, escape
 
 MAX_LINES = 2000
 """Lines kept of each kind (lifecycle, data)."""
@@ -126,16 +126,19 @@ def event_lines(
             if not busy and event.bytes:  # type: ignore[union-attr]
                 # (A data event with no new bytes only moves counters: a delayed
                 # echo going out. The table shows it; a `+0 B` line says nothing.)
-                text = event_text(event, peer_of)  # type: ignore[arg-type]
+                text = escape(event_text(event, peer_of))  # type: ignore[arg-type]
                 lines.append((False, f"{clock_time(event.ts)} {text}"))
             elif event is last_data and (due := summary.line()):
                 lines.append((False, due))
         elif kind is Note:
-            lines.append((True, f"{clock_time(event.ts)} {event.text}"))  # type: ignore[union-attr]
+            note = escape(event.text)  # type: ignore[union-attr]
+            lines.append((True, f"{clock_time(event.ts)} {note}"))
         elif unseen:
             unseen -= 1  # one of the oldest of the flood: counted above
         else:
-            text = event_text(event, peer_of)  # type: ignore[arg-type]
+            # Escaped: a replayed log or an attached server names peers and
+            # errors (and a replay's file) with whatever it likes.
+            text = escape(event_text(event, peer_of))  # type: ignore[arg-type]
             lines.append((True, f"{clock_time(event.ts)} {text}"))
     return lines
 

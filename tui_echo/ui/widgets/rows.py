@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tui_echo.book import ClientBook, ClientRecord
 from tui_echo.ui.widgets.columns import BY_KEY, GAP, Column, RowView, fit, fit_peer
+from tui_echo.words import escape
 
 Layout = list[tuple[Column, int]]
 """The columns on screen, left to right, with their widths."""
@@ -88,10 +89,12 @@ def row_cells(record: ClientRecord, layout: Layout, view: RowView) -> list[str]:
     """The text of a client's cells, each fitted to its column."""
     cells = []
     for column, width in layout:
+        # Escaped: a replayed log or an attached server can say anything in a
+        # peer, a close reason or a fault (a C-level check when it is plain).
         if column.key == "peer":
-            cells.append(fit_peer(record.peer, width))
+            cells.append(fit_peer(escape(record.peer), width))
         else:
-            cells.append(fit(column.text(record, view), width, column.right))
+            cells.append(fit(escape(column.text(record, view)), width, column.right))
     return cells
 
 
