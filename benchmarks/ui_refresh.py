@@ -103,6 +103,7 @@ class BusyServer:
 
     mode = "live"
     playback = None
+    seed = None
 
     def __init__(self, clients: int, churn: int = 0) -> None:
         self.feed = BusyFeed(clients, churn)

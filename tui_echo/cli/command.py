@@ -47,7 +47,7 @@ from tui_echo.units import parse_duration, parse_size
 from tui_echo.words import escape, format_address, is_loopback, quoted
 
 if TYPE_CHECKING:
-    from tui_echo.book import ClientBook
+    pass
 
 T = TypeVar("T")
 PROG = "tui-echo"
@@ -339,9 +339,7 @@ def _attach(path: str, signals: StopSignals) -> int:
         remote.close()
         return EXIT_FAILURE
     try:
-        return _run_monitor(
-            remote, signals, remote.close, clock=remote.clock, prepare=remote.prepare
-        )
+        return _run_monitor(remote, signals, remote.close, clock=remote.clock)
     finally:
         remote.close()
 
@@ -352,7 +350,7 @@ def _replay(path: str, speed: float, signals: StopSignals) -> int:
         replay = LogReplay(path, speed)
     except ReplayError as exc:
         _fail(str(exc))
-        return EXIT_FAILURE
+        return exc.exit_status
     if not _have_terminal("replay shows the live monitor, which needs a terminal"):
         replay.stop()
         return EXIT_FAILURE
@@ -376,12 +374,10 @@ def _run_monitor(
     cleanup: Callable[[], None],
     clock: Callable[[], float] = time.time,
     when_shown: Callable[[], str | None] | None = None,
-    prepare: Callable[[ClientBook], None] | None = None,
 ) -> int:
     """The monitor over a source of events; exit status. `cleanup` releases the
     source should the monitor hang after a stop signal; `when_shown`: see
-    `EchoApp`; `prepare` gets the monitor's book before it folds any event (an
-    attached server's snapshot)."""
+    `EchoApp`."""
     # Signals are routed before the (slow) import of the UI: a port may be open
     # already, and a SIGTERM must stop gracefully however early.
     try:
@@ -393,8 +389,6 @@ def _run_monitor(
         return EXIT_OK
     calm_garbage_collector()
     app = EchoApp(source, clock=clock, when_shown=when_shown)
-    if prepare is not None:
-        prepare(app.book)
     signals.on_request(app.request_quit)
     finished = threading.Event()
     watching: list[threading.Thread] = []

@@ -65,6 +65,7 @@ from tui_echo.sources.contract import (
     KernelProbe,
     Mode,
     Playback,
+    Seed,
 )
 from tui_echo.words import os_reason, quoted
 
@@ -150,6 +151,7 @@ class RemoteServer:
         """Why a bad answer ended the source, in words."""
         self._ending = threading.Lock()
         self._closed = False
+        self.seed: Seed | None = self.prepare
         self._threads: list[threading.Thread] = []
         self._requests: queue.Queue[list[str] | None] = queue.Queue()
         self._kernel: dict[int, KernelStats] = {}

@@ -18,18 +18,22 @@ sources: `live.LiveSource` (an `EchoServer` in this process), `attached.RemoteSe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, TypeAlias
 
 # The one FaultTarget (a client id, "all" or "new"): the engine's, the control
 # protocol's and the sources' commands all take it.
 from tui_echo.faults import FaultTarget
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
+    from tui_echo.book import ClientBook
     from tui_echo.engine.feed import EventFeed
     from tui_echo.events import KernelStats
     from tui_echo.faults import FaultActivity, FaultSpec
+
+Seed: TypeAlias = "Callable[[ClientBook], None]"
+"""What brings a new monitor's book to where a source stands (see `Source.seed`)."""
 
 __all__ = [
     "Commands",
@@ -37,6 +41,7 @@ __all__ = [
     "KernelProbe",
     "Mode",
     "Playback",
+    "Seed",
     "Source",
 ]
 
@@ -121,6 +126,13 @@ class Source(Protocol):
     @property
     def playback(self) -> Playback | None:
         """Pause and speed, for a recording; None for a server."""
+        ...
+
+    @property
+    def seed(self) -> Seed | None:
+        """What brings a new monitor's book to where the source stands before any
+        event is folded (an attached server's snapshot), or None: the events say
+        it all."""
         ...
 
     def clock(self) -> float:

@@ -17,6 +17,7 @@ from tui_echo.sources.contract import (
     KernelProbe,
     Mode,
     Playback,
+    Seed,
 )
 
 
@@ -25,6 +26,7 @@ class LiveSource:
 
     mode: Mode = "live"
     playback: Playback | None = None
+    seed: Seed | None = None
 
     def __init__(
         self, server: EchoServer, clock: Callable[[], float] = time.time

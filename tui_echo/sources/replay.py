@@ -18,7 +18,7 @@ from typing import IO
 
 from tui_echo.engine.feed import EventFeed
 from tui_echo.events import ClientData, Event, ServerError, from_json_line
-from tui_echo.sources.contract import Commands, KernelProbe, Mode, Playback
+from tui_echo.sources.contract import Commands, KernelProbe, Mode, Playback, Seed
 from tui_echo.words import os_reason, quoted
 
 MAX_LINE = 64 * 1024
@@ -64,6 +64,7 @@ class LogReplay:
         self.shown_path = quoted(path, limit=200)
         """The file's name, escaped, for every message that names it."""
         self.playback: Playback | None = self
+        self.seed: Seed | None = None
         self.feed = EventFeed(backlog_limit=FEED_LIMIT)
         self.speed = speed
         self.paused = False

@@ -96,6 +96,8 @@ class EchoApp(App[None]):
         self.start_failure: str | None = None
         self.clock = clock if clock is not None else self.source.clock
         self.book = ClientBook(self.clock, linger=linger)
+        if source.seed is not None:  # an attached server's snapshot, first
+            source.seed(self.book)
         self.trend = Trend()
         """The server's last minutes, second by second, for the charts (`g`)."""
         self.cadence = Cadence(interval=refresh_interval)

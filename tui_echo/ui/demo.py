@@ -30,6 +30,7 @@ from tui_echo.sources.contract import (
     KernelProbe,
     Mode,
     Playback,
+    Seed,
 )
 from tui_echo.ui.app import EchoApp
 from tui_echo.ui.graphs import TREND_SECONDS, Trend
@@ -80,6 +81,7 @@ class ScriptedServer:
         self.commands: Commands | None = self if mode != "replay" else None
         self.kernel: KernelProbe | None = self if with_kernel else None
         self.playback: Playback | None = None
+        self.seed: Seed | None = None
         self.kernel_numbers: dict[int, KernelStats] = {}
         """What `kernel_stats` answers, by client."""
         self.activity: dict[int, FaultActivity] = {}
