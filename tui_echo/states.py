@@ -66,16 +66,17 @@ class CloseReason(StrEnum):
     @property
     def how(self) -> CloseHow:
         """How the socket closes for this reason."""
-        return _HOW.get(self, CloseHow.FIN)
+        return _HOW[self._value_]
 
 
-_HOW = {
-    CloseReason.PEER_CLOSED: CloseHow.AS_IS,
-    CloseReason.RESET: CloseHow.RST,
-    CloseReason.RESET_AFTER: CloseHow.RST,
-    CloseReason.RESET_IN: CloseHow.RST,
+_HOW = {reason.value: CloseHow.FIN for reason in CloseReason} | {
+    CloseReason.PEER_CLOSED.value: CloseHow.AS_IS,
+    CloseReason.RESET.value: CloseHow.RST,
+    CloseReason.RESET_AFTER.value: CloseHow.RST,
+    CloseReason.RESET_IN.value: CloseHow.RST,
 }
-"""The reasons that do not close with a FIN."""
+"""How each reason closes, by its text (a str key: looked up at every close, and an
+enum member's hash is a Python call)."""
 
 
 _ERROR_REASONS = {

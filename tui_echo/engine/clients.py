@@ -21,9 +21,11 @@ HISTORY_LENGTH = 1000
 from them)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClosedClient:
-    """A client that left, as the server remembers it."""
+    """A client that left, as the server remembers it (a value: not frozen only
+    because a frozen dataclass costs several times as much to make, and one is made
+    at every close, churn included)."""
 
     closed: ClientClosed
     peer: str
@@ -67,6 +69,9 @@ class Clients:
         self.listening = listening
         self.started_at = time.monotonic()
         self.started = time.time()
+        self._wall_offset = self.started - self.started_at
+        """Wall-clock minus monotonic time: a connect's wall time, without a
+        clock read per close."""
         self.history: deque[ClosedClient] = deque(maxlen=HISTORY_LENGTH)
         """The latest clients that left, oldest first."""
         self._idle_check_at = 0.0
@@ -87,18 +92,19 @@ class Clients:
         self.by_fd[sock.fileno()] = entry
         self.by_id[conn.id] = entry
 
-    def remove(self, sock: socket.socket, conn: Connection) -> bool:
-        """Forget a client (counting its bytes); False if it was gone already."""
+    def remove(self, fd: int, conn: Connection) -> bool:
+        """Forget a client, on descriptor `fd` (counting its bytes); False if it was
+        gone already."""
         if self.by_id.pop(conn.id, None) is None:
             return False
-        del self.by_fd[sock.fileno()]
+        del self.by_fd[fd]
         self.closed_in += conn.bytes_in
         self.closed_out += conn.bytes_out
         return True
 
-    def remember(self, closed: ClientClosed, conn: Connection, now: float) -> None:
+    def remember(self, closed: ClientClosed, conn: Connection) -> None:
         """Keep a client that left (its close event) in the bounded history."""
-        connected_at = closed.ts - (now - conn.connected_at)
+        connected_at = conn.connected_at + self._wall_offset
         fault = None if conn.fault is None else conn.fault.spec
         self.history.append(ClosedClient(closed, conn.peer, connected_at, fault))
 

@@ -417,7 +417,7 @@ class EchoLoop:
         """Forget a client and close its socket as its connection says; publish
         (nothing for a client closed already)."""
         fd = sock.fileno()
-        if not self.clients.remove(sock, conn):
+        if not self.clients.remove(fd, conn):
             return
         self._active.discard(conn)
         with contextlib.suppress(KeyError, ValueError, OSError):
@@ -426,7 +426,7 @@ class EchoLoop:
         ts = time.time()
         last_data = conn.take_data_event(ts) if conn.has_unreported_bytes else None
         closed = conn.closed_event(ts)
-        self.clients.remember(closed, conn, time.monotonic())
+        self.clients.remember(closed, conn)
         self.feed.publish_close(closed, last_data)
         self._count_and_stream([closed] if last_data is None else [last_data, closed])
         if conn.discard() & BUDGET:
