@@ -17,7 +17,7 @@ import sys
 import termios
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
@@ -36,6 +36,7 @@ from tui_echo.events import (
     ShutdownComplete,
     to_json,
 )
+from tui_echo.faults import FaultSpec, FaultTarget
 from tui_echo.pytest_plugin import EchoServerFixture
 
 DEADLINE = 15.0
@@ -364,3 +365,40 @@ def session_said(session: ControlSession, data: bytes, operator: Operator) -> by
     while session.has_waiting_lines and len(session.outbuf) < REPLY_BACKLOG:
         session.run_waiting(operator)
     return bytes(session.outbuf)
+
+
+class IdleOperator:
+    """A control socket's operator for a server that does nothing: no client is
+    known, every answer is empty. Tests override what they need."""
+
+    def list_lines(self) -> Iterable[str]:
+        return []
+
+    def stats_line(self) -> str:
+        return "clients=0"
+
+    def history_lines(self) -> Iterable[str]:
+        return []
+
+    def kick(self, client_id: int) -> bool:
+        return False
+
+    def kick_all(self) -> None: ...
+
+    def reset(self, client_id: int) -> bool:
+        return False
+
+    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
+        return True
+
+    def inspect(self, client_id: int, enabled: bool) -> bool:
+        return False
+
+    def recent_line(self, client_id: int) -> str | None:
+        return None
+
+    def activity_line(self, client_id: int) -> str | None:
+        return None
+
+    def kernel_lines(self, client_ids: Sequence[int]) -> Iterable[str]:
+        return []

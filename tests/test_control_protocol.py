@@ -2,48 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 
-from tests.helpers import session_said
+from tests.helpers import IdleOperator, session_said
 from tui_echo.control import session as session_module
 from tui_echo.control.protocol import MAX_LINE, REPLY_BACKLOG, STREAM_BACKLOG, execute
 from tui_echo.control.session import ControlSession
-from tui_echo.faults import FaultSpec
 
 
-class Operator:
+class Operator(IdleOperator):
     """A server of 100 clients that does nothing."""
 
     def list_lines(self) -> list[str]:
         return [f"id={i} peer=127.0.0.1:{i} state=open" + " x" * 40 for i in range(100)]
-
-    def stats_line(self) -> str:
-        return "clients=0"
-
-    def kick(self, client_id: int) -> bool:
-        return False
-
-    def kick_all(self) -> None: ...
-
-    def reset(self, client_id: int) -> bool:
-        return False
-
-    def set_fault(self, target: int | str, spec: FaultSpec | None) -> bool:
-        return True
-
-    def inspect(self, client_id: int, enabled: bool) -> bool:
-        return False
-
-    def recent_line(self, client_id: int) -> str | None:
-        return None
-
-    def activity_line(self, client_id: int) -> str | None:
-        return None
-
-    def kernel_lines(self, client_ids: Sequence[int]) -> list[str]:
-        return []
 
 
 def test_a_burst_of_commands_stops_running_once_replies_pile_up() -> None:

@@ -10,14 +10,14 @@ No sockets: `mutmut` runs these on `control/session.py` (benchmarks/MUTATION.md)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import pytest
 
+from tests.helpers import IdleOperator
 from tui_echo.control import session as session_module
 from tui_echo.control.protocol import MAX_LINE, REPLY_BACKLOG
 from tui_echo.control.session import CHECK_EVERY, TURN_BUDGET, ControlSession
-from tui_echo.faults import FaultSpec, FaultTarget
 
 LOOKS = 10_000
 """Looks at the clock one test may take: a session that loops for ever fails."""
@@ -40,7 +40,7 @@ class FakeClock:
         return value
 
 
-class Operator:
+class Operator(IdleOperator):
     """Clients 1 and 2; `LIST` says `rows` lines of `width` characters each,
     lazily, and raises after `fail_after` of them if that is set."""
 
@@ -61,25 +61,11 @@ class Operator:
     def kick(self, client_id: int) -> bool:
         return client_id in (1, 2)
 
-    def kick_all(self) -> None: ...
-
     def reset(self, client_id: int) -> bool:
         return client_id in (1, 2)
 
-    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
-        return True
-
     def inspect(self, client_id: int, enabled: bool) -> bool:
         return True
-
-    def recent_line(self, client_id: int) -> str | None:
-        return None
-
-    def activity_line(self, client_id: int) -> str | None:
-        return None
-
-    def kernel_lines(self, client_ids: Sequence[int]) -> list[str]:
-        return []
 
 
 def use_clock(monkeypatch: pytest.MonkeyPatch, step: float) -> FakeClock:
