@@ -106,6 +106,16 @@ class ClientBook:
         self._brief: dict[int, _BriefClient] = {}
         """A flood's clients that skip their row, from connect to close (one
         batch: see `apply_all`)."""
+        self._rating: set[int] = set()
+        """Clients whose rate may be above zero: data came within the window. The
+        others' rates are zero and stay so, and `refresh` skips them (at 10,000
+        idle clients that is most of a refresh)."""
+        self.changes = 0
+        """Counts changes to the records (an event folded, a rate moved, a row
+        gone): while it stays, an order sorted from them still holds."""
+        self.comings_and_goings = 0
+        """Counts clients coming and rows going: while it stays, an order by
+        what never changes (id, peer) still holds."""
 
     # ---- folding events ---------------------------------------------------------
 
@@ -177,6 +187,7 @@ class ClientBook:
 
     def apply(self, event: Event) -> int | None:
         """Fold one event; return the id of the client it touched, if any."""
+        self.changes += 1
         match event:
             case ClientData():
                 return self._on_data(event)
@@ -217,6 +228,7 @@ class ClientBook:
             self._faulted.add(event.client)
         self._remember(record, event)
         self.clients[event.client] = record
+        self.comings_and_goings += 1
         self.max_id = max(self.max_id, event.client)
         self.totals.clients_now += 1
         self.totals.clients_total += 1
@@ -234,6 +246,7 @@ class ClientBook:
             record.last_active = event.ts
         if record.samples is not None:
             record.samples.append((event.ts, event.bytes_in, event.bytes_out))
+            self._rating.add(event.client)
         self._remember(record, event)
         return event.client
 
@@ -354,6 +367,7 @@ class ClientBook:
         record = self.clients.get(client_id)
         if record is not None and not record.closed:
             record.state = ClientState.CLOSING
+            self.changes += 1
 
     def refresh(self) -> set[int]:
         """Bring rates up to `clock()`, drop expired closed rows; return their ids."""
@@ -361,9 +375,19 @@ class ClientBook:
         self._roll_history(int(now))
         horizon = now - self.rate_window
         gone = self.prune()
-        for record in self.clients.values():
-            if record.samples:
-                record.rate_in, record.rate_out = _rates(record.samples, now, horizon)
+        clients, settled = self.clients, []
+        for client_id in self._rating:
+            record = clients.get(client_id)
+            if record is None or not record.samples:  # closed or gone: final
+                settled.append(client_id)
+                continue
+            rates = _rates(record.samples, now, horizon)
+            if rates != (record.rate_in, record.rate_out):
+                record.rate_in, record.rate_out = rates
+                self.changes += 1
+            if len(record.samples) == 1:  # the window slid past its last data: zero now
+                settled.append(client_id)
+        self._rating.difference_update(settled)
         self._rate_totals(now, horizon)
         return gone
 
@@ -399,6 +423,9 @@ class ClientBook:
         }
         for cid in gone:
             del self.clients[cid]
+        if gone:
+            self.changes += 1
+            self.comings_and_goings += 1
         return gone
 
     def uptime(self) -> float:

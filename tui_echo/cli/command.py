@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui_echo import __version__
 from tui_echo.cli.headless import LineWriter, run_headless
-from tui_echo.cli.process import allow_all_descriptors
+from tui_echo.cli.process import allow_all_descriptors, collect_garbage_less_often
 from tui_echo.cli.stop_signals import StopSignals, leave_if_stuck
 from tui_echo.engine.config import (
     DEFAULT_HOST,
@@ -404,6 +404,7 @@ def _run_monitor(
             watching.append(leave_if_stuck(finished, release_all))
 
     signals.on_request(watch_the_quit)
+    collect_garbage_less_often()
     try:
         app.run()
     finally:

@@ -32,9 +32,11 @@ from tui_echo.book import ClientBook
 from tui_echo.events import ClientState, KernelStats
 from tui_echo.ui.widgets.columns import BY_KEY, GAP, Column, RowView, layout_columns
 from tui_echo.ui.widgets.rows import (
+    OrderStamp,
     column_at,
     empty_hint,
     header_text,
+    order_stamp,
     ordered_clients,
     row_cells,
     sortable,
@@ -135,6 +137,8 @@ class ClientTable(ScrollView, can_focus=True):
         self.book = book
         self.order: list[int] = []
         """Client ids of the rows, top to bottom, after filter and sort."""
+        self._sorted_from: OrderStamp | None = None
+        """What `order` was sorted from (None: sort at the next update)."""
         self.cursor_client: int | None = None
         self.view = RowView(kernel=kernel)
         """The time and the kernel's answers the cells are drawn with."""
@@ -174,13 +178,18 @@ class ClientTable(ScrollView, can_focus=True):
         self.view.now = now
         previous_index = self.cursor_index
         was_visible = previous_index is not None and self._on_screen(previous_index)
-        self.order = ordered_clients(
-            self.book,
-            self.view,
-            self.filter_text,
-            self.sort_column,
-            self.sort_descending,
+        stamp = order_stamp(
+            self.book, now, self.filter_text, self.sort_column, self.sort_descending
         )
+        if stamp != self._sorted_from:
+            self.order = ordered_clients(
+                self.book,
+                self.view,
+                self.filter_text,
+                self.sort_column,
+                self.sort_descending,
+            )
+            self._sorted_from = stamp
         self.virtual_size = Size(
             self.scrollable_content_region.width, len(self.order) + 1
         )

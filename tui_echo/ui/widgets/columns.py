@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from tui_echo.book import ClientRecord
@@ -29,6 +30,17 @@ class RowView:
     now: float = 0.0
     kernel: Callable[[int], KernelStats | None] | None = None
     """The last kernel sample of a client; None when there can never be one."""
+
+
+class Moves(Enum):
+    """What may change the order of the rows sorted by a column."""
+
+    WITH_ROWS = "rows"
+    """Only rows coming and going (the id, the peer: a client never changes them)."""
+    WITH_RECORDS = "records"
+    """Any change to a record (bytes, state, rates, fault)."""
+    WITH_TIME = "time"
+    """The clock too (ages, idle times, the kernel's samples): sorted each second."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +66,8 @@ class Column:
     """Widths to widen to when room is left, one per round of sharing."""
     short: str = ""
     """A shorter label, when the label (and the sort arrow) does not fit."""
+    moves: Moves = Moves.WITH_RECORDS
+    """What may reorder rows sorted by it (the table re-sorts only then)."""
 
 
 def _rate(per_second: float) -> str:
@@ -89,6 +103,7 @@ def _measure(
     grow: tuple[int, ...] = (),
     short: str = "",
     descending_first: bool = True,
+    moves: Moves = Moves.WITH_RECORDS,
 ) -> Column:
     """A right-aligned column of a number: sorted by the value, shown by `show`."""
     return Column(
@@ -102,6 +117,7 @@ def _measure(
         priority=priority,
         grow=grow,
         short=short,
+        moves=moves,
     )
 
 
@@ -128,6 +144,7 @@ def _kernel_column(key: str, label: str, value: Callable[[KernelStats], int]) ->
         sort_key,
         kernel=True,
         descending_first=True,
+        moves=Moves.WITH_TIME,  # each sample of the kernel's queues
         priority=1,  # the queues stay at 80 columns; FAULT and IDLE go first
         grow=(8,),
     )
@@ -138,7 +155,15 @@ def _fault_text(record: ClientRecord, view: RowView) -> str:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("id", "ID", 3, True, lambda r, v: str(r.id), lambda r, v: r.id),
+    Column(
+        "id",
+        "ID",
+        3,
+        True,
+        lambda r, v: str(r.id),
+        lambda r, v: r.id,
+        moves=Moves.WITH_ROWS,
+    ),
     Column(
         "peer",
         "PEER",
@@ -147,6 +172,7 @@ COLUMNS: tuple[Column, ...] = (
         lambda r, v: r.peer,
         lambda r, v: r.peer,
         grow=(21, 21, 28),
+        moves=Moves.WITH_ROWS,
     ),
     Column(
         "state",
@@ -201,6 +227,7 @@ COLUMNS: tuple[Column, ...] = (
         human_duration,
         priority=5,
         grow=(6,),
+        moves=Moves.WITH_TIME,
     ),
     _measure(
         "idle",
@@ -211,6 +238,7 @@ COLUMNS: tuple[Column, ...] = (
         priority=4,
         grow=(6,),
         descending_first=False,
+        moves=Moves.WITH_TIME,
     ),
     Column(
         "fault",

@@ -7,7 +7,15 @@ at each refresh; tests call them without a terminal.
 from __future__ import annotations
 
 from tui_echo.book import ClientBook, ClientRecord
-from tui_echo.ui.widgets.columns import BY_KEY, GAP, Column, RowView, fit, fit_peer
+from tui_echo.ui.widgets.columns import (
+    BY_KEY,
+    GAP,
+    Column,
+    Moves,
+    RowView,
+    fit,
+    fit_peer,
+)
 from tui_echo.words import escape
 
 Layout = list[tuple[Column, int]]
@@ -31,6 +39,27 @@ def ordered_clients(
     assert sort_key is not None  # only sortable columns are sorted by
     shown.sort(key=lambda r: (sort_key(r, view), r.id), reverse=descending)
     return [record.id for record in shown]
+
+
+OrderStamp = tuple[object, ...]
+"""What an order was sorted from: while it is the same, so is the order."""
+
+
+def order_stamp(
+    book: ClientBook, now: float, filter_text: str, sort_column: str, descending: bool
+) -> OrderStamp:
+    """What `ordered_clients` depends on: while it is the same, so is the order, and
+    a refresh needs no sort (with 10,000 idle clients nothing changes between two).
+    An order by the clock (ages, idle times, the kernel's samples) holds for the
+    second it was sorted in: what it shows moves by the second."""
+    moves = BY_KEY[sort_column].moves
+    if moves is Moves.WITH_ROWS and not filter_text:  # the filter reads records
+        version: object = book.comings_and_goings
+    elif moves is Moves.WITH_TIME:
+        version = (book.changes, int(now))
+    else:
+        version = book.changes
+    return (moves, version, filter_text, sort_column, descending)
 
 
 def sortable(column: Column, kernel: bool) -> bool:
