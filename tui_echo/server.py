@@ -121,6 +121,7 @@ class EchoServer:
         loop.publish(Listening(host=host, port=port))  # the thread is not up yet
         if self.config.fault is not None:
             loop.publish(FaultChanged(fault=fault_text(self.config.fault)))
+        loop.start_scenario()  # its clock starts with `listening`
         thread = threading.Thread(target=loop.run, name="tui-echo-loop", daemon=True)
         try:
             thread.start()

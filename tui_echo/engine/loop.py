@@ -37,7 +37,8 @@ from tui_echo.engine.feed import EventFeed
 from tui_echo.engine.memory import MemoryBudget, release_freed_memory
 from tui_echo.engine.poller import READ, READABLE, TROUBLE, WRITE, Poller
 from tui_echo.engine.side_channel import SideChannel
-from tui_echo.engine.timers import Timers, wait_until
+from tui_echo.engine.timeline import Timeline
+from tui_echo.engine.timers import Alarm, Timers, wait_until
 from tui_echo.events import (
     ClientConnected,
     Event,
@@ -93,6 +94,12 @@ class EchoLoop:
         self._published = 0
         """Events published so far: the `seq` of the control socket's stream."""
         self._side: SideChannel | None = None
+        self._timeline = (
+            None
+            if config.scenario is None
+            else Timeline(config.scenario, self._timers, self.set_fault, self.publish)
+        )
+        """The scenario's steps to come (`--scenario`), or None."""
 
     def attach(self, side: SideChannel) -> None:
         """Serve `side`'s descriptors too (before `run`, on the starting thread)."""
@@ -270,6 +277,12 @@ class EchoLoop:
         """Call `timer` on every connection whose deadline has come."""
         by_id = self._by_id
         for conn in self._timers.due(now):
+            if isinstance(conn, Alarm):  # a scenario's step, no connection's
+                try:
+                    conn.ring(now)
+                except Exception as exc:  # a bug: report it and keep serving
+                    self._report_bug(exc)
+                continue
             entry = by_id.get(conn.id)
             if entry is None:
                 continue  # closed since
@@ -322,6 +335,8 @@ class EchoLoop:
         self.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
         if self._default_fault is not None:  # the default, no event of its own
             self._carry_out(sock, conn, conn.set_fault(self._default_fault, now))
+        if self._timeline is not None and self._timeline.per_client:
+            self._timeline.connected(conn.id, now)
 
     # ---- the tick -------------------------------------------------------------------
 
@@ -420,6 +435,8 @@ class EchoLoop:
         if not self.clients.remove(fd, conn):
             return
         self._active.discard(conn)
+        if self._timeline is not None:
+            self._timeline.closed(conn.id)
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(fd)
         close_socket(sock, conn.close_how, self._buffer)
@@ -431,6 +448,12 @@ class EchoLoop:
         self._count_and_stream([closed] if last_data is None else [last_data, closed])
         if conn.discard() & BUDGET:
             self._budget_flipped()
+
+    def start_scenario(self) -> None:
+        """Start the scenario's clock now, if there is one (the server's thread,
+        just after `listening` and before the loop runs)."""
+        if self._timeline is not None:
+            self._timeline.start(time.monotonic())
 
     def close_unstarted(self) -> None:
         """Close the poller and the wake-up pair of a loop whose thread could not
