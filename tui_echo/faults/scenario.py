@@ -70,6 +70,8 @@ class Step:
             shown = f"{shown} ({self.spec})"
         target = self.target
         whom = f"client {target}" if isinstance(target, int) else target
+        if target == CLIENT:
+            whom = "the client"
         return f"set {whom} to {shown}"
 
     def firing_after(self, seconds: float) -> float | None:
