@@ -165,6 +165,17 @@ class ShutdownComplete:
     ts: float = field(default_factory=_now)
 
 
+@dataclass(slots=True, kw_only=True)
+class ListenerChanged:
+    """The listener fault (the server's door: `refuse`, `drop`, `accept-delay=D`)
+    was set, cleared, or ran out (`for=`)."""
+
+    kind: ClassVar[str] = "listener"
+    fault: str
+    """The listener fault now in force, as set (`refuse,for=5s`), or `off`."""
+    ts: float = field(default_factory=_now)
+
+
 Event = (
     Listening
     | ClientConnected
@@ -174,6 +185,7 @@ Event = (
     | Rejected
     | ServerError
     | ShutdownComplete
+    | ListenerChanged
 )
 
 
@@ -239,6 +251,9 @@ _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
         f"{_client(e.client)}}}"
     ),
     ShutdownComplete: lambda e: f'{{"event":"shutdown","ts":{e.ts:.6f}}}',
+    ListenerChanged: lambda e: (
+        f'{{"event":"listener","ts":{e.ts:.6f},"fault":{_quote(e.fault)}}}'
+    ),
 }
 
 
@@ -253,6 +268,7 @@ _KINDS: dict[str, type[Event]] = {
         Rejected,
         ServerError,
         ShutdownComplete,
+        ListenerChanged,
     )
 }
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -390,3 +406,7 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
             return f"fault       {where}: {event.fault}"
         case ShutdownComplete():
             return "shutdown"
+        case ListenerChanged():
+            if event.fault == FAULT_OFF:
+                return "listener    off: accepting as usual"
+            return f"listener    {event.fault}"

@@ -13,6 +13,7 @@ from tui_echo.units import MAX_SECONDS, MAX_SIZE, human_duration, human_size
 
 if TYPE_CHECKING:
     from tui_echo.faults import FaultSpec
+    from tui_echo.faults.listener import ListenerFault
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
@@ -53,6 +54,9 @@ class ServerConfig:
     """Seed of the faults' randomness (jitter); None: a random seed."""
     control: str | None = None
     """Path of the control socket (control.py), or None for none."""
+    listener_fault: ListenerFault | None = None
+    """The listener fault in force from the start (`--listener-fault`), or None;
+    its `for=` counts from the start."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
