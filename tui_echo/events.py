@@ -166,6 +166,17 @@ class ShutdownComplete:
 
 
 @dataclass(slots=True, kw_only=True)
+class ListenerChanged:
+    """The listener fault (the server's door: `refuse`, `drop`, `accept-delay=D`)
+    was set, cleared, or ran out (`for=`)."""
+
+    kind: ClassVar[str] = "listener"
+    fault: str
+    """The listener fault now in force, as set (`refuse,for=5s`), or `off`."""
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(slots=True, kw_only=True)
 class ScenarioStep:
     """A scenario (`--scenario`) started (`step` 0, just after `listening`) or one
     of its `at` steps fired; with the next `at` step, so that a monitor can show
@@ -194,6 +205,7 @@ Event = (
     | Rejected
     | ServerError
     | ShutdownComplete
+    | ListenerChanged
     | ScenarioStep
 )
 
@@ -260,6 +272,9 @@ _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
         f"{_client(e.client)}}}"
     ),
     ShutdownComplete: lambda e: f'{{"event":"shutdown","ts":{e.ts:.6f}}}',
+    ListenerChanged: lambda e: (
+        f'{{"event":"listener","ts":{e.ts:.6f},"fault":{_quote(e.fault)}}}'
+    ),
     ScenarioStep: lambda e: (
         f'{{"event":"scenario","ts":{e.ts:.6f},"step":{e.step},'
         f'"clock":{e.clock!r},"does":{_quote(e.does)},"next_at":{e.next_at!r},'
@@ -279,6 +294,7 @@ _KINDS: dict[str, type[Event]] = {
         Rejected,
         ServerError,
         ShutdownComplete,
+        ListenerChanged,
         ScenarioStep,
     )
 }
@@ -425,6 +441,10 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
             return f"fault       {where}: {event.fault}"
         case ShutdownComplete():
             return "shutdown"
+        case ListenerChanged():
+            if event.fault == FAULT_OFF:
+                return "listener    off: accepting as usual"
+            return f"listener    {event.fault}"
         case ScenarioStep():
             now = (
                 "started"

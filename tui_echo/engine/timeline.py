@@ -16,13 +16,32 @@ import itertools
 import math
 from collections.abc import Callable
 
-from tui_echo.engine.timers import STALE_TIMERS, Alarm, Timers
+from tui_echo.engine.timers import STALE_TIMERS, Timers
 from tui_echo.events import Event, ScenarioStep, ServerError
 from tui_echo.faults import FaultSpec, FaultTarget
+from tui_echo.faults.listener import ListenerFault
 from tui_echo.faults.scenario import CLIENT, Scenario, Step
 
 SetFault = Callable[[FaultTarget, FaultSpec | None], bool]
 """The loop's `set_fault`: False when there is no such client."""
+SetListenerFault = Callable[[ListenerFault | None], None]
+"""The loop's `set_listener_fault`."""
+
+
+ALARM_ID = -2
+"""A timeline's id in the loop's timer heap: one no client (nor the door) has."""
+
+
+class Alarm:
+    """A timeline's entry in the loop's timer heap: the loop calls `ring(now)` at
+    its `deadline` (set it, then `Timers.add` it)."""
+
+    __slots__ = ("deadline", "ring")
+    id = ALARM_ID
+
+    def __init__(self, ring: Callable[[float], None]) -> None:
+        self.deadline: float | None = None
+        self.ring = ring
 
 
 class Timeline:
@@ -37,6 +56,7 @@ class Timeline:
         "_per_client",
         "_publish",
         "_set_fault",
+        "_set_listener_fault",
         "_start",
         "_timed",
         "_timers",
@@ -47,12 +67,14 @@ class Timeline:
         scenario: Scenario,
         timers: Timers,
         set_fault: SetFault,
+        set_listener_fault: SetListenerFault,
         publish: Callable[[Event], None],
     ) -> None:
         self._by_number = {step.number: step for step in scenario.steps}
         self._per_client = scenario.per_client
         self._timers = timers
         self._set_fault = set_fault
+        self._set_listener_fault = set_listener_fault
         self._publish = publish
         self._alarm = Alarm(self._ring)
         self._start = 0.0
@@ -63,6 +85,11 @@ class Timeline:
         self._armed: set[int] = set()
         """Clients whose `after_connect` steps are still to come (open ones)."""
         self._order = itertools.count()
+
+    @property
+    def alarm(self) -> Alarm:
+        """Its entry in the loop's timer heap (the loop keeps it when rebuilding)."""
+        return self._alarm
 
     @property
     def per_client(self) -> bool:
@@ -160,6 +187,9 @@ class Timeline:
         """Put the step's fault in force through the loop's command: on its target,
         or on `client_id` for an `after_connect` step."""
         target: FaultTarget
+        if step.target == "listener":
+            self._set_listener_fault(step.listener)
+            return
         if isinstance(step.target, int) or step.target in ("all", "new"):
             target = step.target
         elif step.target == CLIENT and client_id is not None:

@@ -12,19 +12,18 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
-from tui_echo.engine.connection import Connection
 
+class Timed(Protocol):
+    """What the heap holds: a connection, or the listener's door (door.py); the
+    loop finds which by `id`."""
 
-class Alarm:
-    """A deadline that is no connection's (a scenario's next step): the loop calls
-    `ring(now)` when it comes. Set `deadline`, then `Timers.add` it."""
+    @property
+    def id(self) -> int: ...
 
-    __slots__ = ("deadline", "ring")
-
-    def __init__(self, ring: Callable[[float], None]) -> None:
-        self.deadline: float | None = None
-        self.ring = ring
+    @property
+    def deadline(self) -> float | None: ...
 
 
 TIMER_GRAIN = 0.001
@@ -37,26 +36,22 @@ STALE_TIMERS = 1024
 class Timers:
     """(deadline, tie-breaker, connection) entries, nearest first (loop thread)."""
 
-    __slots__ = ("_alarms", "_order", "heap")
+    __slots__ = ("_order", "heap")
 
     def __init__(self) -> None:
-        self.heap: list[tuple[float, int, Connection | Alarm]] = []
+        self.heap: list[tuple[float, int, Timed]] = []
         """The entries; `heap[0][0]` is the nearest deadline (the loop reads it)."""
         self._order = itertools.count()
-        self._alarms: list[Alarm] = []
-        """Every alarm ever added: `rebuild` keeps their deadlines."""
 
     def __len__(self) -> int:
         return len(self.heap)
 
-    def add(self, conn: Connection | Alarm) -> None:
-        """Call `conn.timer` (an alarm's `ring`) at its `deadline` (which is set)."""
+    def add(self, conn: Timed) -> None:
+        """Call `conn.timer` at its `deadline` (which is set)."""
         assert conn.deadline is not None
-        if isinstance(conn, Alarm) and conn not in self._alarms:
-            self._alarms.append(conn)
         heapq.heappush(self.heap, (conn.deadline, next(self._order), conn))
 
-    def due(self, now: float) -> Iterator[Connection | Alarm]:
+    def due(self, now: float) -> Iterator[Timed]:
         """The connections whose deadline has come, each once, nearest first; an
         entry added meanwhile that is due too comes in its turn."""
         heap = self.heap
@@ -70,13 +65,11 @@ class Timers:
         outnumber the live ones, `clients` being how many are connected."""
         return len(self.heap) > 2 * clients + STALE_TIMERS
 
-    def rebuild(self, live: Iterable[Connection]) -> None:
-        """Only the `live` connections' deadlines and the alarms', stale entries
-        dropped."""
-        waiting: list[Connection | Alarm] = [*live, *self._alarms]
+    def rebuild(self, live: Iterable[Timed]) -> None:
+        """Only the `live` connections' deadlines, stale entries dropped."""
         self.heap[:] = [  # in place: the loop holds this list
             (conn.deadline, next(self._order), conn)
-            for conn in waiting
+            for conn in live
             if conn.deadline is not None
         ]
         heapq.heapify(self.heap)

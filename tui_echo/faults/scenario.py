@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from tui_echo.faults.listener import ListenerFault
 from tui_echo.faults.spec import FaultSpec
 from tui_echo.units import show_duration
 
@@ -40,7 +41,9 @@ class Step:
     `FaultSpec.parse` reads it back), or `off`."""
     spec: FaultSpec | None
     """The client fault it sets (a profile resolved); None for `off` or a listener
-    step (whose fault is `fault`, read by the listener's parser)."""
+    step."""
+    listener: ListenerFault | None = None
+    """The listener fault a `listener` step sets; None for `off` or a client step."""
     at: float | None = None
     """Seconds since start (the `listening` event); None for an `after_connect` step."""
     after_connect: float | None = None

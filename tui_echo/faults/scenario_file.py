@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tui_echo.faults.items import BY_NAME
+from tui_echo.faults.listener import ListenerFault
 from tui_echo.faults.scenario import CLIENT, Scenario, Step, StepTarget
 from tui_echo.faults.spec import FaultSpec
 from tui_echo.states import FAULT_OFF
@@ -175,12 +177,13 @@ def _step(number: int, table: dict[str, Any], profiles: dict[str, FaultSpec]) ->
             f"{where}, every: at least {MIN_EVERY * 1000:g}ms between repeats"
         )
     target = _target(where, table.get("target"), per_client=after_connect is not None)
-    fault, spec = _fault(where, table.get("fault"), target, profiles)
+    fault, spec, listener = _fault(where, table.get("fault"), target, profiles)
     return Step(
         number=number,
         target=target,
         fault=fault,
         spec=spec,
+        listener=listener,
         at=at,
         after_connect=after_connect,
         every=every,
@@ -233,8 +236,9 @@ def _target(where: str, raw: object, *, per_client: bool) -> StepTarget:
 
 def _fault(
     where: str, raw: object, target: StepTarget, profiles: dict[str, FaultSpec]
-) -> tuple[str, FaultSpec | None]:
-    """The fault's text as the step keeps it, and the client fault it means."""
+) -> tuple[str, FaultSpec | None, ListenerFault | None]:
+    """The fault's text as the step keeps it, and the client or listener fault it
+    means."""
     if raw is None:
         raise ValueError(f'{where}: no fault (a SPEC such as "delay=200ms", a profile)')
     if not isinstance(raw, str) or len(raw) > MAX_TEXT:
@@ -243,21 +247,44 @@ def _fault(
         )
     text = raw.strip()
     if target == "listener":
-        return _listener_fault(where, text), None
+        listener = _listener_fault(where, text, profiles)
+        return (FAULT_OFF if listener is None else str(listener)), None, listener
     profile = profiles.get(text.lower())
     if profile is not None:
-        return text.lower(), profile
+        return text.lower(), profile, None
     try:
         spec = FaultSpec.parse(text)
     except ValueError as exc:
+        if _parses(ListenerFault.parse, text):
+            raise ValueError(
+                f"{where}, fault: {quoted(text, 40)} is a listener fault:"
+                ' it takes target = "listener"'
+            ) from None
         raise ValueError(f"{where}, fault: {exc}") from None
-    return (FAULT_OFF if spec is None else str(spec)), spec
+    return (FAULT_OFF if spec is None else str(spec)), spec, None
 
 
-def _listener_fault(where: str, text: str) -> str:
-    """A listener step's fault, checked by the listener's parser."""
-    del text
-    raise ValueError(f"{where}, target: listener faults are not in this build yet")
+def _listener_fault(
+    where: str, text: str, profiles: dict[str, FaultSpec]
+) -> ListenerFault | None:
+    """A listener step's fault, read by the listener's parser."""
+    try:
+        return ListenerFault.parse(text)
+    except ValueError as exc:
+        if text.lower() in profiles or _parses(FaultSpec.parse, text):
+            raise ValueError(
+                f"{where}, fault: {quoted(text, 40)} is a client fault; the"
+                " listener takes refuse, drop or accept-delay=DURATION"
+            ) from None
+        raise ValueError(f"{where}, fault: {exc}") from None
+
+
+def _parses(parse: Callable[[str], object], text: str) -> bool:
+    """True if `parse` reads `text` (into anything but `off`)."""
+    try:
+        return parse(text) is not None
+    except ValueError:
+        return False
 
 
 def _shown(value: object) -> str:
