@@ -17,6 +17,17 @@ listener fault from the start is one of them::
         return ServerConfig(port=0, listener_fault=ListenerFault.parse("refuse,for=2s"))
 
 and `echo_server.set_listener_fault("accept-delay=200ms")` changes it during a test.
+
+A scenario (a timeline of faults, `--scenario`) is one of them too, from a file or
+from text; `echo_server.wait_for_step(N)` returns once its step N has fired::
+
+    @pytest.fixture
+    def echo_server_config():
+        return ServerConfig(port=0, scenario=load_scenario("tests/flaky-net.toml"))
+
+    def test_my_client_survives_the_outage(echo_server):
+        echo_server.wait_for_step(2)  # the network is gone now
+        ...
 """
 
 from __future__ import annotations
@@ -30,7 +41,13 @@ import pytest
 
 from tui_echo.engine.config import ServerConfig
 from tui_echo.engine.feed import EventFeed
-from tui_echo.events import ClientClosed, ClientConnected, Event, ListenerChanged
+from tui_echo.events import (
+    ClientClosed,
+    ClientConnected,
+    Event,
+    ListenerChanged,
+    ScenarioStep,
+)
 from tui_echo.faults import FaultSpec, FaultTarget
 from tui_echo.faults.listener import ListenerFault, as_listener_fault
 from tui_echo.server import EchoServer
@@ -145,6 +162,12 @@ class EchoServerFixture:
             lambda e: not any(e is old for old in before),
             timeout,
         )
+
+    def wait_for_step(self, number: int, timeout: float = TIMEOUT) -> ScenarioStep:
+        """Return once the scenario's `at` step `number` (from 1, as in its file)
+        has fired (its first time, for a step that repeats), with its `scenario`
+        event; the faults it set are in force by then."""
+        return self.events.wait_for(ScenarioStep, timeout=timeout, step=number)
 
 
 @pytest.fixture
