@@ -5,11 +5,14 @@ the book (replay and attach fold the same events)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 
+from tests.helpers import RunningServer
 from tests.pilot import running_monitor
 from tui_echo.book import ClientBook
+from tui_echo.book.seed import Snapshot, seed_book
 from tui_echo.events import (
     Listening,
     ScenarioStep,
@@ -19,6 +22,8 @@ from tui_echo.events import (
     to_json,
 )
 from tui_echo.faults.scenario import Scenario
+
+StartServer = Callable[..., RunningServer]
 
 TIMELINE = """
 [[step]]
@@ -128,3 +133,46 @@ def test_a_replayed_escape_sequence_reaches_the_book_escaped() -> None:
     book.apply(from_json(payload))
     assert book.scenario is not None
     assert "\x1b" not in book.scenario.next_does
+
+
+def test_a_snapshot_with_the_latest_scenario_event_seeds_the_clock() -> None:
+    """What an attached monitor starts from, once the control socket carries the
+    loop's `scenario_step` (see `Snapshot.scenario`)."""
+    step = ScenarioStep(
+        step=2,
+        clock=30.0,
+        does="set all to blackhole",
+        next_at=45.0,
+        next_does="step 5, set all to off",
+        ts=2030.0,
+    )
+    snapshot = Snapshot(
+        host="127.0.0.1",
+        port=9000,
+        started_at=2000.0,
+        default_fault=None,
+        clients_now=0,
+        clients_total=0,
+        rejected=0,
+        bytes_in=0,
+        bytes_out=0,
+        seq=10,
+        taken_at=2040.0,
+        scenario=step,
+    )
+    book = ClientBook(clock=lambda: 2040.0)
+    seed_book(book, snapshot)
+    assert book.scenario is not None
+    assert book.scenario.clock(2040.0) == 40.0
+    assert book.scenario.next_does == "step 5, set all to off"
+
+
+def test_the_loop_keeps_its_latest_scenario_event(start_server: StartServer) -> None:
+    running = start_server(scenario=Scenario.parse(TIMELINE))
+    step = running.events.wait_for(ScenarioStep, step=1)
+    loop = running.server._loop
+    assert loop is not None
+    assert loop.scenario_step == step
+    plain = start_server()
+    assert plain.server._loop is not None
+    assert plain.server._loop.scenario_step is None

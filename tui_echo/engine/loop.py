@@ -47,6 +47,7 @@ from tui_echo.events import (
     FaultChanged,
     ListenerChanged,
     Rejected,
+    ScenarioStep,
     ServerError,
     ShutdownComplete,
 )
@@ -485,6 +486,11 @@ class EchoLoop:
         return self.clients.totals(
             self._limits.budget.pending, self._default_fault, self._published
         )
+
+    @property
+    def scenario_step(self) -> ScenarioStep | None:
+        """The latest `scenario` event, None without a scenario (loop thread)."""
+        return None if self._timeline is None else self._timeline.latest
 
     @property
     def published(self) -> int:

@@ -60,6 +60,7 @@ class Timeline:
         "_start",
         "_timed",
         "_timers",
+        "latest",
     )
 
     def __init__(
@@ -85,6 +86,8 @@ class Timeline:
         self._armed: set[int] = set()
         """Clients whose `after_connect` steps are still to come (open ones)."""
         self._order = itertools.count()
+        self.latest: ScenarioStep | None = None
+        """The last `scenario` event published (for a snapshot: attach)."""
 
     @property
     def alarm(self) -> Alarm:
@@ -205,7 +208,7 @@ class Timeline:
         """The `scenario` event for `step` (None: the start), fired at `clock`."""
         upcoming = self._timed[0] if self._timed else None
         following = None if upcoming is None else self._by_number[upcoming[1]]
-        return ScenarioStep(
+        self.latest = ScenarioStep(
             step=0 if step is None else step.number,
             clock=clock,
             does="" if step is None else step.does(),
@@ -216,3 +219,4 @@ class Timeline:
                 else f"step {following.number}, {following.does()}"
             ),
         )
+        return self.latest
