@@ -51,6 +51,10 @@ async def test_the_status_bar_shows_the_scenario_clock_and_next_step() -> None:
             "the next step once the first fired",
         )
         assert "scenario 0." in monitor.screen_text()  # its clock, under a second
+        await monitor.until(
+            lambda: any("step 1 at 0.3s" in line for line in monitor.log_lines()),
+            "the step in the event log",
+        )
 
 
 async def test_a_monitor_without_a_scenario_shows_none() -> None:

@@ -186,7 +186,8 @@ class ScenarioStep:
     step: int
     """The step that fired (its number in the file, from 1); 0: the start."""
     clock: float
-    """Seconds since the scenario started (the `listening` event) it fired at."""
+    """When it was due, in seconds since the scenario started (the `listening`
+    event); it fires then, or a moment after on a busy loop."""
     does: str
     """What the step does (`set new to delay=200ms`); empty at the start."""
     next_at: float

@@ -115,6 +115,9 @@ class Scenario:
     profiles: Mapping[str, FaultSpec] = field(default_factory=dict)
     """The file's `[profile.NAME]` tables, each a fault."""
 
+    def __hash__(self) -> int:  # a mapping has no hash; the steps say enough
+        return hash(self.steps)
+
     @classmethod
     def parse(cls, text: str) -> Scenario:
         """The scenario a TOML text says.
