@@ -101,6 +101,7 @@ def test_the_next_step_after_a_time_counts_repeats_and_ties() -> None:
 
 @pytest.mark.parametrize(
     ("body", "said"),
+    ids=lambda value: repr(value)[:40],
     [
         (
             'at = "2s"\ntarget = "new"\nfault = "off"\ncolour = "red"',
@@ -196,6 +197,7 @@ ONE = '\n[[step]]\nat = "1s"\ntarget = "new"\nfault = "off"\n'
 
 @pytest.mark.parametrize(
     ("text", "said"),
+    ids=lambda value: repr(value)[:40],
     [
         ("", "no [[step]]"),
         ("[profile.a]\ndelay = '1s'\n", "no [[step]]"),
