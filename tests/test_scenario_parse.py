@@ -101,7 +101,6 @@ def test_the_next_step_after_a_time_counts_repeats_and_ties() -> None:
 
 @pytest.mark.parametrize(
     ("body", "said"),
-    ids=lambda value: repr(value)[:40],
     [
         (
             'at = "2s"\ntarget = "new"\nfault = "off"\ncolour = "red"',
@@ -182,6 +181,7 @@ def test_the_next_step_after_a_time_counts_repeats_and_ties() -> None:
             "step 2, fault: a SPEC or a profile",
         ),
     ],
+    ids=lambda value: repr(value)[:40],
 )
 def test_a_bad_step_is_refused_naming_the_step_and_the_item(
     body: str, said: str
@@ -197,7 +197,6 @@ ONE = '\n[[step]]\nat = "1s"\ntarget = "new"\nfault = "off"\n'
 
 @pytest.mark.parametrize(
     ("text", "said"),
-    ids=lambda value: repr(value)[:40],
     [
         ("", "no [[step]]"),
         ("[profile.a]\ndelay = '1s'\n", "no [[step]]"),
@@ -240,6 +239,7 @@ ONE = '\n[[step]]\nat = "1s"\ntarget = "new"\nfault = "off"\n'
         ("[profile.slow]\nstall = 'yes'\n" + ONE, "profile 'slow': fault item 'stall'"),
         ("[profile.slow]\nrate = 1\n" + ONE * (MAX_STEPS + 1), "at most 256"),
     ],
+    ids=lambda value: repr(value)[:40],
 )
 def test_a_bad_file_is_refused_naming_the_table_and_the_item(
     text: str, said: str
