@@ -165,6 +165,38 @@ class ShutdownComplete:
     ts: float = field(default_factory=_now)
 
 
+@dataclass(slots=True, kw_only=True)
+class ListenerChanged:
+    """The listener fault (the server's door: `refuse`, `drop`, `accept-delay=D`)
+    was set, cleared, or ran out (`for=`)."""
+
+    kind: ClassVar[str] = "listener"
+    fault: str
+    """The listener fault now in force, as set (`refuse,for=5s`), or `off`."""
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(slots=True, kw_only=True)
+class ScenarioStep:
+    """A scenario (`--scenario`) started (`step` 0, just after `listening`) or one
+    of its `at` steps fired; with the next `at` step, so that a monitor can show
+    the scenario's clock and what comes next from this event alone."""
+
+    kind: ClassVar[str] = "scenario"
+    step: int
+    """The step that fired (its number in the file, from 1); 0: the start."""
+    clock: float
+    """When it was due, in seconds since the scenario started (the `listening`
+    event); it fires then, or a moment after on a busy loop."""
+    does: str
+    """What the step does (`set new to delay=200ms`); empty at the start."""
+    next_at: float
+    """When the next `at` step fires, seconds since start (0 with no next)."""
+    next_does: str
+    """The next `at` step (`step 3: set all to off`); empty when none is left."""
+    ts: float = field(default_factory=_now)
+
+
 Event = (
     Listening
     | ClientConnected
@@ -174,6 +206,8 @@ Event = (
     | Rejected
     | ServerError
     | ShutdownComplete
+    | ListenerChanged
+    | ScenarioStep
 )
 
 
@@ -239,6 +273,14 @@ _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
         f"{_client(e.client)}}}"
     ),
     ShutdownComplete: lambda e: f'{{"event":"shutdown","ts":{e.ts:.6f}}}',
+    ListenerChanged: lambda e: (
+        f'{{"event":"listener","ts":{e.ts:.6f},"fault":{_quote(e.fault)}}}'
+    ),
+    ScenarioStep: lambda e: (
+        f'{{"event":"scenario","ts":{e.ts:.6f},"step":{e.step},'
+        f'"clock":{e.clock!r},"does":{_quote(e.does)},"next_at":{e.next_at!r},'
+        f'"next_does":{_quote(e.next_does)}}}'
+    ),
 }
 
 
@@ -253,6 +295,8 @@ _KINDS: dict[str, type[Event]] = {
         Rejected,
         ServerError,
         ShutdownComplete,
+        ListenerChanged,
+        ScenarioStep,
     )
 }
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -270,6 +314,11 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "pending": (int,),
     "discarded": (int,),
     "ts": (int, float),
+    "step": (int,),
+    "clock": (int, float),
+    "does": (str,),
+    "next_at": (int, float),
+    "next_does": (str,),
 }
 
 
@@ -286,6 +335,9 @@ _LARGEST: dict[str, float] = {
     "pending": _LARGEST_COUNT,
     "discarded": _LARGEST_COUNT,
     "ts": 32503680000.0,  # the year 3000: no later clock makes sense here
+    "step": _LARGEST_COUNT,
+    "clock": 32503680000.0,
+    "next_at": 32503680000.0,
 }
 """The largest value a number field may have in an event from outside."""
 
@@ -390,3 +442,24 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
             return f"fault       {where}: {event.fault}"
         case ShutdownComplete():
             return "shutdown"
+        case ListenerChanged():
+            if event.fault == FAULT_OFF:
+                return "listener    off: accepting as usual"
+            return f"listener    {event.fault}"
+        case ScenarioStep():
+            now = (
+                "started"
+                if event.step == 0
+                else f"step {event.step} at {_seconds(event.clock)}: {event.does}"
+            )
+            if not event.next_does:
+                return f"scenario    {now}; no more timed steps"
+            return (
+                f"scenario    {now}; next at {_seconds(event.next_at)}:"
+                f" {event.next_does}"
+            )
+
+
+def _seconds(seconds: float) -> str:
+    """A time on a scenario's clock, for its log line: `12.5s`."""
+    return f"{seconds:.6g}s" if seconds < 1e6 else f"{seconds:.0f}s"

@@ -9,7 +9,25 @@ Installed with tui-echo (entry point `pytest11`), so any test can ask for it::
         assert client.request(b"again") == b"again"  # it reconnected
 
 The server listens on 127.0.0.1, port 0, with the default limits, and stops after
-the test. To change its settings, override the `echo_server_config` fixture.
+the test. To change its settings, override the `echo_server_config` fixture; a
+listener fault from the start is one of them::
+
+    @pytest.fixture
+    def echo_server_config():
+        return ServerConfig(port=0, listener_fault=ListenerFault.parse("refuse,for=2s"))
+
+and `echo_server.set_listener_fault("accept-delay=200ms")` changes it during a test.
+
+A scenario (a timeline of faults, `--scenario`) is one of them too, from a file or
+from text; `echo_server.wait_for_step(N)` returns once its step N has fired::
+
+    @pytest.fixture
+    def echo_server_config():
+        return ServerConfig(port=0, scenario=load_scenario("tests/flaky-net.toml"))
+
+    def test_my_client_survives_the_outage(echo_server):
+        echo_server.wait_for_step(2)  # the network is gone now
+        ...
 """
 
 from __future__ import annotations
@@ -23,8 +41,15 @@ import pytest
 
 from tui_echo.engine.config import ServerConfig
 from tui_echo.engine.feed import EventFeed
-from tui_echo.events import ClientClosed, ClientConnected, Event
+from tui_echo.events import (
+    ClientClosed,
+    ClientConnected,
+    Event,
+    ListenerChanged,
+    ScenarioStep,
+)
 from tui_echo.faults import FaultSpec, FaultTarget
+from tui_echo.faults.listener import ListenerFault, as_listener_fault
 from tui_echo.server import EchoServer
 
 __all__ = ["EchoServerFixture", "EventRecorder", "echo_server", "echo_server_config"]
@@ -118,6 +143,31 @@ class EchoServerFixture:
         """A fault on a client id, on `"all"` clients or on `"new"` ones (SPEC text,
         a `FaultSpec`, or None / `"off"` to clear)."""
         self.server.set_fault(target, spec)
+
+    def set_listener_fault(
+        self, fault: ListenerFault | str | None, timeout: float = TIMEOUT
+    ) -> ListenerChanged:
+        """Put a listener fault in force (`"refuse"`, `"drop,for=2s"`,
+        `"accept-delay=200ms"`, a `ListenerFault`, or None / `"off"`); returns once
+        the door is so, with its `listener` event.
+
+        Raises:
+            ValueError: the text is not a listener fault (the message names the item).
+        """
+        value = as_listener_fault(fault)
+        before = self.events.of(ListenerChanged)
+        self.server.set_listener_fault(value)
+        return self.events.wait_for(
+            ListenerChanged,
+            lambda e: not any(e is old for old in before),
+            timeout,
+        )
+
+    def wait_for_step(self, number: int, timeout: float = TIMEOUT) -> ScenarioStep:
+        """Return once the scenario's `at` step `number` (from 1, as in its file)
+        has fired (its first time, for a step that repeats), with its `scenario`
+        event; the faults it set are in force by then."""
+        return self.events.wait_for(ScenarioStep, timeout=timeout, step=number)
 
 
 @pytest.fixture

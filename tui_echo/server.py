@@ -26,10 +26,11 @@ from tui_echo.control.socket_server import (
 )
 from tui_echo.engine.config import ServerConfig
 from tui_echo.engine.feed import EventFeed
-from tui_echo.engine.listener import ServerStartError, bind_listener
+from tui_echo.engine.listener import BACKLOG, ServerStartError, bind_listener
 from tui_echo.engine.loop import EchoLoop
 from tui_echo.events import FaultChanged, KernelStats, Listening
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget, fault_text
+from tui_echo.faults.listener import ListenerFault, as_listener_fault
 from tui_echo.words import format_address, os_reason
 
 STOP_TIMEOUT = 5.0
@@ -104,7 +105,7 @@ class EchoServer:
         listener, control = self._bound
         host, port = self.address
         try:
-            listener.listen(socket.SOMAXCONN)
+            listener.listen(BACKLOG)
         except OSError as exc:
             self._release()
             where, reason = format_address(host, port), os_reason(exc)
@@ -121,6 +122,9 @@ class EchoServer:
         loop.publish(Listening(host=host, port=port))  # the thread is not up yet
         if self.config.fault is not None:
             loop.publish(FaultChanged(fault=fault_text(self.config.fault)))
+        if self.config.listener_fault is not None:  # publishes `listener`
+            loop.set_listener_fault(self.config.listener_fault)
+        loop.start_scenario()  # its clock starts with `listening`
         thread = threading.Thread(target=loop.run, name="tui-echo-loop", daemon=True)
         try:
             thread.start()
@@ -190,6 +194,17 @@ class EchoServer:
             )
         fault = spec
         self._send(lambda loop: loop.set_fault(target, fault))
+
+    def set_listener_fault(self, fault: ListenerFault | str | None) -> None:
+        """Put a listener fault in force (any thread): a `ListenerFault`, its text
+        (`"refuse,for=5s"`, `"accept-delay=200ms"`), or None / `"off"` to clear.
+        A `listener` event follows.
+
+        Raises:
+            ValueError: the text is not a listener fault (the message names the item).
+        """
+        value = as_listener_fault(fault)
+        self._send(lambda loop: loop.set_listener_fault(value))
 
     def watch_kernel(self, client_ids: Iterable[int]) -> None:
         """Have the loop sample the kernel's view of these clients now (any thread).

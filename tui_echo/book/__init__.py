@@ -15,6 +15,7 @@ from tui_echo.book.records import (
     TIMELINE_LENGTH,
     ClientRecord,
     ClosedClient,
+    ScenarioClock,
     Totals,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "ClientBook",
     "ClientRecord",
     "ClosedClient",
+    "ScenarioClock",
     "Totals",
 ]

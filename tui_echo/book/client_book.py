@@ -20,6 +20,7 @@ from tui_echo.book.records import (
     TIMELINE_LENGTH,
     ClientRecord,
     ClosedClient,
+    ScenarioClock,
     Totals,
 )
 from tui_echo.events import (
@@ -32,6 +33,7 @@ from tui_echo.events import (
     FaultChanged,
     Listening,
     Rejected,
+    ScenarioStep,
     ServerError,
     ShutdownComplete,
 )
@@ -99,6 +101,8 @@ class ClientBook:
         `detail` only)."""
         self.default_fault: str | None = None
         """The SPEC new clients get, None for none."""
+        self.scenario: ScenarioClock | None = None
+        """The scenario's clock and next step, once a `scenario` event said them."""
         self.max_id = 0
         """The largest client id seen (the table sizes its ID column by it)."""
         self._faulted: set[int] = set()
@@ -209,6 +213,12 @@ class ClientBook:
                     return event.client
             case ShutdownComplete():
                 self.shut_down = True
+            case ScenarioStep():
+                self.scenario = ScenarioClock(
+                    origin=event.ts - event.clock,
+                    next_at=event.next_at if event.next_does else None,
+                    next_does=event.next_does,
+                )
         return None
 
     def _on_connect(self, event: ClientConnected) -> int:

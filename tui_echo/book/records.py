@@ -95,3 +95,19 @@ class Totals:
     bytes_out: int = 0
     rate_in: float = 0.0
     rate_out: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioClock:
+    """Where a scenario (`--scenario`) stands, from its latest `scenario` event."""
+
+    origin: float
+    """Wall-clock time its clock started (the `listening` event)."""
+    next_at: float | None
+    """When its next `at` step fires, seconds on its clock; None: none left."""
+    next_does: str
+    """That step (`step 3, set all to off`); empty when none is left."""
+
+    def clock(self, now: float) -> float:
+        """Seconds on the scenario's clock at wall-clock `now`."""
+        return max(0.0, now - self.origin)

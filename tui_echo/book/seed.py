@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 
 from tui_echo.book.client_book import ClientBook
 from tui_echo.book.records import HISTORY_LENGTH, ClosedClient
-from tui_echo.events import ClientConnected, ClientState, Event, FaultChanged
+from tui_echo.events import (
+    ClientConnected,
+    ClientState,
+    Event,
+    FaultChanged,
+    ScenarioStep,
+)
 
 
 @dataclass(slots=True)
@@ -56,6 +62,9 @@ class Snapshot:
     clients: list[SeedClient] = field(default_factory=list)
     history: list[ClosedClient] = field(default_factory=list)
     """Closed clients, oldest first."""
+    scenario: ScenarioStep | None = None
+    """The server's latest `scenario` event (`EchoLoop.scenario_step`), if it runs
+    a scenario: the clock and next step an attached monitor starts from."""
 
 
 def seed_book(
@@ -68,6 +77,8 @@ def seed_book(
     """
     book.address = (snapshot.host, snapshot.port)
     book.started_at = snapshot.started_at
+    if snapshot.scenario is not None:
+        book.apply(snapshot.scenario)
     for closed in snapshot.history[-HISTORY_LENGTH:]:
         if book.detail:
             book.history[closed.id] = closed

@@ -22,6 +22,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tui_echo import __version__
 from tui_echo.cli.headless import LineWriter, run_headless
 from tui_echo.cli.process import allow_all_descriptors, collect_garbage_less_often
+from tui_echo.cli.scenario import (
+    SCENARIO_HELP,
+    ScenarioFileError,
+    read_scenario,
+    run_scenario_command,
+)
 from tui_echo.cli.stop_signals import StopSignals, leave_if_stuck
 from tui_echo.engine.config import (
     DEFAULT_HOST,
@@ -104,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
             "%(prog)s [options]\n"
             "       %(prog)s attach PATH         the monitor on a server run with"
             " --control PATH\n"
-            "       %(prog)s replay FILE [--speed N]  the monitor over a JSON log"
+            "       %(prog)s replay FILE [--speed N]  the monitor over a JSON log\n"
+            "       %(prog)s scenario check FILE  validate and print a --scenario file"
         ),
         description=_lines(
             "A TCP echo server you can watch live. By default a terminal monitor shows"
@@ -217,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
             " through it (default: off)"
         ),
     )
+    parser.add_argument("--scenario", metavar="FILE", help=_lines(SCENARIO_HELP))
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
@@ -227,7 +235,14 @@ def config_from(
     args: argparse.Namespace, parser: argparse.ArgumentParser
 ) -> ServerConfig:
     """The server settings the parsed arguments ask for; a usage error if they make
-    no sense (exits 2, as argparse does)."""
+    no sense (exits 2, as argparse does; a bad scenario file in one line)."""
+    scenario = None
+    if args.scenario is not None:
+        try:
+            scenario = read_scenario(args.scenario)
+        except ScenarioFileError as exc:
+            _fail(str(exc))
+            raise SystemExit(EXIT_USAGE) from None
     try:
         return ServerConfig(
             host=args.host,
@@ -239,6 +254,7 @@ def config_from(
             fault=args.fault,
             seed=args.seed,
             control=args.control,
+            scenario=scenario,
         )
     except ConfigError as exc:
         option = "--" + exc.setting.replace("_", "-")
@@ -255,6 +271,8 @@ def run(argv: Sequence[str] | None, signals: StopSignals, stdout_open: bool) -> 
     if words and words[0] == "replay":
         replay = build_replay_parser().parse_args(words[1:])
         return _replay(replay.file, replay.speed, signals)
+    if words and words[0] == "scenario":
+        return run_scenario_command(words[1:])
     parser = build_parser()
     args = parser.parse_args(words)
     config = config_from(args, parser)

@@ -3,7 +3,10 @@
 It accepts in bounded batches, so a flood of connects cannot starve the clients;
 out of descriptors or memory (EMFILE and friends) it stops accepting a moment
 rather than spin on the error, and says so once; the loop pauses it too while the
-event feed is backlogged.
+event feed is backlogged. The door (door.py) may hold it (`drop`, or too many
+connections held back by `accept-delay`) or take the listener off the poller
+altogether (`refuse`: a socket that no longer listens would report a hang-up
+forever).
 """
 
 from __future__ import annotations
@@ -37,6 +40,13 @@ class Acceptor:
         self._report = report
         """Says what went wrong, once per trouble (an `error` event)."""
         self.accepting = True
+        """Not paused by its own trouble or by a backlogged feed."""
+        self.held = False
+        """The door holds it: the listener stays registered, without interest."""
+        self.shut = False
+        """The door took the listener off the poller (it does not listen)."""
+        self.taking = True
+        """Accepting, held by nothing and not shut: `take` takes."""
         self._paused_until = 0.0
         self._error_reported = False
         poller.register(listener.fileno(), READ)
@@ -45,7 +55,7 @@ class Acceptor:
         """The connections waiting, with their peers, up to `ACCEPT_BATCH`."""
         listener = self.listener
         for _ in range(ACCEPT_BATCH):
-            if not self.accepting:  # paused meanwhile (the feed is backlogged)
+            if not self.taking:  # paused or held meanwhile (feed backlogged, door)
                 return
             try:
                 sock, address = listener.accept()
@@ -59,6 +69,20 @@ class Acceptor:
             self._error_reported = False
             yield sock, format_peer(address)
 
+    def drain(self) -> Iterator[tuple[socket.socket, str]]:
+        """Every connection waiting, paused or held or not (before the door shuts:
+        the backlog is bounded, and these connects had completed)."""
+        taking = self.taking
+        self.taking = True
+        try:
+            while True:
+                batch = list(self.take())
+                yield from batch
+                if len(batch) < ACCEPT_BATCH:
+                    return
+        finally:
+            self.taking = taking
+
     def pause(self) -> None:
         """Stop accepting until `resume_if_due` says otherwise."""
         self._set(False)
@@ -68,10 +92,32 @@ class Acceptor:
         if not self.accepting and allowed and now >= self._paused_until:
             self._set(True)
 
+    def hold(self, held: bool) -> None:
+        """Stop (or go back to) taking connections for the door; the listener stays
+        on the poller."""
+        self.held = held
+        self._sync()
+
+    def shut_out(self, shut: bool) -> None:
+        """Take the listener off the poller (True), or put it back (False)."""
+        if shut == self.shut:
+            return
+        fd = self.listener.fileno()
+        if shut:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._poller.unregister(fd)
+        else:
+            self._poller.register(fd, READ if self.accepting and not self.held else 0)
+        self.shut = shut
+        self._sync()
+
     def close(self) -> None:
         """Stop listening for good."""
-        with contextlib.suppress(KeyError, ValueError, OSError):
-            self._poller.unregister(self.listener.fileno())
+        if not self.shut:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                self._poller.unregister(self.listener.fileno())
+        self.shut = True
+        self.taking = False
         self.listener.close()
 
     def _out_of_resources(self, exc: OSError) -> None:
@@ -86,6 +132,13 @@ class Acceptor:
             )
 
     def _set(self, accepting: bool) -> None:
-        if accepting != self.accepting:
-            self._poller.modify(self.listener.fileno(), READ if accepting else 0)
-            self.accepting = accepting
+        self.accepting = accepting
+        self._sync()
+
+    def _sync(self) -> None:
+        """The poller's interest in the listener, from the three reasons not to take."""
+        taking = self.accepting and not self.held and not self.shut
+        if taking != self.taking:
+            self.taking = taking
+            if not self.shut:
+                self._poller.modify(self.listener.fileno(), READ if taking else 0)

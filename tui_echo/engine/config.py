@@ -13,6 +13,8 @@ from tui_echo.units import MAX_SECONDS, MAX_SIZE, human_duration, human_size
 
 if TYPE_CHECKING:
     from tui_echo.faults import FaultSpec
+    from tui_echo.faults.listener import ListenerFault
+    from tui_echo.faults.scenario import Scenario
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9000
@@ -53,6 +55,11 @@ class ServerConfig:
     """Seed of the faults' randomness (jitter); None: a random seed."""
     control: str | None = None
     """Path of the control socket (control.py), or None for none."""
+    listener_fault: ListenerFault | None = None
+    """The listener fault in force from the start (`--listener-fault`), or None;
+    its `for=` counts from the start."""
+    scenario: Scenario | None = None
+    """A timeline of faults (`--scenario`, faults/scenario.py), or None."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -7,6 +7,9 @@ import socket
 
 from tui_echo.words import format_address, os_reason
 
+BACKLOG = socket.SOMAXCONN
+"""The listen backlog (the door makes it small for a while under `drop`)."""
+
 
 class ServerStartError(Exception):
     """The server could not listen: a clear, one-line reason for the operator."""

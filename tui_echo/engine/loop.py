@@ -12,6 +12,7 @@ the `EventFeed`: lifecycle events at once, data events coalesced once per `TICK`
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import random
 import socket
@@ -33,20 +34,25 @@ from tui_echo.engine.connection import (
     Connection,
     Limits,
 )
+from tui_echo.engine.door import Door
 from tui_echo.engine.feed import EventFeed
 from tui_echo.engine.memory import MemoryBudget, release_freed_memory
 from tui_echo.engine.poller import READ, READABLE, TROUBLE, WRITE, Poller
 from tui_echo.engine.side_channel import SideChannel
+from tui_echo.engine.timeline import Alarm, Timeline
 from tui_echo.engine.timers import Timers, wait_until
 from tui_echo.events import (
     ClientConnected,
     Event,
     FaultChanged,
+    ListenerChanged,
     Rejected,
+    ScenarioStep,
     ServerError,
     ShutdownComplete,
 )
 from tui_echo.faults import FaultSpec, FaultTarget, fault_text
+from tui_echo.faults.listener import ListenerFault, listener_text
 from tui_echo.words import format_peer
 
 TICK = 0.1
@@ -80,6 +86,8 @@ class EchoLoop:
         """The loop's poller; side channels register their descriptors with it."""
         self._commands = CommandQueue(self.poller)
         self._acceptor = Acceptor(listener, self.poller, self._report)
+        self._door = Door(self._acceptor, self._report)
+        """The listener fault in force, carried out (door.py)."""
         self.clients = Clients(format_peer(listener.getsockname()))
         """Who is connected (loop thread; watchers read it there)."""
         self._by_fd = self.clients.by_fd
@@ -93,6 +101,20 @@ class EchoLoop:
         self._published = 0
         """Events published so far: the `seq` of the control socket's stream."""
         self._side: SideChannel | None = None
+        self._timeline = (
+            None
+            if config.scenario is None
+            else Timeline(
+                config.scenario,
+                self._timers,
+                self.set_fault,
+                self.set_listener_fault,
+                self.publish,
+            )
+        )
+        """The scenario's steps to come (`--scenario`), or None."""
+        self._alarms = () if self._timeline is None else (self._timeline.alarm,)
+        """Timer entries that are no client's nor the door's."""
 
     def attach(self, side: SideChannel) -> None:
         """Serve `side`'s descriptors too (before `run`, on the starting thread)."""
@@ -269,16 +291,27 @@ class EchoLoop:
     def _run_timers(self, now: float) -> None:
         """Call `timer` on every connection whose deadline has come."""
         by_id = self._by_id
-        for conn in self._timers.due(now):
-            entry = by_id.get(conn.id)
+        for due in self._timers.due(now):
+            entry = by_id.get(due.id)
             if entry is None:
+                if due is self._door:
+                    self._door_due(now)
+                elif isinstance(due, Alarm):  # a scenario's next step
+                    self._ring(due, now)
                 continue  # closed since
+            conn = entry[1]
             try:
                 todo = conn.timer(now)
                 if todo:
                     self._carry_out(entry[0], conn, todo)
             except Exception as exc:  # a bug must cost one client, not the loop
                 self._carry_out(entry[0], conn, conn.broke(exc))
+
+    def _ring(self, alarm: Alarm, now: float) -> None:
+        try:
+            alarm.ring(now)
+        except Exception as exc:  # a bug: report it and keep serving
+            self._report_bug(exc)
 
     def _budget_flipped(self) -> None:
         """All clients together went over `max_memory`, or back under half of it:
@@ -294,18 +327,38 @@ class EchoLoop:
 
     def _accept(self) -> None:
         acceptor = self._acceptor
-        limit = self.config.max_clients
         for sock, peer in acceptor.take():
-            if limit is not None and len(self._by_id) >= limit:
-                sock.close()
-                self.clients.rejected += 1
-                self.publish(
-                    Rejected(peer=peer, reason=f"max clients ({limit}) reached")
-                )
-            else:
-                self._add_client(sock, peer)
+            self._admit(sock, peer)
             if self.feed.backlogged:
                 acceptor.pause()
+
+    def _admit(self, sock: socket.socket, peer: str) -> None:
+        """A connection just accepted: refused over --max-clients, held back by the
+        door (accept-delay), or a client now."""
+        door = self._door
+        limit = self.config.max_clients
+        # Connections the door holds back count: each becomes a client.
+        if limit is not None and len(self._by_id) + door.held >= limit:
+            sock.close()
+            self.clients.rejected += 1
+            self.publish(Rejected(peer=peer, reason=f"max clients ({limit}) reached"))
+        elif door.holding:
+            if door.hold(sock, peer, time.monotonic()):
+                self._timers.add(door)
+        else:
+            self._add_client(sock, peer)
+
+    def _door_due(self, now: float) -> None:
+        """The door's timer: let in the connections whose delay is over; end a
+        `for=` that ran out."""
+        door = self._door
+        released, expired = door.due(now)
+        for sock, peer in released:
+            self._add_client(sock, peer)
+        if expired:
+            self.set_listener_fault(None)
+        elif door.deadline is not None:
+            self._timers.add(door)
 
     def _add_client(self, sock: socket.socket, peer: str) -> None:
         try:
@@ -322,6 +375,8 @@ class EchoLoop:
         self.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
         if self._default_fault is not None:  # the default, no event of its own
             self._carry_out(sock, conn, conn.set_fault(self._default_fault, now))
+        if self._timeline is not None and self._timeline.per_client:
+            self._timeline.connected(conn.id, now)
 
     # ---- the tick -------------------------------------------------------------------
 
@@ -342,7 +397,9 @@ class EchoLoop:
         if self._limits.budget.trim_due(now):
             release_freed_memory()
         if self._timers.stale(len(self._by_id)):
-            self._timers.rebuild(self.clients.connections())
+            self._timers.rebuild(
+                itertools.chain(self.clients.connections(), (self._door,), self._alarms)
+            )
         self._acceptor.resume_if_due(
             now, allowed=self._running and not self.feed.backlogged
         )
@@ -385,6 +442,30 @@ class EchoLoop:
                 self._carry_out(sock, conn, conn.set_fault(spec, now))
         return True
 
+    def set_listener_fault(self, fault: ListenerFault | None) -> None:
+        """Put a listener fault in force (None: off) and publish a `listener` event
+        (loop thread; the starting thread before the loop runs)."""
+        door = self._door
+        if fault is not None and fault.mode == "refuse" and not self._acceptor.shut:
+            # What the kernel completed before the door shuts is served, not reset.
+            for sock, peer in self._acceptor.drain():
+                self._admit(sock, peer)
+        released = door.set(fault, time.monotonic())
+        self.publish(ListenerChanged(fault=listener_text(fault)))
+        for sock, peer in released:
+            self._add_client(sock, peer)
+        if door.deadline is not None:
+            self._timers.add(door)
+
+    @property
+    def listener_fault(self) -> ListenerFault | None:
+        """The listener fault in force (loop thread)."""
+        return self._door.fault
+
+    def listener_left(self) -> float | None:
+        """Seconds until the listener fault's `for=` runs out, or None (loop thread)."""
+        return self._door.left(time.monotonic())
+
     def inspect(self, client_id: int, enabled: bool) -> bool:
         """Start or stop keeping a client's recent bytes; False if it is unknown."""
         entry = self._by_id.get(client_id)
@@ -407,6 +488,11 @@ class EchoLoop:
         )
 
     @property
+    def scenario_step(self) -> ScenarioStep | None:
+        """The latest `scenario` event, None without a scenario (loop thread)."""
+        return None if self._timeline is None else self._timeline.latest
+
+    @property
     def published(self) -> int:
         """Events published so far: the `seq` of the latest (loop thread)."""
         return self._published
@@ -420,6 +506,8 @@ class EchoLoop:
         if not self.clients.remove(fd, conn):
             return
         self._active.discard(conn)
+        if self._timeline is not None:
+            self._timeline.closed(conn.id)
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(fd)
         close_socket(sock, conn.close_how, self._buffer)
@@ -432,6 +520,12 @@ class EchoLoop:
         if conn.discard() & BUDGET:
             self._budget_flipped()
 
+    def start_scenario(self) -> None:
+        """Start the scenario's clock now, if there is one (the server's thread,
+        just after `listening` and before the loop runs)."""
+        if self._timeline is not None:
+            self._timeline.start(time.monotonic())
+
     def close_unstarted(self) -> None:
         """Close the poller and the wake-up pair of a loop whose thread could not
         start (the listener and the control socket are the caller's to give back)."""
@@ -440,6 +534,7 @@ class EchoLoop:
 
     def _shutdown(self) -> None:
         """Close the listener and every client; the loop thread's last act."""
+        self._door.close()
         self._acceptor.close()
         for sock, conn in self.clients.entries():
             self._carry_out(sock, conn, conn.shut_down())

@@ -12,8 +12,19 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
-from tui_echo.engine.connection import Connection
+
+class Timed(Protocol):
+    """What the heap holds: a connection, or the listener's door (door.py); the
+    loop finds which by `id`."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def deadline(self) -> float | None: ...
+
 
 TIMER_GRAIN = 0.001
 """epoll's unit of time: below it, a deadline is met by sleeping, not polling."""
@@ -28,19 +39,19 @@ class Timers:
     __slots__ = ("_order", "heap")
 
     def __init__(self) -> None:
-        self.heap: list[tuple[float, int, Connection]] = []
+        self.heap: list[tuple[float, int, Timed]] = []
         """The entries; `heap[0][0]` is the nearest deadline (the loop reads it)."""
         self._order = itertools.count()
 
     def __len__(self) -> int:
         return len(self.heap)
 
-    def add(self, conn: Connection) -> None:
+    def add(self, conn: Timed) -> None:
         """Call `conn.timer` at its `deadline` (which is set)."""
         assert conn.deadline is not None
         heapq.heappush(self.heap, (conn.deadline, next(self._order), conn))
 
-    def due(self, now: float) -> Iterator[Connection]:
+    def due(self, now: float) -> Iterator[Timed]:
         """The connections whose deadline has come, each once, nearest first; an
         entry added meanwhile that is due too comes in its turn."""
         heap = self.heap
@@ -54,7 +65,7 @@ class Timers:
         outnumber the live ones, `clients` being how many are connected."""
         return len(self.heap) > 2 * clients + STALE_TIMERS
 
-    def rebuild(self, live: Iterable[Connection]) -> None:
+    def rebuild(self, live: Iterable[Timed]) -> None:
         """Only the `live` connections' deadlines, stale entries dropped."""
         self.heap[:] = [  # in place: the loop holds this list
             (conn.deadline, next(self._order), conn)

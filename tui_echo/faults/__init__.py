@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from tui_echo.faults.scenario import Scenario
+from tui_echo.faults.scenario_file import load_scenario
 from tui_echo.faults.spec import FaultActivity, FaultSpec, FaultTarget, fault_text
 
-__all__ = ["FaultActivity", "FaultSpec", "FaultTarget", "fault_text"]
+__all__ = [
+    "FaultActivity",
+    "FaultSpec",
+    "FaultTarget",
+    "Scenario",
+    "fault_text",
+    "load_scenario",
+]

@@ -100,6 +100,18 @@ def _text(text: str, style: str = "") -> Text:
     return Text(text, style=style)
 
 
+def _scenario_part(book: ClientBook) -> Part:
+    """The scenario's clock and its next step: `scenario 12s, next at 40s: step
+    2, set all to flaky`; shortened to the clock and when."""
+    scenario = book.scenario
+    assert scenario is not None
+    clock = f"scenario {human_duration(scenario.clock(book.clock()))}"
+    if scenario.next_at is None:
+        return Part(_text(f"{clock}, no more steps"), _text(clock), priority=1)
+    when = f"{clock}, next at {human_duration(scenario.next_at)}"
+    return Part(_text(f"{when}: {scenario.next_does}"), _text(when), priority=1)
+
+
 class StatusBar(Vertical):
     """Two lines at the top: the server and its clients, then the traffic."""
 
@@ -225,6 +237,8 @@ class StatusBar(Vertical):
                     _text(f"new: {book.default_fault}", "bold"),
                 )
             )
+        if book.scenario is not None:
+            parts.append(_scenario_part(book))
         if paused:
             parts.append(
                 Part(
