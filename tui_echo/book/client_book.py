@@ -12,6 +12,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from tui_echo.book.door import DoorState
 from tui_echo.book.records import (
     HISTORY_LENGTH,
     HISTORY_SECONDS,
@@ -30,6 +31,7 @@ from tui_echo.events import (
     ClientState,
     Event,
     FaultChanged,
+    ListenerChanged,
     Listening,
     Rejected,
     ServerError,
@@ -99,6 +101,8 @@ class ClientBook:
         `detail` only)."""
         self.default_fault: str | None = None
         """The SPEC new clients get, None for none."""
+        self.door = DoorState()
+        """What the server's door (the listener fault) is doing."""
         self.max_id = 0
         """The largest client id seen (the table sizes its ID column by it)."""
         self._faulted: set[int] = set()
@@ -198,6 +202,8 @@ class ClientBook:
                     return event.client
             case ShutdownComplete():
                 self.shut_down = True
+            case ListenerChanged():
+                self.door.changed(event)
         return None
 
     def _on_connect(self, event: ClientConnected) -> int:
