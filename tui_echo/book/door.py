@@ -40,19 +40,26 @@ class DoorState:
         """Seconds until the `for=` runs out (0 once past), or None."""
         return None if self.ends_at is None else max(0.0, self.ends_at - now)
 
-    def words(self, now: float) -> str | None:
-        """What the door is doing, for the status bar (`refusing`, `dropping`,
-        `accept-delay 200ms`, with `4.2s left` for a `for=`), or None when open."""
+    def words(self, now: float, *, short: bool = False) -> str | None:
+        """What the door is doing, for the status bar (`refusing connects`,
+        `dropping connects`, `accept-delay 200ms`, with `(4.2s left)` for a
+        `for=`; `short`: `refusing 4.2s`), or None when open."""
         if self.open:
             return None
         fault = self.fault
         if fault is None:
             return f"listener {self.text}"
         if fault.mode == "refuse":
-            doing = "refusing connects"
+            doing = "refusing" if short else "refusing connects"
         elif fault.mode == "drop":
-            doing = "dropping connects"
+            doing = "dropping" if short else "dropping connects"
         else:
             doing = f"accept-delay {show_duration(fault.delay or 0.0)}"
         left = self.left(now)
-        return doing if left is None else f"{doing} ({human_duration(left)} left)"
+        if left is None:
+            return doing
+        return (
+            f"{doing} {human_duration(left)}"
+            if short
+            else (f"{doing} ({human_duration(left)} left)")
+        )
