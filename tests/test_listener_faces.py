@@ -226,3 +226,28 @@ def test_a_listener_fault_from_outside_that_does_not_parse_is_shown_escaped() ->
     book.apply(from_json({"event": "listener", "ts": 1.0, "fault": "weird\x1b[2J"}))
     words = book.door.words(0.0)
     assert words == "listener weird\\x1b[2J"
+
+
+def test_a_replayed_log_shows_the_door_as_it_was(tmp_path: Path) -> None:
+    from tests.helpers import write_log
+    from tui_echo.events import Listening
+    from tui_echo.pytest_plugin import EventRecorder
+    from tui_echo.sources.replay import LogReplay
+
+    log = write_log(
+        tmp_path / "door.jsonl",
+        [
+            Listening(host="127.0.0.1", port=9000, ts=1000.0),
+            ListenerChanged(fault="drop,for=10s", ts=1000.1),
+        ],
+    )
+    replay = LogReplay(str(log), speed=64)
+    try:
+        seen = EventRecorder(replay.feed)
+        wait_until(lambda: replay.finished, message="the end of the log")
+        book = ClientBook(replay.clock)
+        book.apply_all(seen.poll())
+        assert book.door.text == "drop,for=10s"
+        assert book.door.words(1001.1) == "dropping connects (9.0s left)"
+    finally:
+        replay.stop()
