@@ -37,6 +37,7 @@ from tui_echo.events import (
     to_json,
 )
 from tui_echo.faults import FaultSpec, FaultTarget
+from tui_echo.faults.listener import ListenerFault
 from tui_echo.pytest_plugin import EchoServerFixture
 
 DEADLINE = 15.0
@@ -390,6 +391,8 @@ class IdleOperator:
 
     def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
         return True
+
+    def set_listener_fault(self, fault: ListenerFault | None) -> None: ...
 
     def inspect(self, client_id: int, enabled: bool) -> bool:
         return False

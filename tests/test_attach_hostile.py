@@ -38,7 +38,7 @@ GOOD_LIST = (
 )
 GOOD_STATS = (
     b"clients=1 total=1 rejected=0 bytes_in=5 bytes_out=5 pending=0 uptime=2.0"
-    b" started=1000.000 seq=3 listening=127.0.0.1:9000 fault=-\n"
+    b" started=1000.000 seq=3 listener=off listening=127.0.0.1:9000 fault=-\n"
 )
 PYTHON_WORDS = ("Traceback", "invalid literal", "dictionary update", "Error:")
 """Python's own messages, which must never reach the operator."""

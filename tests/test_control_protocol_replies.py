@@ -25,6 +25,7 @@ from tui_echo.control.protocol import (
 from tui_echo.control.session import ControlSession
 from tui_echo.events import ClientConnected
 from tui_echo.faults import FaultSpec, FaultTarget
+from tui_echo.faults.listener import ListenerFault
 
 KNOWN = (1, 2)
 """The clients the recording operator has."""
@@ -58,6 +59,9 @@ class Recorder:
     def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
         self.calls.append(("fault", target, spec))
         return target in ("all", "new") or target in KNOWN
+
+    def set_listener_fault(self, fault: ListenerFault | None) -> None:
+        self.calls.append(("listener", fault))
 
     def inspect(self, client_id: int, enabled: bool) -> bool:
         self.calls.append(("inspect", client_id, enabled))
@@ -108,6 +112,13 @@ def spec(text: str) -> FaultSpec | None:
             [("fault", 2, spec("delay=50ms,slice=1"))],
         ),
         ("FAULT 9 stall", ["ERR no client 9"], [("fault", 9, spec("stall"))]),
+        ("LISTENER refuse", ["OK"], [("listener", ListenerFault("refuse"))]),
+        (
+            "listener accept-delay=200ms, for=5s",
+            ["OK"],
+            [("listener", ListenerFault("accept-delay", 0.2, 5.0))],
+        ),
+        ("LISTENER off", ["OK"], [("listener", None)]),
         ("INSPECT 1 on", ["OK"], [("inspect", 1, True)]),
         ("INSPECT 2 OFF", ["OK"], [("inspect", 2, False)]),
         ("INSPECT 9 on", ["ERR no client 9"], [("inspect", 9, True)]),
@@ -155,6 +166,7 @@ def test_help_lists_every_command() -> None:
         "KICK",
         "RESET",
         "FAULT",
+        "LISTENER",
         "EVENTS",
         "INSPECT",
         "RECENT",
@@ -178,6 +190,7 @@ def test_help_lists_every_command() -> None:
         ("RESET 1 2", "usage: RESET ID"),
         ("FAULT 1", "usage: FAULT ID|all|new SPEC"),
         ("FAULT", "usage: FAULT ID|all|new SPEC"),
+        ("LISTENER", "usage: LISTENER SPEC|off"),
         ("INSPECT 1", "usage: INSPECT ID on|off"),
         ("INSPECT 1 maybe", "usage: INSPECT ID on|off"),
         ("INSPECT 1 on now", "usage: INSPECT ID on|off"),
@@ -208,6 +221,23 @@ def test_misuse_gets_one_err_line_naming_it(line: str, error: str) -> None:
     assert list(answer.lines) == [f"ERR {error}"]
     assert not answer.streams
     assert all(call[0] != "kick all" for call in operator.calls)
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("LISTENER refuze", "ERR unknown listener item 'refuze'"),
+        ("LISTENER \x1b[2J", "ERR unknown listener item '\\x1b[2J'"),
+        ("LISTENER drop,refuse", "ERR listener items 'drop' and 'refuse'"),
+        ("LISTENER accept-delay=soon", "ERR listener item accept-delay=soon"),
+    ],
+)
+def test_a_bad_listener_fault_gets_err_naming_the_item(line: str, named: str) -> None:
+    operator = Recorder()
+    [answer] = execute(line, operator).lines
+    assert answer.startswith(named)
+    assert answer.isprintable()
+    assert operator.calls == []
 
 
 def test_an_eighteen_digit_id_is_still_an_id() -> None:

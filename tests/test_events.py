@@ -13,6 +13,7 @@ from tui_echo.events import (
     ClientState,
     Event,
     FaultChanged,
+    ListenerChanged,
     Listening,
     Rejected,
     ServerError,
@@ -50,6 +51,7 @@ def test_json_form_has_event_and_ts_first_then_the_spec_fields() -> None:
         (ServerError(message="boom", ts=1.5), ["message"]),
         (ServerError(message="boom", client=4, ts=1.5), ["message", "client"]),
         (ShutdownComplete(ts=1.5), []),
+        (ListenerChanged(fault="refuse,for=5s", ts=1.5), ["fault"]),
     ]
     for event, fields in cases:
         payload = to_json(event)
@@ -102,6 +104,8 @@ EVERY_KIND: list[Event] = [
     Rejected(peer="127.0.0.1:7", reason="max clients (1) reached", ts=4.0),
     ServerError(message="boom", ts=4.5),
     ShutdownComplete(ts=5.0),
+    ListenerChanged(fault="accept-delay=200ms,for=1s", ts=5.5),
+    ListenerChanged(fault="off", ts=5.6),
 ]
 """One event of every kind (a fault event both for a client and for all)."""
 

@@ -122,3 +122,44 @@ def test_nobody_comes(echo_server):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*no ClientConnected event {} within 0.2s*"])
+
+
+def test_the_fixture_sets_a_listener_fault_at_start_and_during_a_test(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(
+        """
+import pytest
+from tui_echo.engine.config import ServerConfig
+from tui_echo.faults.listener import ListenerFault
+
+@pytest.fixture
+def echo_server_config():
+    return ServerConfig(port=0, listener_fault=ListenerFault.parse("refuse"))
+"""
+    )
+    pytester.makepyfile(
+        test_door="""
+import errno
+import socket
+
+import pytest
+
+
+def test_my_client_sees_a_refused_connect_then_gets_in(echo_server):
+    with socket.socket() as client:
+        assert client.connect_ex(echo_server.address) == errno.ECONNREFUSED
+    event = echo_server.set_listener_fault("off")
+    assert event.fault == "off"
+    with echo_server.connect() as sock:
+        sock.sendall(b"in")
+        assert sock.recv(2) == b"in"
+
+
+def test_a_bad_listener_fault_is_a_value_error_naming_it(echo_server):
+    with pytest.raises(ValueError, match="refuze"):
+        echo_server.set_listener_fault("refuze")
+"""
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)

@@ -104,6 +104,14 @@ SCENES: dict[str, tuple[Callable[[], EchoApp], tuple[int, int], RunBefore]] = {
     ),
     "fault_new_dialog": (make_demo_app, DEMO_SIZE, keys("F")),
     "history_80x24": (make_demo_app, SMALL, keys("h")),
+    # The door: the listener fault's dialog, and the status bar saying it.
+    "listener_dialog": (make_demo_app, DEMO_SIZE, keys("L", closing=False)),
+    "listener_refusing_for_120x36": (
+        make_demo_app,
+        DEMO_SIZE,
+        keys("L", "2", closing=False),
+    ),
+    "listener_accept_delay_80x24": (make_demo_app, SMALL, keys("L", "4")),
     # The charts: the server's last minutes, one client's.
     "graphs_80x24": (make_demo_app, SMALL, keys("g")),
     "graphs_160x48": (make_demo_app, LARGE, keys("g")),

@@ -7,6 +7,7 @@ unit-testable without a terminal.
 from __future__ import annotations
 
 from tui_echo.book.client_book import ClientBook
+from tui_echo.book.door import DoorState
 from tui_echo.book.records import (
     HISTORY_LENGTH,
     HISTORY_SECONDS,
@@ -28,6 +29,7 @@ __all__ = [
     "ClientBook",
     "ClientRecord",
     "ClosedClient",
+    "DoorState",
     "ScenarioClock",
     "Totals",
 ]

@@ -12,6 +12,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
+from tui_echo.book.door import DoorState
 from tui_echo.book.records import (
     HISTORY_LENGTH,
     HISTORY_SECONDS,
@@ -31,6 +32,7 @@ from tui_echo.events import (
     ClientState,
     Event,
     FaultChanged,
+    ListenerChanged,
     Listening,
     Rejected,
     ScenarioStep,
@@ -103,6 +105,8 @@ class ClientBook:
         """The SPEC new clients get, None for none."""
         self.scenario: ScenarioClock | None = None
         """The scenario's clock and next step, once a `scenario` event said them."""
+        self.door = DoorState()
+        """What the server's door (the listener fault) is doing."""
         self.max_id = 0
         """The largest client id seen (the table sizes its ID column by it)."""
         self._faulted: set[int] = set()
@@ -219,6 +223,8 @@ class ClientBook:
                     next_at=event.next_at if event.next_does else None,
                     next_does=event.next_does,
                 )
+            case ListenerChanged():
+                self.door.changed(event)
         return None
 
     def _on_connect(self, event: ClientConnected) -> int:

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from tui_echo.book.client_book import ClientBook
 from tui_echo.book.records import HISTORY_LENGTH, ClosedClient
 from tui_echo.events import (
+    FAULT_OFF,
     ClientConnected,
     ClientState,
     Event,
     FaultChanged,
+    ListenerChanged,
     ScenarioStep,
 )
 
@@ -59,6 +61,8 @@ class Snapshot:
     seq: int
     taken_at: float
     """The monitor's clock when it was taken (rates start from here)."""
+    listener: str = FAULT_OFF
+    """The listener fault (`STATS`: a `for=` is the time left at `taken_at`)."""
     clients: list[SeedClient] = field(default_factory=list)
     history: list[ClosedClient] = field(default_factory=list)
     """Closed clients, oldest first."""
@@ -99,6 +103,7 @@ def seed_book(
     # The totals are STATS': every event up to its seq is in them (the early ones
     # folded above moved the clients, not the totals).
     book.default_fault = snapshot.default_fault
+    book.door.changed(ListenerChanged(fault=snapshot.listener, ts=snapshot.taken_at))
     totals = book.totals
     totals.clients_now = snapshot.clients_now
     totals.clients_total = snapshot.clients_total

@@ -40,6 +40,8 @@ from tui_echo.engine.config import (
 from tui_echo.engine.memory import calm_garbage_collector
 from tui_echo.faults import FaultSpec
 from tui_echo.faults.items import usage
+from tui_echo.faults.listener import USAGE as LISTENER_USAGE
+from tui_echo.faults.listener import ListenerFault
 from tui_echo.server import EchoServer, ServerStartError
 from tui_echo.sources.attached import (
     AttachCancelledError,
@@ -207,6 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
+        "--listener-fault",
+        type=_parsed_by(ListenerFault.parse),
+        metavar="SPEC",
+        help=_lines(
+            f"a fault of the server's door from the start: {LISTENER_USAGE};"
+            " e.g. refuse,for=5s (default: off)"
+        ),
+    )
+    parser.add_argument(
         "--seed",
         type=_parsed_by(_whole_number),
         metavar="N",
@@ -255,6 +266,7 @@ def config_from(
             seed=args.seed,
             control=args.control,
             scenario=scenario,
+            listener_fault=args.listener_fault,
         )
     except ConfigError as exc:
         option = "--" + exc.setting.replace("_", "-")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from tui_echo.events import MAX_TEXT, ClientState, KernelStats
 from tui_echo.faults import FaultActivity, FaultSpec
+from tui_echo.faults.listener import ListenerFault
 from tui_echo.words import quoted
 
 MAX_REPLY_LINE = 64 * 1024
@@ -208,6 +209,8 @@ class StatsLine:
     uptime: float
     started: float
     seq: int
+    listener: str
+    """The listener fault (`off`, `refuse,for=4.2s`: `for=` is the time left)."""
     host: str
     port: int
     fault: str | None
@@ -308,6 +311,18 @@ class _Fields:
             raise self._bad(f"{key}={quoted(value, 40)}, not a fault")
         return value
 
+    def listener(self, key: str = "listener") -> str:
+        """A listener fault the server holds (`off` for none): it must parse, and
+        comes back in its own text form."""
+        value = self.text(key)
+        try:
+            fault = ListenerFault.parse(value)
+        except ValueError:
+            raise self._bad(
+                f"{key}={quoted(value, 40)}, not a listener fault"
+            ) from None
+        return "off" if fault is None else str(fault)
+
     def state(self) -> ClientState:
         value = self.text("state")
         try:
@@ -340,6 +355,7 @@ def parse_stats(line: str) -> StatsLine:
         uptime=f.seconds("uptime"),
         started=f.epoch("started"),
         seq=f.count("seq"),
+        listener=f.listener(),
         host=host,
         port=port,
         fault=f.fault(),

@@ -16,6 +16,7 @@ from tui_echo.engine.connection import Connection
 from tui_echo.engine.loop import EchoLoop
 from tui_echo.events import KernelStats
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget
+from tui_echo.faults.listener import ListenerFault, listener_text
 
 
 class LoopOperator:
@@ -35,7 +36,10 @@ class LoopOperator:
                 yield list_line(conn, time.monotonic(), loop.published)
 
     def stats_line(self) -> str:
-        return stats_line(self.loop.totals())
+        loop = self.loop
+        return stats_line(
+            loop.totals(), door_text(loop.listener_fault, loop.listener_left())
+        )
 
     def history_lines(self) -> Iterator[str]:
         """The clients that left, oldest first (the latest `HISTORY_LENGTH`)."""
@@ -53,6 +57,9 @@ class LoopOperator:
 
     def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
         return self.loop.set_fault(target, spec)
+
+    def set_listener_fault(self, fault: ListenerFault | None) -> None:
+        self.loop.set_listener_fault(fault)
 
     def inspect(self, client_id: int, enabled: bool) -> bool:
         return self.loop.inspect(client_id, enabled)
@@ -87,18 +94,26 @@ def list_line(conn: Connection, now: float, seq: int) -> str:
     )
 
 
-def stats_line(totals: Totals) -> str:
+def stats_line(totals: Totals, listener: str = "off") -> str:
     """The server's totals as `STATS` shows them, then when it started (seconds
-    since the epoch), where it listens and the fault of new clients (last: its SPEC
-    may hold `=` and `,`)."""
+    since the epoch), the listener fault (`door_text`), where it listens and the
+    fault of new clients (last: its SPEC may hold `=` and `,`)."""
     fault = totals.default_fault
     return (
         f"clients={totals.clients} total={totals.total} rejected={totals.rejected}"
         f" bytes_in={totals.bytes_in} bytes_out={totals.bytes_out}"
         f" pending={totals.pending} uptime={totals.uptime:.1f}"
-        f" started={totals.started:.3f} seq={totals.seq}"
+        f" started={totals.started:.3f} seq={totals.seq} listener={listener}"
         f" listening={totals.listening} fault={'-' if fault is None else fault}"
     )
+
+
+def door_text(fault: ListenerFault | None, left: float | None) -> str:
+    """The listener fault for `STATS`: `off`, `drop`, or with `for=` the time left
+    (`refuse,for=4.2s`), so a monitor attaching now knows when it ends."""
+    if fault is not None and left is not None:
+        fault = ListenerFault(fault.mode, fault.delay, left)
+    return listener_text(fault)
 
 
 def history_line(gone: ClosedClient) -> str:

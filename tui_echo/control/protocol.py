@@ -9,6 +9,7 @@ with `OK` or `ERR message`:
     KICK ID | KICK all       close with a FIN
     RESET ID                 close with an RST
     FAULT ID|all|new SPEC    set a fault (SPEC `off` clears it)
+    LISTENER SPEC|off        set the listener fault (refuse, drop, accept-delay=D)
     EVENTS                   OK, then every event from now on as JSON Lines with a
                              `seq`, until the client hangs up
     INSPECT ID on|off        keep (or stop keeping) a client's recent bytes
@@ -35,6 +36,7 @@ from typing import Protocol
 
 from tui_echo.events import Event, json_line
 from tui_echo.faults import FaultSpec, FaultTarget
+from tui_echo.faults.listener import ListenerFault
 from tui_echo.words import quoted
 
 MAX_LINE = 4096
@@ -50,12 +52,15 @@ HELP = """\
 LIST                     a line per client: id peer state age idle in out pending
                          seq fault (seq: the events it reflects)
 STATS                    clients total rejected bytes_in bytes_out pending uptime
-                         started seq listening fault (of new clients)
+                         started seq listener (its fault; for=: time left)
+                         listening fault (of new clients)
 HISTORY                  a line per client that left (the latest 1,000): id peer
                          connected closed in out discarded fault reason
 KICK ID | KICK all       close a client (or all) with a FIN
 RESET ID                 close a client with an RST
 FAULT ID|all|new SPEC    set a fault (off clears it), e.g. FAULT 3 delay=50ms,slice=1
+LISTENER SPEC|off        the listener's fault: refuse | drop | accept-delay=DURATION,
+                         each optionally ,for=DURATION, e.g. LISTENER refuse,for=5s
 EVENTS                   then every event from now on, JSON Lines with seq
 INSPECT ID on|off        keep (or stop keeping) a client's recent bytes
 RECENT ID                hex=... the recent bytes kept for a client
@@ -80,6 +85,7 @@ class Operator(Protocol):
     def kick_all(self) -> None: ...
     def reset(self, client_id: int) -> bool: ...
     def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool: ...
+    def set_listener_fault(self, fault: ListenerFault | None) -> None: ...
     def inspect(self, client_id: int, enabled: bool) -> bool: ...
     def recent_line(self, client_id: int) -> str | None: ...
     def activity_line(self, client_id: int) -> str | None: ...
@@ -142,6 +148,13 @@ def _run(words: list[str], operator: Operator) -> tuple[Iterable[str], bool]:
         except ValueError as exc:
             raise ControlError(str(exc)) from None
         return _known(operator.set_fault(where, spec), args[0]), False
+    if command == "LISTENER" and args:
+        try:
+            fault = ListenerFault.parse(" ".join(args))
+        except ValueError as exc:
+            raise ControlError(str(exc)) from None
+        operator.set_listener_fault(fault)
+        return [], False
     if command == "INSPECT" and len(args) == 2 and args[1].lower() in ("on", "off"):
         enabled = args[1].lower() == "on"
         return _known(operator.inspect(_client(args[0]), enabled), args[0]), False
@@ -174,6 +187,7 @@ _USAGE = {
     "KICK": "KICK ID | KICK all",
     "RESET": "RESET ID",
     "FAULT": "FAULT ID|all|new SPEC",
+    "LISTENER": "LISTENER SPEC|off",
     "INSPECT": "INSPECT ID on|off",
     "RECENT": "RECENT ID",
     "ACTIVITY": "ACTIVITY ID",

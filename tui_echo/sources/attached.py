@@ -59,6 +59,7 @@ from tui_echo.events import (
     from_json,
 )
 from tui_echo.faults import FaultActivity, FaultSpec, fault_text
+from tui_echo.faults.listener import ListenerFault, listener_text
 from tui_echo.sources.contract import (
     Commands,
     FaultTarget,
@@ -272,6 +273,7 @@ class RemoteServer:
             port=stats.port,
             started_at=stats.started,
             default_fault=stats.fault,
+            listener=stats.listener,
             clients_now=stats.clients,
             clients_total=stats.total,
             rejected=stats.rejected,
@@ -364,6 +366,10 @@ class RemoteServer:
     def set_fault(self, target: FaultTarget, spec: FaultSpec | str | None) -> None:
         text = spec if isinstance(spec, str) else fault_text(spec)
         self._send(f"FAULT {target} {text}")
+
+    def set_listener_fault(self, fault: ListenerFault | str | None) -> None:
+        text = fault if isinstance(fault, str) else listener_text(fault)
+        self._send(f"LISTENER {text}")
 
     def inspect(self, client_id: int, enabled: bool = True) -> None:
         if enabled:

@@ -3,7 +3,8 @@
 Every `Source` gives a feed of events, a clock, its mode and a few words on it. The
 rest are parts a source has or has not, each an object or None:
 
-- `commands` (`Commands`): kick, reset, faults, a client's recent bytes. A live or
+- `commands` (`Commands`): kick, reset, faults (the listener's too), a client's
+  recent bytes. A live or
   attached server has them; a replay has none (nothing can be done to clients of a
   log).
 - `kernel` (`KernelProbe`): the kernel's view of clients' sockets. None where the
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from tui_echo.engine.feed import EventFeed
     from tui_echo.events import KernelStats
     from tui_echo.faults import FaultActivity, FaultSpec
+    from tui_echo.faults.listener import ListenerFault
 
 Seed: TypeAlias = "Callable[[ClientBook], None]"
 """What brings a new monitor's book to where a source stands (see `Source.seed`)."""
@@ -63,6 +65,9 @@ class Commands(Protocol):
 
     def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> None:
         """Put a fault in force (None clears it); a `fault` event follows."""
+
+    def set_listener_fault(self, fault: ListenerFault | None) -> None:
+        """Put a listener fault in force (None: off); a `listener` event follows."""
 
     def inspect(self, client_id: int, enabled: bool = True) -> None:
         """Start or stop keeping a client's recent bytes."""

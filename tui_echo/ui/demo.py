@@ -20,10 +20,12 @@ from tui_echo.events import (
     Event,
     FaultChanged,
     KernelStats,
+    ListenerChanged,
     Listening,
     Rejected,
 )
 from tui_echo.faults import FaultActivity, FaultSpec, fault_text
+from tui_echo.faults.listener import ListenerFault, listener_text
 from tui_echo.sources.contract import (
     Commands,
     FaultTarget,
@@ -90,6 +92,8 @@ class ScriptedServer:
         """The clients each `watch_kernel` call named, in order."""
         self.faults: list[tuple[FaultTarget, FaultSpec | None]] = []
         """Every `set_fault`, in order."""
+        self.listener_faults: list[ListenerFault | None] = []
+        """Every `set_listener_fault`, in order."""
         self._feed = EventFeed()
         for event in events:
             # publish() keeps data events apart (in order), so a scene can build a
@@ -141,6 +145,11 @@ class ScriptedServer:
                 self._feed.publish(
                     FaultChanged(client=client, fault=fault_text(spec), ts=self.clock())
                 )
+
+    def set_listener_fault(self, fault: ListenerFault | None) -> None:
+        self.listener_faults.append(fault)
+        text = listener_text(fault)
+        self._feed.publish(ListenerChanged(fault=text, ts=self.clock()))
 
     def fault_activity(self, client_id: int) -> FaultActivity | None:
         return self.activity.get(client_id)

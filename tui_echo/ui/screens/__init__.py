@@ -5,6 +5,7 @@ from tui_echo.ui.screens.detail import ClientDetailScreen
 from tui_echo.ui.screens.fault import FaultChoice, FaultScreen
 from tui_echo.ui.screens.help import HelpScreen
 from tui_echo.ui.screens.history import HistoryScreen
+from tui_echo.ui.screens.listener import ListenerChoice, ListenerScreen
 
 __all__ = [
     "ClientDetailScreen",
@@ -13,4 +14,6 @@ __all__ = [
     "FaultScreen",
     "HelpScreen",
     "HistoryScreen",
+    "ListenerChoice",
+    "ListenerScreen",
 ]

@@ -200,6 +200,16 @@ class StatusBar(Vertical):
                 _text(f"{totals.clients_now} connected", "bold"),
             )
         )
+        now = book.clock()
+        door = book.door.words(now)
+        if door is not None:  # a fault of the door: every new client meets it
+            brief = book.door.words(now, short=True)
+            parts.append(
+                Part(
+                    _text(f"door: {door}", "bold reverse"),
+                    _text(brief or door, "bold reverse"),
+                )
+            )
         if totals.rejected:
             parts.append(
                 Part(
