@@ -299,7 +299,7 @@ class MainScreen(Screen[None]):
                 commands.set_fault(target, choice.spec)
                 self.echo_app.refresh_after_command()  # its `fault` event, shown
 
-        self.app.push_screen(FaultScreen(who, current), chosen)
+        self.app.push_screen(FaultScreen(who, current, target), chosen)
 
     def _note_closing(self, client_ids: list[int], verb: str, asked: float) -> None:
         """Log the operator's request at `asked`, the time before the command went:
