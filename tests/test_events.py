@@ -11,6 +11,7 @@ from tui_echo.events import (
     ClientConnected,
     ClientData,
     ClientState,
+    Corrupted,
     Event,
     FaultChanged,
     Listening,
@@ -102,6 +103,7 @@ EVERY_KIND: list[Event] = [
     Rejected(peer="127.0.0.1:7", reason="max clients (1) reached", ts=4.0),
     ServerError(message="boom", ts=4.5),
     ShutdownComplete(ts=5.0),
+    Corrupted(client=1, offset=1024, bit=7, more=3, ts=5.5),
 ]
 """One event of every kind (a fault event both for a client and for all)."""
 

@@ -107,7 +107,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset("3", "stall", "stall"),
     Preset("4", "close after 1 KiB", "close-after=1K"),
     Preset("5", "reset in 5 s", "reset-in=5s"),
-    Preset("6", "corrupt 1 byte in 10,000", "corrupt=1/10000"),
+    Preset("6", "corrupt 1 in 10,000", "corrupt=1/10000"),
     Preset("7", "3G (profile 3g)", "delay=2s,rate=50000"),
     Preset("0", "off", "off"),
 )

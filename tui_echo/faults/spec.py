@@ -39,6 +39,9 @@ clients still to come."""
 
 _ORDER = {item.name: index for index, item in enumerate(ITEMS)}
 
+SHORTEST_SECONDS = 1e-7
+"""The shortest duration but zero a SPEC takes: 100 ns."""
+
 CHANCE = "p"
 """The item that makes a fault for new clients a draw (`p=30%`)."""
 
@@ -294,6 +297,9 @@ def _checked(name: str, value: Value, shown: str | None = None) -> Value:
         raise ValueError(f"{said}: not a duration or a size")
     if item.kind is not Kind.SIZE and value > MAX_SECONDS:
         raise ValueError(f"{said}: too long to mean anything")
+    if item.kind is not Kind.SIZE and 0 < value < SHORTEST_SECONDS:
+        # (and its exact text would have more decimals than the grammar reads)
+        raise ValueError(f"{said}: too short to mean anything (under 100ns)")
     if item.kind is Kind.SIZE:
         if value < item.smallest:
             least = f"{item.smallest} byte{'s' * (item.smallest != 1)}"
