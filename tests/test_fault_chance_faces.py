@@ -25,7 +25,7 @@ from tui_echo.book import ClientBook
 from tui_echo.events import ClientConnected, FaultChanged
 from tui_echo.faults import FaultSpec
 from tui_echo.faults.spec import chance_generator
-from tui_echo.ui.screens import FaultScreen
+from tui_echo.ui.screens import ClientDetailScreen, FaultScreen
 
 __all__ = ["monitor"]  # the fixture
 
@@ -267,3 +267,20 @@ def test_a_pareto_jitter_never_echoes_before_its_floor(
             took.append(time.monotonic() - started)
     assert min(took) >= 0.010
     assert sum(took) / len(took) < 0.03 + SLACK
+
+
+async def test_the_detail_screen_counts_the_bits_flipped(monitor: Monitor) -> None:
+    client = monitor.connect()
+    await monitor.row_showing(1, "open")
+    monitor.server.set_fault(1, "corrupt=1/1")
+    await monitor.row_showing(1, "corrupt")
+    client.sendall(bytes(12))
+    assert recv_exactly(client, 12) != bytes(12)
+    await monitor.pilot.press("enter")
+    await monitor.screen_is(ClientDetailScreen)
+    text = await monitor.until(
+        lambda: "corrupted" in monitor.screen_text() and monitor.screen_text(),
+        "the flips counted",
+    )
+    assert "12 bits" in text
+    client.close()

@@ -9,7 +9,8 @@ import socket
 
 import pytest
 
-from tests.helpers import RunningServer, recv_exactly, wait_until
+from tests.helpers import DEADLINE, Headless, RunningServer, recv_exactly, wait_until
+from tui_echo.book import ClientBook
 from tui_echo.engine.connection import WRITE, Connection, Limits
 from tui_echo.engine.memory import MemoryBudget
 from tui_echo.events import (
@@ -24,6 +25,7 @@ from tui_echo.events import (
 from tui_echo.faults import FaultSpec
 from tui_echo.faults.stack import ALTERED_PIECE
 from tui_echo.faults.stages import LISTED_FLIPS
+from tui_echo.ui.widgets.event_log import DataSummary, event_lines
 
 
 def make(spec: str, seed: int = 1) -> Connection:
@@ -204,3 +206,31 @@ def test_the_client_sees_exactly_the_flips_reported(start_server: object) -> Non
     assert events is not None
     assert all(e.client == client_id and e.more == 0 for e in events)
     assert [(e.offset, e.bit) for e in events] == seen
+
+
+def test_the_event_log_and_the_book_show_a_flip() -> None:
+    book = ClientBook(lambda: 0.0)
+    book.apply(ClientConnected(client=3, peer="127.0.0.1:9", ts=1.0))
+    flip = Corrupted(client=3, offset=7, bit=1, ts=2.0)
+    assert book.apply(flip) == 3
+    assert book.clients[3].timeline is not None
+    assert book.clients[3].timeline[-1] == flip  # the detail view's events
+    lines = event_lines([flip], book, DataSummary())
+    assert len(lines) == 1
+    lifecycle, text = lines[0]
+    assert lifecycle
+    assert text.endswith(" corrupt     #3 127.0.0.1:9 offset 7 bit 1")
+
+
+def test_the_headless_log_says_each_flip_the_client_saw() -> None:
+    with Headless("--fault", "corrupt=1/1", "--seed", "4") as server:
+        port = int(server.line_matching("listening").rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=DEADLINE) as client:
+            client.sendall(b"\x00\x00")
+            got = recv_exactly(client, 2)
+            lines = [server.line_matching("corrupt     #") for _ in range(2)]
+        for offset, line in enumerate(lines):
+            bit = int(line.rsplit(" bit ", 1)[1])
+            assert f" offset {offset} bit " in line
+            assert got[offset] == 1 << bit
+        server.finish()
