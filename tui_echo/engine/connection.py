@@ -332,25 +332,9 @@ class Connection:
         return None if self.fault is None else self.fault.activity()
 
     def take_corrupted(self, ts: float) -> list[Corrupted]:
-        """A `corrupt` event for each bit its fault flipped since the last call
-        (at most `LISTED_FLIPS`; the last says how many more there were)."""
+        """A `corrupt` event for each bit the fault flipped since the last call."""
         fault = self.fault
-        if fault is None or fault.corrupter is None:
-            return []
-        flips, unlisted = fault.take_flips()
-        if not flips:
-            return []
-        last = len(flips) - 1
-        return [
-            Corrupted(
-                client=self.id,
-                offset=offset,
-                bit=bit,
-                more=unlisted if index == last else 0,
-                ts=ts,
-            )
-            for index, (offset, bit) in enumerate(flips)
-        ]
+        return [] if fault is None else fault.take_corrupted(self.id, ts)
 
     # ---- events ----------------------------------------------------------------
 

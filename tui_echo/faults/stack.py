@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections import deque
 
+from tui_echo.events import Corrupted
 from tui_echo.faults.spec import FaultActivity, FaultSpec
 from tui_echo.faults.stages import Corrupter, Stage, build_stages
 from tui_echo.states import CloseReason
@@ -160,14 +161,24 @@ class FaultStack:
                 stage.alter(data, echoed, self.rng)
         return data
 
-    def take_flips(self) -> tuple[list[tuple[int, int]], int]:
-        """The bits `corrupt` flipped since the last call, as (offset in the
-        client's echoed stream, bit), and how many more it flipped beyond them."""
+    def take_corrupted(self, client: int, ts: float) -> list[Corrupted]:
+        """A `corrupt` event for each bit flipped since the last call (offsets in
+        the client's echoed stream), at most `LISTED_FLIPS`: the last one listed
+        says how many more were flipped beyond them."""
         if self.corrupter is None:
-            return [], 0
+            return []
         flips, unlisted = self.corrupter.take()
-        base = self.out_base
-        return [(base + at, bit) for at, bit in flips], unlisted
+        base, last = self.out_base, len(flips) - 1
+        return [
+            Corrupted(
+                client=client,
+                offset=base + at,
+                bit=bit,
+                more=unlisted if index == last else 0,
+                ts=ts,
+            )
+            for index, (at, bit) in enumerate(flips)
+        ]
 
     def send_wait(self, pending: int, now: float) -> float:
         """Seconds until the next piece of the `pending` bytes may go (0: now)."""
