@@ -11,6 +11,7 @@ from tui_echo.events import (
     ClientConnected,
     ClientData,
     ClientState,
+    Corrupted,
     Event,
     FaultChanged,
     ListenerChanged,
@@ -106,6 +107,7 @@ EVERY_KIND: list[Event] = [
     ShutdownComplete(ts=5.0),
     ListenerChanged(fault="accept-delay=200ms,for=1s", ts=5.5),
     ListenerChanged(fault="off", ts=5.6),
+    Corrupted(client=1, offset=1024, bit=7, more=3, ts=5.5),
 ]
 """One event of every kind (a fault event both for a client and for all)."""
 

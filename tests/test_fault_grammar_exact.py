@@ -58,8 +58,9 @@ def test_an_unknown_item_lists_every_item() -> None:
     with pytest.raises(ValueError, match="wobble") as raised:
         FaultSpec.parse("delay=1s,wobble")
     assert str(raised.value) == (
-        "unknown fault item 'wobble' (items: delay, jitter, rate, slice, gap, stall,"
-        " blackhole, close-after, reset-after, close-in, reset-in, or off)"
+        "unknown fault item 'wobble' (items: p, delay, jitter, rate, slice, gap,"
+        " corrupt, stall, blackhole, close-after, reset-after, close-in, reset-in;"
+        " a profile: 3g, slow-4g, fast-4g, edge, high-jitter, satellite; or off)"
     )
 
 
@@ -97,20 +98,22 @@ def test_the_largest_values_still_mean_something() -> None:
 
 def test_the_items_help_texts() -> None:
     assert usage() == (
-        "delay=DURATION, jitter=DURATION, rate=SIZE, slice=SIZE, gap=DURATION,"
-        " stall, blackhole, close-after=SIZE, reset-after=SIZE, close-in=DURATION,"
-        " reset-in=DURATION"
+        "p=PCT, delay=DURATION, jitter=DURATION[:DIST], rate=SIZE, slice=SIZE,"
+        " gap=DURATION, corrupt=1/N, stall, blackhole, close-after=SIZE,"
+        " reset-after=SIZE, close-in=DURATION, reset-in=DURATION"
     )
     assert hint() == (
-        "items: delay= jitter= rate= slice= gap= stall blackhole close-after="
-        " reset-after= close-in= reset-in=, comma-separated (delay=50ms,slice=1)"
+        "items: p= delay= jitter= rate= slice= gap= corrupt= stall blackhole"
+        " close-after= reset-after= close-in= reset-in=, comma-separated"
+        " (delay=50ms,slice=1), or a profile (3g, slow-4g, fast-4g, edge,"
+        " high-jitter, satellite)"
     )
     lines = help_lines()
-    assert len(lines) == 11
-    assert lines[0] == (
-        "delay=DURATION     each byte echoed no sooner than DURATION after it"
+    assert len(lines) == 13
+    assert lines[1] == (
+        "delay=DURATION          each byte echoed no sooner than DURATION after it"
     )
-    assert lines[5] == "stall              stop reading from the client"
-    assert all(line[17:19] == "  " and line[19] != " " for line in lines), (
-        "every effect starts after the longest usage (17) and two spaces"
+    assert lines[7] == "stall                   stop reading from the client"
+    assert all(line[22:24] == "  " and line[24] != " " for line in lines), (
+        "every effect starts after the longest usage (22) and two spaces"
     )

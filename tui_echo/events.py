@@ -197,6 +197,23 @@ class ScenarioStep:
     ts: float = field(default_factory=_now)
 
 
+@dataclass(slots=True, kw_only=True)
+class Corrupted:
+    """A `corrupt` fault flipped bit `bit` (0-7, from the lowest) of the byte at
+    `offset` (0-based) of the client's echoed stream, and the client got it.
+
+    A client's flips are listed at most `LISTED_FLIPS` (faults/stages.py) a tick;
+    the last one listed says how many `more` were made beyond them."""
+
+    kind: ClassVar[str] = "corrupt"
+    client: int
+    offset: int
+    bit: int
+    more: int = 0
+    """Flips made since the previous listed one beyond those listed (under load)."""
+    ts: float = field(default_factory=_now)
+
+
 Event = (
     Listening
     | ClientConnected
@@ -208,6 +225,7 @@ Event = (
     | ShutdownComplete
     | ListenerChanged
     | ScenarioStep
+    | Corrupted
 )
 
 
@@ -281,6 +299,10 @@ _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
         f'"clock":{e.clock!r},"does":{_quote(e.does)},"next_at":{e.next_at!r},'
         f'"next_does":{_quote(e.next_does)}}}'
     ),
+    Corrupted: lambda e: (
+        f'{{"event":"corrupt","ts":{e.ts:.6f},"client":{e.client},'
+        f'"offset":{e.offset},"bit":{e.bit},"more":{e.more}}}'
+    ),
 }
 
 
@@ -297,6 +319,7 @@ _KINDS: dict[str, type[Event]] = {
         ShutdownComplete,
         ListenerChanged,
         ScenarioStep,
+        Corrupted,
     )
 }
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -313,6 +336,9 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "bytes_out": (int,),
     "pending": (int,),
     "discarded": (int,),
+    "offset": (int,),
+    "bit": (int,),
+    "more": (int,),
     "ts": (int, float),
     "step": (int,),
     "clock": (int, float),
@@ -334,6 +360,9 @@ _LARGEST: dict[str, float] = {
     "bytes_out": _LARGEST_COUNT,
     "pending": _LARGEST_COUNT,
     "discarded": _LARGEST_COUNT,
+    "offset": _LARGEST_COUNT,
+    "bit": 7,
+    "more": _LARGEST_COUNT,
     "ts": 32503680000.0,  # the year 3000: no later clock makes sense here
     "step": _LARGEST_COUNT,
     "clock": 32503680000.0,
@@ -363,9 +392,9 @@ def from_json(payload: object) -> Event:
     for name in cls.__slots__:
         value = payload.get(name)
         if value is None and (
-            (name == "client" and optional_client) or name == "discarded"
+            (name == "client" and optional_client) or name in ("discarded", "more")
         ):
-            continue  # absent: no client concerned; nothing discarded
+            continue  # absent: no client concerned; nothing discarded, no more
         if name not in payload:
             raise ValueError(f"{kind} event without {name!r}")
         if isinstance(value, bool) or not isinstance(value, _TYPES[name]):
@@ -457,6 +486,13 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
             return (
                 f"scenario    {now}; next at {_seconds(event.next_at)}:"
                 f" {event.next_does}"
+            )
+
+        case Corrupted():
+            more = f"  and {event.more:,} more not listed" if event.more else ""
+            return (
+                f"corrupt     {who(event.client)} offset {event.offset:,}"
+                f" bit {event.bit}{more}"
             )
 
 

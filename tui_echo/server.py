@@ -31,6 +31,7 @@ from tui_echo.engine.loop import EchoLoop
 from tui_echo.events import FaultChanged, KernelStats, Listening
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget, fault_text
 from tui_echo.faults.listener import ListenerFault, as_listener_fault
+from tui_echo.faults.spec import check_target
 from tui_echo.words import format_address, os_reason
 
 STOP_TIMEOUT = 5.0
@@ -178,7 +179,9 @@ class EchoServer:
     def set_fault(self, target: FaultTarget, spec: FaultSpec | str | None) -> None:
         """Put a fault in force (any thread): on one client (its id), on `"all"`
         clients connected now, or on `"new"` clients still to come. `spec` is a
-        `FaultSpec`, its text (`"delay=50ms,slice=1"`), or None / `"off"` to clear.
+        `FaultSpec`, its text (`"delay=50ms,slice=1"`), a profile's name
+        (`"3g"`), or None / `"off"` to clear. With `p=PCT` (for `"new"` and
+        `"all"` only), each client is drawn: PCT in 100 get the rest of it.
 
         Raises:
             ValueError: the target or the SPEC is not valid (the message says which
@@ -192,6 +195,7 @@ class EchoServer:
             raise ValueError(
                 f"fault target must be a client id, 'all' or 'new': {target!r}"
             )
+        check_target(target, spec)
         fault = spec
         self._send(lambda loop: loop.set_fault(target, fault))
 

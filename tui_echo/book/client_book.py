@@ -30,6 +30,7 @@ from tui_echo.events import (
     ClientConnected,
     ClientData,
     ClientState,
+    Corrupted,
     Event,
     FaultChanged,
     ListenerChanged,
@@ -60,6 +61,19 @@ class _BriefClient:
     peer: str
     connected_at: float
     fault: str | None
+
+
+CHANCE_PREFIX = "p="
+"""How the SPEC of a default that is a draw (`p=30%,delay=1s`) starts: `p` is the
+first item of the fault table. A new client gets such a default only if a `fault`
+event of its own says so; any other default, every new client gets, unsaid."""
+
+
+def given_at_connect(default: str | None) -> str | None:
+    """The fault a new client has when it connects, the default being `default`."""
+    if default is None or default.startswith(CHANCE_PREFIX):
+        return None
+    return default
 
 
 _NOBODY: frozenset[int] = frozenset()
@@ -181,7 +195,7 @@ class ClientBook:
                 self._brief[client] = _BriefClient(
                     event.peer,  # type: ignore[union-attr]
                     event.ts,
-                    self.default_fault,
+                    given_at_connect(self.default_fault),
                 )
         elif kind is ClientClosed:
             totals.clients_now -= 1
@@ -225,6 +239,11 @@ class ClientBook:
                 )
             case ListenerChanged():
                 self.door.changed(event)
+            case Corrupted():
+                record = self.clients.get(event.client)
+                if record is not None:  # into its timeline, for its detail view
+                    self._remember(record, event)
+                    return event.client
         return None
 
     def _on_connect(self, event: ClientConnected) -> int:
@@ -237,9 +256,10 @@ class ClientBook:
         if self.detail:
             record.samples = [(event.ts, 0, 0)]
             record.timeline = []
-        if self.default_fault is not None:
+        given = given_at_connect(self.default_fault)
+        if given is not None:
             # The server gives new clients its default without an event of their own.
-            record.fault = self.default_fault
+            record.fault = given
             record.fault_set_at = event.ts
             self._faulted.add(event.client)
         self._remember(record, event)

@@ -42,6 +42,7 @@ from tui_echo.faults import FaultSpec
 from tui_echo.faults.items import usage
 from tui_echo.faults.listener import USAGE as LISTENER_USAGE
 from tui_echo.faults.listener import ListenerFault
+from tui_echo.faults.profiles import PROFILE_NAMES
 from tui_echo.server import EchoServer, ServerStartError
 from tui_echo.sources.attached import (
     AttachCancelledError,
@@ -205,7 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help=_lines(
             f"a fault for every new client: comma-separated items of {usage()};"
-            " e.g. delay=50ms,jitter=20ms,slice=1 (default: none)"
+            " e.g. delay=50ms,jitter=20ms,slice=1; or a profile:"
+            f" {', '.join(PROFILE_NAMES)} (default: none)"
         ),
     )
     parser.add_argument(
@@ -222,8 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_parsed_by(_whole_number),
         metavar="N",
         help=_lines(
-            "seed of the faults' randomness (jitter): the same seed and traffic"
-            " give the same delays (default: random)"
+            "seed of the faults' randomness (jitter, corrupt, p=): the same seed"
+            " and traffic give the same delays and flips (default: random)"
         ),
     )
     parser.add_argument(

@@ -414,7 +414,11 @@ def parse_activity(line: str) -> FaultActivity | None:
     if line == "fault=-":
         return None
     f = _Fields(line, "ACTIVITY")
-    return FaultActivity(f.count("delayed"), f.count("pieces"), f.count("discarded"))
+    # `corrupted` is newer than the rest: a server without it flipped nothing.
+    corrupted = f.count("corrupted") if "corrupted" in f.values else 0
+    return FaultActivity(
+        f.count("delayed"), f.count("pieces"), f.count("discarded"), corrupted
+    )
 
 
 def parse_recent(line: str) -> bytes:

@@ -139,7 +139,7 @@ def activity_line(activity: FaultActivity | None) -> str:
         return "fault=-"
     return (
         f"delayed={activity.delayed} pieces={activity.pieces}"
-        f" discarded={activity.discarded}"
+        f" discarded={activity.discarded} corrupted={activity.corrupted}"
     )
 
 

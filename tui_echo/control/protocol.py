@@ -37,6 +37,7 @@ from typing import Protocol
 from tui_echo.events import Event, json_line
 from tui_echo.faults import FaultSpec, FaultTarget
 from tui_echo.faults.listener import ListenerFault
+from tui_echo.faults.spec import check_target
 from tui_echo.words import quoted
 
 MAX_LINE = 4096
@@ -145,6 +146,7 @@ def _run(words: list[str], operator: Operator) -> tuple[Iterable[str], bool]:
         )
         try:
             spec = FaultSpec.parse(" ".join(args[1:]))
+            check_target(where, spec)
         except ValueError as exc:
             raise ControlError(str(exc)) from None
         return _known(operator.set_fault(where, spec), args[0]), False

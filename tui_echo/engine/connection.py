@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 from tui_echo.engine.memory import MemoryBudget
 from tui_echo.engine.poller import READ, WRITE
-from tui_echo.events import ClientClosed, ClientData
+from tui_echo.events import ClientClosed, ClientData, Corrupted
 from tui_echo.faults import FaultActivity, FaultSpec
 from tui_echo.faults.stack import FaultStack
 from tui_echo.states import ClientState, CloseHow, CloseReason, error_reason
@@ -190,10 +190,9 @@ class Connection:
     def outgoing(self) -> bytes | bytearray:
         """What the loop may send now (when `WRITE` is of interest)."""
         fault = self.fault
-        if fault is None or not fault.shapes_sends:
+        if fault is None or not (fault.shapes_sends or fault.alters_bytes):
             return self.outbuf
-        limit = fault.send_limit(len(self.outbuf), self.bytes_out)
-        return bytes(memoryview(self.outbuf)[:limit])
+        return fault.outgoing(self.outbuf, self.bytes_out)
 
     # ---- what happened -----------------------------------------------------------
 
@@ -331,6 +330,11 @@ class Connection:
     def fault_activity(self) -> FaultActivity | None:
         """What the client's fault has done since it was set, or None."""
         return None if self.fault is None else self.fault.activity()
+
+    def take_corrupted(self, ts: float) -> list[Corrupted]:
+        """A `corrupt` event for each bit the fault flipped since the last call."""
+        fault = self.fault
+        return [] if fault is None else fault.take_corrupted(self.id, ts)
 
     # ---- events ----------------------------------------------------------------
 

@@ -53,6 +53,7 @@ from tui_echo.events import (
 )
 from tui_echo.faults import FaultSpec, FaultTarget, fault_text
 from tui_echo.faults.listener import ListenerFault, listener_text
+from tui_echo.faults.spec import chance_generator
 from tui_echo.words import format_peer
 
 TICK = 0.1
@@ -81,6 +82,9 @@ class EchoLoop:
         )
         self._default_fault = config.fault
         """The fault each new client gets (`--fault`, `FAULT new`)."""
+        self._chance = chance_generator(config.seed)
+        """Draws `p=` among clients: seeded apart from the faults' own generator,
+        so traffic (jitter's draws) never changes which clients are chosen."""
         self._timers = Timers()
         self.poller = Poller()
         """The loop's poller; side channels register their descriptors with it."""
@@ -373,8 +377,15 @@ class EchoLoop:
         self.clients.add(sock, conn)
         self.poller.register(sock.fileno(), conn.interest)
         self.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
-        if self._default_fault is not None:  # the default, no event of its own
-            self._carry_out(sock, conn, conn.set_fault(self._default_fault, now))
+        default = self._default_fault
+        if default is not None:
+            # The default goes without an event of its own (the book knows it),
+            # but for a `p=` draw: those chosen say what they got.
+            given = default.drawn(self._chance)
+            if given is not None:
+                if given is not default:
+                    self.publish(FaultChanged(client=conn.id, fault=str(given)))
+                self._carry_out(sock, conn, conn.set_fault(given, now))
         if self._timeline is not None and self._timeline.per_client:
             self._timeline.connected(conn.id, now)
 
@@ -385,9 +396,17 @@ class EchoLoop:
         if self._active:
             ts = time.time()
             data = [c.take_data_event(ts) for c in self._active]
+            flips = [
+                event
+                for c in self._active
+                if c.fault is not None
+                for event in c.take_corrupted(ts)
+            ]
             self._active = set()
             self.feed.publish_data(data)
             self._count_and_stream(data)
+            for event in flips:  # a few a client at most (LISTED_FLIPS)
+                self.publish(event)
         if self._side is not None:
             self._side.tick(now)
         idle_timeout = self.config.idle_timeout
@@ -421,7 +440,11 @@ class EchoLoop:
 
     def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
         """Put a fault in force on a client, on `all` clients now, or on `new` ones;
-        each change publishes a `fault` event. False if there is no such client."""
+        each change publishes a `fault` event. False if there is no such client.
+
+        A `p=` is drawn per client (each new one, or each one now for `all`, in
+        the order they connected): those chosen get the fault without `p`, the
+        others none."""
         text = fault_text(spec)
         if target == "new":
             self._default_fault = spec
@@ -438,8 +461,11 @@ class EchoLoop:
             entry = self._by_id.get(client_id)
             if entry is not None:  # not closed by an earlier one's fault
                 sock, conn = entry
-                self.publish(FaultChanged(client=client_id, fault=text))
-                self._carry_out(sock, conn, conn.set_fault(spec, now))
+                given = None if spec is None else spec.drawn(self._chance)
+                for event in conn.take_corrupted(time.time()):  # the old fault's
+                    self.publish(event)
+                self.publish(FaultChanged(client=client_id, fault=fault_text(given)))
+                self._carry_out(sock, conn, conn.set_fault(given, now))
         return True
 
     def set_listener_fault(self, fault: ListenerFault | None) -> None:
@@ -513,6 +539,9 @@ class EchoLoop:
         close_socket(sock, conn.close_how, self._buffer)
         ts = time.time()
         last_data = conn.take_data_event(ts) if conn.has_unreported_bytes else None
+        if conn.fault is not None:  # flips made since the tick, before the close
+            for event in conn.take_corrupted(ts):
+                self.publish(event)
         closed = conn.closed_event(ts)
         self.clients.remember(closed, conn)
         self.feed.publish_close(closed, last_data)

@@ -10,13 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from tui_echo.faults.profiles import PROFILE_NAMES
+
 
 class Kind(Enum):
-    """What value an item takes: `delay=250ms`, `slice=16`, `stall`."""
+    """What value an item takes: `delay=250ms`, `slice=16`, `stall`, `p=30%`,
+    `corrupt=1/1000`, `jitter=50ms:pareto`."""
 
     DURATION = "DURATION"
     SIZE = "SIZE"
     FLAG = ""
+    PERCENT = "PCT"
+    """A number from 0 to 100 followed by `%` (`30%`, `2.5%`)."""
+    ONE_IN = "1/N"
+    """One in N, N a whole number of at least 1 (`1/10000`)."""
+    SPREAD = "DURATION[:DIST]"
+    """A DURATION and a distribution's name (`50ms`, `50ms:pareto`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +46,18 @@ class Item:
 
 
 ITEMS: tuple[Item, ...] = (
+    Item("p", Kind.PERCENT, "for new clients: only PCT of them get the fault"),
     Item("delay", Kind.DURATION, "each byte echoed no sooner than DURATION after it"),
-    Item("jitter", Kind.DURATION, "a random 0..DURATION more per delay (order kept)"),
+    Item(
+        "jitter",
+        Kind.SPREAD,
+        "a random 0..DURATION more per delay (order kept); DIST: uniform (the"
+        " default), normal, pareto, paretonormal",
+    ),
     Item("rate", Kind.SIZE, "at most SIZE bytes echoed per second"),
     Item("slice", Kind.SIZE, "at most SIZE bytes per send: the echo comes in pieces"),
     Item("gap", Kind.DURATION, "DURATION between two pieces"),
+    Item("corrupt", Kind.ONE_IN, "flip one bit in about one echoed byte in N"),
     Item("stall", Kind.FLAG, "stop reading from the client"),
     Item("blackhole", Kind.FLAG, "read and discard; echo nothing"),
     Item("close-after", Kind.SIZE, "FIN once SIZE bytes were echoed", smallest=0),
@@ -49,7 +65,8 @@ ITEMS: tuple[Item, ...] = (
     Item("close-in", Kind.DURATION, "FIN after DURATION"),
     Item("reset-in", Kind.DURATION, "RST after DURATION"),
 )
-"""Every item, in the order a SPEC's text lists them."""
+"""Every item, in the order a SPEC's text lists them (`p` first: `p=30%,delay=1s`
+reads "three clients in ten get delay=1s")."""
 
 BY_NAME: dict[str, Item] = {item.name: item for item in ITEMS}
 
@@ -68,7 +85,10 @@ def help_lines() -> list[str]:
 def hint() -> str:
     """The items as the fault dialog lists them: `delay= ... stall blackhole ...`."""
     names = " ".join(f"{i.name}=" if i.kind.value else i.name for i in ITEMS)
-    return f"items: {names}, comma-separated (delay=50ms,slice=1)"
+    return (
+        f"items: {names}, comma-separated (delay=50ms,slice=1), or a profile"
+        f" ({', '.join(PROFILE_NAMES)})"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,5 +107,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset("3", "stall", "stall"),
     Preset("4", "close after 1 KiB", "close-after=1K"),
     Preset("5", "reset in 5 s", "reset-in=5s"),
+    Preset("6", "corrupt 1 in 10,000", "corrupt=1/10000"),
+    Preset("7", "3G (profile 3g)", "delay=2s,rate=50000"),
     Preset("0", "off", "off"),
 )

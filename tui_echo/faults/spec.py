@@ -8,11 +8,16 @@ are `items.ITEMS`; what each does to a client's bytes is its stage's (stages.py)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import random
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from tui_echo.faults.items import BY_NAME, ITEMS, Kind
+from tui_echo.faults.profiles import BUILT_IN_PROFILES, PROFILE_NAMES
+from tui_echo.faults.shapes import DISTRIBUTIONS, UNIFORM, Jitter
 from tui_echo.states import FAULT_OFF as OFF
 from tui_echo.units import (
     MAX_SECONDS,
@@ -24,8 +29,9 @@ from tui_echo.units import (
 )
 from tui_echo.words import escape, quoted
 
-Value = float | int | bool
-"""A DURATION (float seconds), a SIZE (int bytes) or a FLAG (True)."""
+Value = float | int | bool | Jitter
+"""A DURATION (float seconds), a SIZE (int bytes), a FLAG (True), a PCT (float, 0
+to 100), the N of `1/N` (int), or a jitter of a shape other than uniform."""
 
 FaultTarget = int | Literal["all", "new"]
 """Whom a fault is for: a client id, every client connected now, or the default of
@@ -33,12 +39,26 @@ clients still to come."""
 
 _ORDER = {item.name: index for index, item in enumerate(ITEMS)}
 
+SHORTEST_SECONDS = 1e-7
+"""The shortest duration but zero a SPEC takes: 100 ns."""
+
+CHANCE = "p"
+"""The item that makes a fault for new clients a draw (`p=30%`)."""
+
+# Decimals enough for any float's exact text: 30% and 2.5% as typed, and whatever
+# a `p` from Python shows as (its shortest exact decimal, never an exponent).
+_PERCENT = re.compile(r"\A([0-9]{1,20}(?:\.[0-9]{1,400})?)%\Z", re.ASCII)
+_ONE_IN = re.compile(r"\A1/([0-9]{1,20})\Z", re.ASCII)
+
 
 class FaultSpec:
     """A fault: the items in force and their values, in the table's order; a value.
 
     `FaultSpec(delay=0.05, slice=1)` names items with `_` for `-`
-    (`close_after=1024`); `FaultSpec.parse` reads the text people write.
+    (`close_after=1024`); `FaultSpec.parse` reads the text people write. In
+    Python, `p` is the percentage (`p=30` is `p=30%`), `corrupt` the N of `1/N`
+    (`corrupt=10000`), and `jitter` seconds for the uniform shape or
+    `Jitter(0.05, "pareto")` (or the pair `(0.05, "pareto")`) for another.
     """
 
     __slots__ = ("_items",)
@@ -66,6 +86,12 @@ class FaultSpec:
                 return value
         return None
 
+    def number(self, name: str) -> float | int | None:
+        """The value of item `name` as a number (a jitter's: its seconds), or None
+        if it is not set."""
+        value = self.get(name)
+        return value.seconds if isinstance(value, Jitter) else value
+
     def __iter__(self) -> Iterator[str]:
         return (name for name, _ in self._items)
 
@@ -79,8 +105,14 @@ class FaultSpec:
         return f"FaultSpec({str(self)!r})"
 
     @classmethod
-    def parse(cls, text: str) -> FaultSpec | None:
+    def parse(
+        cls, text: str, profiles: Mapping[str, FaultSpec] | None = None
+    ) -> FaultSpec | None:
         """The fault a SPEC names, or None for `off`.
+
+        A SPEC is `off`, comma-separated items, or the name of a profile: a
+        built-in one (profiles.py), else one of `profiles` (a scenario file's own,
+        looked up as written, then in lower case); a profile gives its items.
 
         Raises:
             ValueError: an item is unknown, malformed or given twice; the message
@@ -89,8 +121,16 @@ class FaultSpec:
         text = text.strip()
         if not text:
             raise ValueError("empty fault SPEC: give items (delay=50ms), or off")
-        if text.lower() == OFF:
+        lowered = text.lower()
+        if lowered == OFF:
             return None
+        built_in = BUILT_IN_PROFILES.get(lowered)
+        if built_in is not None:
+            return cls.parse(built_in.items)
+        if profiles:
+            mine = profiles.get(text, profiles.get(lowered))
+            if mine is not None:
+                return mine
         values: dict[str, Value] = {}
         for part in text.split(","):
             name, has_value, raw = (piece.strip() for piece in part.partition("="))
@@ -98,7 +138,8 @@ class FaultSpec:
             if name not in BY_NAME:
                 raise ValueError(
                     f"unknown fault item {quoted(part.strip())}"
-                    f" (items: {', '.join(BY_NAME)}, or off)"
+                    f" (items: {', '.join(BY_NAME)}; a profile:"
+                    f" {', '.join(PROFILE_NAMES)}; or off)"
                 )
             if name in values:
                 raise ValueError(f"fault item {name!r} is given twice")
@@ -114,6 +155,28 @@ class FaultSpec:
             for name, value in self._items
         )
 
+    def without_chance(self) -> FaultSpec | None:
+        """This fault without its `p` (None if `p` was all it had)."""
+        if self.get(CHANCE) is None:
+            return self
+        rest = tuple(pair for pair in self._items if pair[0] != CHANCE)
+        if not rest:
+            return None
+        spec = FaultSpec()
+        spec._items = rest
+        return spec
+
+    def drawn(self, rng: random.Random) -> FaultSpec | None:
+        """The fault one client gets of this one: itself without a `p`; with
+        `p=PCT`, itself without `p` for PCT in 100 of the draws (one value from
+        `rng` each), else None."""
+        chance = self.get(CHANCE)
+        if chance is None:
+            return self
+        if rng.random() * 100.0 >= (self.number(CHANCE) or 0.0):
+            return None
+        return self.without_chance()
+
 
 @dataclass(frozen=True, slots=True)
 class FaultActivity:
@@ -125,11 +188,45 @@ class FaultActivity:
     """Sends made under `slice`, `rate`, `gap` or `close-after`."""
     discarded: int
     """Bytes thrown away by `blackhole`, past `close-after`, or by `reset-after`."""
+    corrupted: int = 0
+    """Bits `corrupt` flipped (one per byte it touched)."""
 
 
 def fault_text(spec: FaultSpec | None) -> str:
     """The SPEC text of a fault, `off` for none (for events, columns, LIST)."""
     return OFF if spec is None else str(spec)
+
+
+def chance_generator(seed: int | None) -> random.Random:
+    """The generator of `p=` draws for `--seed` (a random seed for None): its own
+    sequence, derived from the seed, apart from the one jitter and corrupt draw
+    from, so the same seed and connection order choose the same clients whatever
+    the traffic."""
+    return random.Random(None if seed is None else f"p=:{seed}")
+
+
+def check_target(target: FaultTarget, spec: FaultSpec | None) -> None:
+    """Refuse a fault its target cannot take: `p` is a draw among clients (new
+    ones, or all), never for one client.
+
+    Raises:
+        ValueError: naming the item.
+    """
+    if spec is not None and spec.get(CHANCE) is not None and isinstance(target, int):
+        raise ValueError(
+            "fault item 'p' is for new clients or all of them, not one client"
+            f" (set p={_show(CHANCE, spec.get(CHANCE) or 0.0)} with FAULT new or"
+            " FAULT all)"
+        )
+
+
+_NEEDS = {
+    Kind.DURATION: "a duration (250ms, 1.5s)",
+    Kind.SIZE: "a size (64K, 1M)",
+    Kind.PERCENT: "a percentage from 0 to 100 (30%, 2.5%)",
+    Kind.ONE_IN: "one in a whole number (1/1000)",
+    Kind.SPREAD: "a duration and a shape (50ms, 50ms:pareto)",
+}
 
 
 def _parse_value(name: str, raw: str | None) -> Value:
@@ -139,19 +236,38 @@ def _parse_value(name: str, raw: str | None) -> Value:
             raise ValueError(f"fault item {name!r} takes no value")
         return True
     if not raw:
-        what = (
-            "a duration (250ms, 1.5s)"
-            if item.kind is Kind.DURATION
-            else "a size (64K, 1M)"
-        )
-        raise ValueError(f"fault item {name!r} needs {what}: {name}=...")
+        raise ValueError(f"fault item {name!r} needs {_NEEDS[item.kind]}: {name}=...")
     try:
-        value: float | int = (
-            parse_duration(raw) if item.kind is Kind.DURATION else parse_size(raw)
-        )
+        value = _read(item.kind, raw)
     except ValueError as exc:
         raise ValueError(f"fault item {name}={escape(raw)}: {exc}") from None
     return _checked(name, value, escape(raw))
+
+
+def _read(kind: Kind, raw: str) -> Value:
+    """The value of a non-flag item's text (ValueError if it is not one)."""
+    if kind is Kind.DURATION:
+        return parse_duration(raw)
+    if kind is Kind.SIZE:
+        return parse_size(raw)
+    if kind is Kind.PERCENT:
+        match = _PERCENT.match(raw)
+        if match is None:
+            raise ValueError("not a percentage (try 30% or 2.5%)")
+        return float(match.group(1))
+    if kind is Kind.ONE_IN:
+        match = _ONE_IN.match(raw)
+        if match is None:
+            raise ValueError("not one in N (try 1/1000)")
+        return int(match.group(1))
+    seconds, _, dist = raw.partition(":")
+    duration = parse_duration(seconds)
+    if not _:
+        return duration
+    dist = dist.strip().lower()
+    if dist not in DISTRIBUTIONS:
+        raise ValueError(f"no such shape (shapes: {', '.join(DISTRIBUTIONS)})")
+    return Jitter(duration, dist)
 
 
 def _checked(name: str, value: Value, shown: str | None = None) -> Value:
@@ -163,14 +279,27 @@ def _checked(name: str, value: Value, shown: str | None = None) -> Value:
         if value is not True:
             raise ValueError(f"fault item {name!r} takes no value")
         return True
+    if item.kind is Kind.SPREAD and isinstance(value, tuple):
+        return _checked_jitter(name, value, said)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{said}: not a number")
+    if item.kind is Kind.PERCENT:
+        if not (math.isfinite(value) and 0 <= value <= 100):
+            raise ValueError(f"{said}: a percentage is from 0 to 100")
+        return float(value)
+    if item.kind is Kind.ONE_IN:
+        if not isinstance(value, int) or not 1 <= value <= MAX_SIZE:
+            raise ValueError(f"{said}: N of 1/N is a whole number from 1 to 2^50")
+        return value
     if item.kind is Kind.SIZE and not isinstance(value, int):
         raise ValueError(f"{said}: a size is a whole number of bytes")
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{said}: not a duration or a size")
-    if item.kind is Kind.DURATION and value > MAX_SECONDS:
+    if item.kind is not Kind.SIZE and value > MAX_SECONDS:
         raise ValueError(f"{said}: too long to mean anything")
+    if item.kind is not Kind.SIZE and 0 < value < SHORTEST_SECONDS:
+        # (and its exact text would have more decimals than the grammar reads)
+        raise ValueError(f"{said}: too short to mean anything (under 100ns)")
     if item.kind is Kind.SIZE:
         if value < item.smallest:
             least = f"{item.smallest} byte{'s' * (item.smallest != 1)}"
@@ -180,8 +309,30 @@ def _checked(name: str, value: Value, shown: str | None = None) -> Value:
     return value
 
 
+def _checked_jitter(name: str, value: tuple[object, ...], said: str) -> Value:
+    """A `(seconds, shape)` pair as the jitter it is: a float for uniform."""
+    if len(value) != 2 or not isinstance(value[1], str):
+        raise ValueError(f"{said}: a jitter is seconds, or (seconds, shape)")
+    seconds, dist = value
+    dist = str(dist).lower()
+    if dist not in DISTRIBUTIONS:
+        raise ValueError(f"{said}: no such shape (shapes: {', '.join(DISTRIBUTIONS)})")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise ValueError(f"{said}: not a number")
+    checked = _checked(name, seconds, said.partition("=")[2])
+    return checked if dist == UNIFORM else Jitter(float(seconds), dist)
+
+
 def _show(name: str, value: Value) -> str:
-    """A value as the SPEC writes it, exactly: `250ms`, `1.5s`; `64K`, `1M`, `100`."""
-    if BY_NAME[name].kind is Kind.DURATION:
-        return show_duration(float(value))
+    """A value as the SPEC writes it, exactly: `250ms`, `1.5s`; `64K`, `1M`, `100`;
+    `30%`; `1/1000`; `50ms:pareto`."""
+    kind = BY_NAME[name].kind
+    if isinstance(value, Jitter):
+        return f"{show_duration(value.seconds)}:{value.dist}"
+    if kind is Kind.DURATION or kind is Kind.SPREAD:
+        return show_duration(value)
+    if kind is Kind.PERCENT:
+        return f"{format(Decimal(repr(float(value))).normalize(), 'f')}%"
+    if kind is Kind.ONE_IN:
+        return f"1/{value}"
     return show_size(int(value))

@@ -12,15 +12,22 @@ from __future__ import annotations
 import random
 from collections import deque
 
+from tui_echo.events import Corrupted
 from tui_echo.faults.spec import FaultActivity, FaultSpec
-from tui_echo.faults.stages import Stage, build_stages
+from tui_echo.faults.stages import Corrupter, Stage, build_stages
 from tui_echo.states import CloseReason
+
+ALTERED_PIECE = 64 * 1024
+"""The most one send takes while a stage changes the bytes: what is planned for
+them (a flip per byte, at worst) stays small."""
 
 
 class FaultStack:
     """The stages of one client's fault, and the bytes it holds back."""
 
     __slots__ = (
+        "alters_bytes",
+        "corrupter",
         "delayed",
         "discarded",
         "held",
@@ -51,6 +58,11 @@ class FaultStack:
         self.shapes_sends = any(stage.shapes_sends for stage in self.stages)
         """Sends are cut or paced: `outgoing` must ask `send_limit`."""
         self.stops_reading = any(stage.stops_reading for stage in self.stages)
+        self.alters_bytes = any(stage.alters_bytes for stage in self.stages)
+        """A stage changes the bytes sends take: `outgoing` must copy them."""
+        self.corrupter = next(
+            (stage for stage in self.stages if isinstance(stage, Corrupter)), None
+        )
         self.held: deque[tuple[float, bytes]] = deque()
         """Bytes held back with their release times, oldest first."""
         self.held_bytes = 0
@@ -134,6 +146,40 @@ class FaultStack:
             limit = stage.send_limit(limit, echoed)
         return max(limit, 0)
 
+    def outgoing(self, outbuf: bytes | bytearray, bytes_out: int) -> bytes | bytearray:
+        """What the next send may take of `outbuf` (as `send_limit` says), with
+        what the stages change in it (a copy: `outbuf` stays as it came)."""
+        limit = len(outbuf)
+        if self.shapes_sends:
+            limit = self.send_limit(limit, bytes_out)
+        if not self.alters_bytes:
+            return bytes(memoryview(outbuf)[:limit])
+        data = bytearray(memoryview(outbuf)[: min(limit, ALTERED_PIECE)])
+        echoed = bytes_out - self.out_base
+        for stage in self.stages:
+            if stage.alters_bytes:
+                stage.alter(data, echoed, self.rng)
+        return data
+
+    def take_corrupted(self, client: int, ts: float) -> list[Corrupted]:
+        """A `corrupt` event for each bit flipped since the last call (offsets in
+        the client's echoed stream), at most `LISTED_FLIPS`: the last one listed
+        says how many more were flipped beyond them."""
+        if self.corrupter is None:
+            return []
+        flips, unlisted = self.corrupter.take()
+        base, last = self.out_base, len(flips) - 1
+        return [
+            Corrupted(
+                client=client,
+                offset=base + at,
+                bit=bit,
+                more=unlisted if index == last else 0,
+                ts=ts,
+            )
+            for index, (at, bit) in enumerate(flips)
+        ]
+
     def send_wait(self, pending: int, now: float) -> float:
         """Seconds until the next piece of the `pending` bytes may go (0: now)."""
         piece = pending
@@ -177,4 +223,5 @@ class FaultStack:
 
     def activity(self) -> FaultActivity:
         """What the fault has done since it was set."""
-        return FaultActivity(self.delayed, self.pieces, self.discarded)
+        corrupted = 0 if self.corrupter is None else self.corrupter.made
+        return FaultActivity(self.delayed, self.pieces, self.discarded, corrupted)

@@ -13,9 +13,12 @@ bytes since then, and `pending` bytes now.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import ClassVar
 
+from tui_echo.faults import shapes
+from tui_echo.faults.shapes import UNIFORM, Jitter
 from tui_echo.faults.spec import FaultSpec
 from tui_echo.states import CloseReason
 
@@ -24,6 +27,10 @@ RATE_SENDS_PER_SECOND = 50
 
 _SHORTEST_WAIT = 1e-6
 """Seconds: the least a paced send is told to wait."""
+
+LISTED_FLIPS = 10
+"""Flips of one client listed one by one between two takes (one per tick: 100 a
+second); more are counted, not listed, so no load floods the events."""
 
 _TOKEN_SLACK = 1e-6
 """Rounding in the token arithmetic: a bucket this close to full enough is enough."""
@@ -38,6 +45,8 @@ class Stage:
     """True when it limits what one send may take, or when."""
     stops_reading: ClassVar[bool] = False
     """True when the client must not be read at all."""
+    alters_bytes: ClassVar[bool] = False
+    """True when it changes the bytes a send takes (`alter`)."""
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
@@ -76,6 +85,10 @@ class Stage:
         """Seconds until a send of `piece` bytes may go (0: now)."""
         return 0.0
 
+    def alter(self, data: bytearray, echoed: int, rng: random.Random) -> None:
+        """Change `data`, a copy of what the next send takes, which goes out from
+        position `echoed` (`alters_bytes` stages only)."""
+
     def sent(self, count: int, echoed: int, now: float) -> CloseReason | None:
         """`count` bytes went out; close now?"""
         return None
@@ -90,28 +103,37 @@ class Stage:
 
 
 class DelayLine(Stage):
-    """`delay` and `jitter`: each byte waits DURATION (plus 0..jitter) after it came."""
+    """`delay` and `jitter`: each byte waits DURATION, plus what the jitter's shape
+    draws (0..jitter for the uniform one: shapes.py), after it came."""
 
-    __slots__ = ("delay", "jitter")
+    __slots__ = ("delay", "dist", "jitter")
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
-        delay, jitter = spec.get("delay"), spec.get("jitter")
-        if not (delay or jitter):  # zero: bytes go as they come
+        delay, jitter = spec.number("delay"), spec.get("jitter")
+        seconds, dist = (
+            (jitter.seconds, jitter.dist)
+            if isinstance(jitter, Jitter)
+            else (float(jitter or 0.0), UNIFORM)
+        )
+        if not (delay or seconds):  # zero: bytes go as they come
             return None
-        return cls(float(delay or 0.0), float(jitter or 0.0))
+        return cls(float(delay or 0.0), seconds, dist)
 
-    def __init__(self, delay: float, jitter: float) -> None:
-        self.delay, self.jitter = delay, jitter
+    def __init__(self, delay: float, jitter: float, dist: str = UNIFORM) -> None:
+        self.delay, self.jitter, self.dist = delay, jitter, dist
 
     def hold_until(self, now: float, rng: random.Random) -> float | None:
         release = now + self.delay
         if self.jitter:
-            release += rng.random() * self.jitter
+            if self.dist == UNIFORM:  # as it always was: one multiplication
+                release += rng.random() * self.jitter
+            else:
+                release += shapes.draw(self.jitter, self.dist, rng)
         return release
 
     def longest_hold(self) -> float:
-        return self.delay + self.jitter
+        return self.delay + shapes.longest(self.jitter, self.dist)
 
 
 class RateLimit(Stage):
@@ -122,7 +144,7 @@ class RateLimit(Stage):
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
-        rate = spec.get("rate")
+        rate = spec.number("rate")
         return None if rate is None else cls(int(rate), now)
 
     def __init__(self, rate: int, now: float) -> None:
@@ -158,7 +180,7 @@ class Slicer(Stage):
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
-        size = spec.get("slice")
+        size = spec.number("slice")
         return None if size is None else cls(int(size))
 
     def __init__(self, size: int) -> None:
@@ -176,7 +198,7 @@ class Gap(Stage):
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
-        gap = spec.get("gap")
+        gap = spec.number("gap")
         return cls(float(gap), now) if gap else None
 
     def __init__(self, gap: float, now: float) -> None:
@@ -191,6 +213,75 @@ class Gap(Stage):
         return None
 
 
+class Corrupter(Stage):
+    """`corrupt=1/N`: one random bit flipped in about one echoed byte in N.
+
+    Which bytes is planned ahead in the echoed stream (geometric gaps, so each byte
+    has a 1/N chance), then applied to the copy of the bytes a send takes
+    (`alter`); a flip counts once the send took its byte (`sent`), so a byte that
+    did not go out is flipped again, the same way, when it does.
+    """
+
+    __slots__ = ("flips", "made", "one_in", "planned", "scale", "unlisted")
+    alters_bytes = True
+
+    @classmethod
+    def build(cls, spec: FaultSpec, now: float) -> Stage | None:
+        one_in = spec.number("corrupt")
+        return None if one_in is None else cls(int(one_in))
+
+    def __init__(self, one_in: int) -> None:
+        self.one_in = one_in
+        # A byte is flipped with chance p = 1/N, so the gap to the next flipped
+        # one is geometric: 1 + floor(log(U) / log(1 - p)), U uniform in (0, 1].
+        self.scale = 0.0 if one_in == 1 else 1.0 / math.log1p(-1.0 / one_in)
+        self.planned: list[tuple[int, int]] = []
+        """(position since the fault was set, bit) of the flips to come, in order."""
+        self.made = 0
+        """Flips made: bytes that went out with a bit flipped."""
+        self.flips: list[tuple[int, int]] = []
+        """Flips made and not yet taken (`take`), at most `LISTED_FLIPS`."""
+        self.unlisted = 0
+        """Flips made and not yet taken beyond those."""
+
+    def _plan(self, end: int, rng: random.Random) -> None:
+        """Plan flips until one at or past position `end`."""
+        planned, scale = self.planned, self.scale
+        last = planned[-1][0] if planned else -1
+        while last < end:
+            last += 1 + int(math.log(1.0 - rng.random()) * scale) if scale else 1
+            planned.append((last, rng.randrange(8)))
+
+    def alter(self, data: bytearray, echoed: int, rng: random.Random) -> None:
+        end = echoed + len(data)
+        if not self.planned or self.planned[-1][0] < end:
+            self._plan(end, rng)
+        for at, bit in self.planned:
+            if at >= end:
+                break
+            data[at - echoed] ^= 1 << bit
+
+    def sent(self, count: int, echoed: int, now: float) -> CloseReason | None:
+        planned = self.planned
+        done = 0
+        while done < len(planned) and planned[done][0] < echoed:
+            done += 1
+        if done:
+            self.made += done
+            room = LISTED_FLIPS - len(self.flips)
+            self.flips.extend(planned[: min(done, room)])
+            self.unlisted += max(0, done - room)
+            del planned[:done]
+        return None
+
+    def take(self) -> tuple[list[tuple[int, int]], int]:
+        """The flips made since the last `take` (positions since the fault was
+        set), and how many more were made beyond them."""
+        taken = self.flips, self.unlisted
+        self.flips, self.unlisted = [], 0
+        return taken
+
+
 class Stall(Stage):
     """`stall`: the client is not read at all."""
 
@@ -199,7 +290,7 @@ class Stall(Stage):
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
-        return cls() if spec.get("stall") else None
+        return cls() if spec.number("stall") else None
 
 
 class Blackhole(Stage):
@@ -209,7 +300,7 @@ class Blackhole(Stage):
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
-        return cls() if spec.get("blackhole") else None
+        return cls() if spec.number("blackhole") else None
 
     def admit(
         self, size: int, received: int, echoed: int, pending: int
@@ -225,7 +316,7 @@ class CloseAfter(Stage):
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
-        size = spec.get("close-after")
+        size = spec.number("close-after")
         return None if size is None else cls(int(size))
 
     def __init__(self, size: int) -> None:
@@ -255,7 +346,7 @@ class ResetAfter(Stage):
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
-        size = spec.get("reset-after")
+        size = spec.number("reset-after")
         return None if size is None else cls(int(size))
 
     def __init__(self, size: int) -> None:
@@ -284,7 +375,7 @@ class CloseAt(Stage):
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
-        seconds = spec.get(cls.item)
+        seconds = spec.number(cls.item)
         return None if seconds is None else cls(now + float(seconds))
 
     def deadline(self) -> float | None:
@@ -321,6 +412,7 @@ STAGE_TYPES: tuple[type[Stage], ...] = (
     Slicer,
     RateLimit,
     Gap,
+    Corrupter,
 )
 """Every stage, in the order they act on a client: time-based closes first, then
 what decides about received bytes, then what holds them, then what shapes sends."""

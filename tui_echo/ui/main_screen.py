@@ -208,7 +208,7 @@ class MainScreen(Screen[None]):
                 commands.set_fault(target, choice.spec)
                 self.echo_app.refresh_after_command()  # its `fault` event, shown
 
-        self.app.push_screen(FaultScreen(who, current), chosen)
+        self.app.push_screen(FaultScreen(who, current, target), chosen)
 
     def action_listener(self) -> None:
         """Choose the listener fault: refuse, drop or delay new connections."""

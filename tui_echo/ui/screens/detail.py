@@ -250,6 +250,8 @@ class ClientDetailScreen(Screen[None]):
                 ("pieces", f"{activity.pieces:,}"),
                 ("discarded", human_size(activity.discarded)),
             ]
+            if "corrupt=" in record.fault:
+                rows.append(("corrupted", f"{activity.corrupted:,} bits"))
         return rows
 
 

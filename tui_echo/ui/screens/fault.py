@@ -16,13 +16,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui_echo.faults import FaultSpec
+from tui_echo.faults import FaultSpec, FaultTarget
 from tui_echo.faults.items import PRESETS, hint
+from tui_echo.faults.spec import check_target
 from tui_echo.ui.widgets.key_footer import KeyFooter
 
 ITEMS_HELP = hint()
 """The items, as the fault grammar's own table lists them."""
-KEYS_HINT = "1-5, 0: apply a preset · tab: type a SPEC · enter: apply · esc: cancel"
+KEYS_HINT = (
+    f"1-{max(p.key for p in PRESETS)}, 0: apply a preset · tab: type a SPEC"
+    " · enter: apply · esc: cancel"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +54,14 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
         ),
     ]
 
-    def __init__(self, target: str, current: str | None) -> None:
-        """`target` names who gets the fault; `current` is the SPEC in force."""
+    def __init__(
+        self, target: str, current: str | None, whom: FaultTarget = "new"
+    ) -> None:
+        """`target` names who gets the fault, `whom` is who that is (a SPEC that
+        one client cannot take is refused); `current` is the SPEC in force."""
         super().__init__()
         self.target = target
+        self.whom: FaultTarget = whom
         self.current = current
 
     def compose(self) -> ComposeResult:
@@ -106,6 +114,7 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
         error = self.query_one("#fault-error", Static)
         try:
             choice = FaultChoice(FaultSpec.parse(text))
+            check_target(self.whom, choice.spec)
         except ValueError as exc:
             # Content, not markup: the message quotes what was typed.
             error.update(Content(str(exc)))
