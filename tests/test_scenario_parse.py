@@ -217,6 +217,14 @@ ONE = '\n[[step]]\nat = "1s"\ntarget = "new"\nfault = "off"\n'
         ),
         ("[profile.off]\ndelay = '1s'\n" + ONE, "profile 'off': the name is a fault"),
         (
+            "[profile.3g]\ndelay = '1s'\n" + ONE,
+            "profile '3g': a name is lower-case",
+        ),
+        (
+            "[profile.satellite]\ndelay = '1s'\n" + ONE,
+            "profile 'satellite': a built-in profile has that name",
+        ),
+        (
             "[profile.slow]\ndelay = 'soon'\n" + ONE,
             "profile 'slow': fault item delay=soon",
         ),
@@ -261,3 +269,10 @@ def test_a_file_is_read_with_a_bound(tmp_path: Path) -> None:
     assert load_scenario(path) == Scenario.parse(GOOD)
     with pytest.raises(OSError, match="No such file"):
         load_scenario(tmp_path / "missing.toml")
+
+
+def test_a_step_may_name_a_built_in_profile() -> None:
+    scenario = Scenario.parse('[[step]]\nat = "1s"\ntarget = "new"\nfault = "3g"\n')
+    (only,) = scenario.steps
+    assert only.spec == FaultSpec.parse("3g")
+    assert only.spec is not None and only.spec.get("delay")

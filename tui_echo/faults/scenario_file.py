@@ -15,6 +15,7 @@ from typing import Any
 
 from tui_echo.faults.items import BY_NAME
 from tui_echo.faults.listener import ListenerFault
+from tui_echo.faults.profiles import BUILT_IN_PROFILES
 from tui_echo.faults.scenario import CLIENT, Scenario, Step, StepTarget
 from tui_echo.faults.spec import FaultSpec
 from tui_echo.states import FAULT_OFF
@@ -112,6 +113,10 @@ def _profiles(tables: object) -> dict[str, FaultSpec]:
         if name == FAULT_OFF or name in BY_NAME:
             raise ValueError(
                 f"profile {name!r}: the name is a fault item's; choose another"
+            )
+        if name in BUILT_IN_PROFILES:
+            raise ValueError(
+                f"profile {name!r}: a built-in profile has that name; choose another"
             )
         profiles[name] = _profile(name, items)
     return profiles
@@ -253,7 +258,7 @@ def _fault(
     if profile is not None:
         return text.lower(), profile, None
     try:
-        spec = FaultSpec.parse(text)
+        spec = FaultSpec.parse(text)  # a built-in profile's name too
     except ValueError as exc:
         if _parses(ListenerFault.parse, text):
             raise ValueError(
