@@ -381,6 +381,9 @@ class IdleOperator:
     def history_lines(self) -> Iterable[str]:
         return []
 
+    def scenario_lines(self) -> Iterable[str]:
+        return []
+
     def kick(self, client_id: int) -> bool:
         return False
 

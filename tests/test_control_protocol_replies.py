@@ -162,6 +162,7 @@ def test_help_lists_every_command() -> None:
         "LIST",
         "STATS",
         "HISTORY",
+        "SCENARIO",
         "PING",
         "KICK",
         "RESET",

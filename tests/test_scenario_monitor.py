@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from tests.helpers import RunningServer
+from tests.helpers import RunningServer, ask_control
 from tests.pilot import running_monitor
 from tui_echo.book import ClientBook
 from tui_echo.book.seed import Snapshot, seed_book
@@ -22,6 +23,7 @@ from tui_echo.events import (
     to_json,
 )
 from tui_echo.faults.scenario import Scenario
+from tui_echo.sources.attached import RemoteServer
 
 StartServer = Callable[..., RunningServer]
 
@@ -180,3 +182,35 @@ def test_the_loop_keeps_its_latest_scenario_event(start_server: StartServer) -> 
     plain = start_server()
     assert plain.server._loop is not None
     assert plain.server._loop.scenario_step is None
+
+
+def test_the_control_socket_says_the_latest_step_and_attach_starts_from_it(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.sock"
+    running = start_server(scenario=Scenario.parse(TIMELINE), control=str(path))
+    step = running.events.wait_for(ScenarioStep, step=1)
+    said = ask_control(path, "SCENARIO")
+    assert said[-1] == "OK"
+    (line,) = said[:-1]
+    told = from_json_line(line)
+    assert isinstance(told, ScenarioStep)
+    assert (told.step, told.does, told.next_does) == (1, step.does, step.next_does)
+    assert told.ts == pytest.approx(step.ts, abs=1e-5)
+    remote = RemoteServer(str(path))
+    book = ClientBook(remote.clock)
+    try:
+        remote.prepare(book)
+        assert book.scenario is not None
+        assert book.scenario.next_does == step.next_does
+        assert book.scenario.clock(step.ts) == pytest.approx(step.clock, abs=1e-3)
+    finally:
+        remote.close()
+
+
+def test_without_a_scenario_the_control_socket_says_none(
+    start_server: StartServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.sock"
+    start_server(control=str(path))
+    assert ask_control(path, "SCENARIO") == ["OK"]

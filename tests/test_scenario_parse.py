@@ -275,4 +275,5 @@ def test_a_step_may_name_a_built_in_profile() -> None:
     scenario = Scenario.parse('[[step]]\nat = "1s"\ntarget = "new"\nfault = "3g"\n')
     (only,) = scenario.steps
     assert only.spec == FaultSpec.parse("3g")
-    assert only.spec is not None and only.spec.get("delay")
+    assert only.spec is not None
+    assert only.spec.get("delay")

@@ -2,8 +2,8 @@
 answers read from the loop's state and written as lines (loop thread only).
 
 The loop knows nothing of the protocol: it offers its connections, its totals and
-its commands; this module turns them into `LIST`, `STATS`, `KERNEL`, `RECENT` and
-`ACTIVITY` lines, Redis `CLIENT LIST` style.
+its commands; this module turns them into `LIST`, `STATS`, `KERNEL`, `RECENT`,
+`ACTIVITY` and `SCENARIO` lines, Redis `CLIENT LIST` style.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from tui_echo.engine.clients import ClosedClient, Totals
 from tui_echo.engine.connection import Connection
 from tui_echo.engine.loop import EchoLoop
-from tui_echo.events import KernelStats
+from tui_echo.events import KernelStats, json_line
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget
 from tui_echo.faults.listener import ListenerFault, listener_text
 
@@ -45,6 +45,12 @@ class LoopOperator:
         """The clients that left, oldest first (the latest `HISTORY_LENGTH`)."""
         for closed in list(self.loop.clients.history):
             yield history_line(closed)
+
+    def scenario_lines(self) -> list[str]:
+        """The latest `scenario` event as a JSON line (an attached monitor starts its
+        scenario clock from it); none without a scenario."""
+        step = self.loop.scenario_step
+        return [] if step is None else [json_line(step)]
 
     def kick(self, client_id: int) -> bool:
         return self.loop.kick(client_id)

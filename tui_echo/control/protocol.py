@@ -57,6 +57,7 @@ STATS                    clients total rejected bytes_in bytes_out pending uptim
                          listening fault (of new clients)
 HISTORY                  a line per client that left (the latest 1,000): id peer
                          connected closed in out discarded fault reason
+SCENARIO                 the latest scenario event (JSON), none without a scenario
 KICK ID | KICK all       close a client (or all) with a FIN
 RESET ID                 close a client with an RST
 FAULT ID|all|new SPEC    set a fault (off clears it), e.g. FAULT 3 delay=50ms,slice=1
@@ -82,6 +83,7 @@ class Operator(Protocol):
     def list_lines(self) -> Iterable[str]: ...
     def stats_line(self) -> str: ...
     def history_lines(self) -> Iterable[str]: ...
+    def scenario_lines(self) -> Iterable[str]: ...
     def kick(self, client_id: int) -> bool: ...
     def kick_all(self) -> None: ...
     def reset(self, client_id: int) -> bool: ...
@@ -126,6 +128,8 @@ def _run(words: list[str], operator: Operator) -> tuple[Iterable[str], bool]:
         return [operator.stats_line()], False
     if command == "HISTORY" and not args:
         return operator.history_lines(), False
+    if command == "SCENARIO" and not args:
+        return operator.scenario_lines(), False
     if command == "EVENTS" and not args:
         return [], True
     if command == "HELP" and not args:
@@ -183,6 +187,7 @@ _USAGE = {
     "LIST": "LIST",
     "STATS": "STATS",
     "HISTORY": "HISTORY",
+    "SCENARIO": "SCENARIO",
     "EVENTS": "EVENTS",
     "HELP": "HELP",
     "PING": "PING",

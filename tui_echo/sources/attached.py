@@ -54,9 +54,11 @@ from tui_echo.events import (
     ClientData,
     Event,
     KernelStats,
+    ScenarioStep,
     ServerError,
     ShutdownComplete,
     from_json,
+    from_json_line,
 )
 from tui_echo.faults import FaultActivity, FaultSpec, fault_text
 from tui_echo.faults.listener import ListenerFault, listener_text
@@ -230,7 +232,9 @@ class RemoteServer:
         # STATS' totals are one cut that every held event is judged against.
         # HISTORY last: a client that closes meanwhile is in it, or its close is
         # held (and its record, seeded or held, gives the book its history line).
-        self._commands.sendall(b"LIST\nSTATS\nHISTORY\n")
+        # SCENARIO after them: the latest step, or a later one that the held
+        # events also carry (applied after the snapshot, they end on the same).
+        self._commands.sendall(b"LIST\nSTATS\nHISTORY\nSCENARIO\n")
         listed = [
             parse_list(line)
             for line in read_reply(
@@ -257,6 +261,7 @@ class RemoteServer:
                 max_lines=10 * HISTORY_LENGTH,
             )[-HISTORY_LENGTH:]
         ]
+        scenario = self._scenario(deadline, cancel)
         self._catch_up(stats.seq, deadline, cancel)
         if self._stream_ended:  # while attaching: no monitor to show it to
             raise BadAnswerError(self._end_reason or "the server ended the events")
@@ -310,7 +315,27 @@ class RemoteServer:
                 )
                 for line in history
             ],
+            scenario=scenario,
         )
+
+    def _scenario(
+        self, deadline: float, cancel: threading.Event | None
+    ) -> ScenarioStep | None:
+        """The server's latest `scenario` event, if it runs a scenario."""
+        lines = read_reply(self._replies, "SCENARIO", deadline, cancel, max_lines=1)
+        if not lines:
+            return None
+        try:
+            event = from_json_line(lines[0])
+        except ValueError as exc:
+            raise BadAnswerError(
+                f"the SCENARIO answer is not an event: {exc}"
+            ) from None
+        if not isinstance(event, ScenarioStep):
+            raise BadAnswerError(
+                f"the SCENARIO answer is a {event.kind} event, not a scenario event"
+            )
+        return event
 
     def _catch_up(
         self, seq: int, deadline: float, cancel: threading.Event | None
