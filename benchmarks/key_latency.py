@@ -156,7 +156,9 @@ def loadgen_argv(load: str, clients: int, port: int, seconds: float) -> list[str
     return argv
 
 
-def measure(presses: int, load: str, clients: int, seed: int) -> list[float]:
+def measure(
+    presses: int, load: str, clients: int, seed: int, each: bool = False
+) -> list[float]:
     port = free_port()
     terminal = Terminal(
         pinned(1, [sys.executable, "-m", "tui_echo", "--port", str(port)]), (160, 48)
@@ -229,6 +231,8 @@ def measure(presses: int, load: str, clients: int, seed: int) -> list[float]:
             if found is None:
                 raise SystemExit(f"a press did not show within {PRESS_DEADLINE} s")
             latencies.append((time.monotonic() - start) * 1000)
+            if each:
+                print(f"{latencies[-1]:6.1f} ms  sorted by {found.decode()}")
             last = found
         if loadgen is not None and loadgen.poll() not in (None, 0):
             raise SystemExit(f"loadgen failed with {loadgen.returncode}")
@@ -258,6 +262,9 @@ def main() -> int:
         "pp-50x1k-idle1000, 50 with pp-50x1k)",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--each", action="store_true", help="print every press: its time and column"
+    )
     args = parser.parse_args()
     preset = {"none": 0, "pp-50x1k-idle1000": 1050, "pp-50x1k": ACTIVE}[args.load]
     clients = preset if args.clients is None else args.clients
@@ -275,7 +282,7 @@ def main() -> int:
         raise SystemExit(nofile.note)
     with contextlib.suppress(OSError):
         os.sched_setaffinity(0, {0})  # off the monitor's CPU
-    latencies = sorted(measure(args.presses, args.load, clients, args.seed))
+    latencies = sorted(measure(args.presses, args.load, clients, args.seed, args.each))
     p90 = latencies[int(0.9 * (len(latencies) - 1))]
     print(
         f"key to screen, load {args.load}, {clients} clients connected, "

@@ -104,3 +104,25 @@ def test_an_order_by_the_clock_is_sorted_again_each_second() -> None:
     assert BY_KEY["age"].moves is Moves.WITH_TIME
     assert stamp(book, "age", START + 0.2) == stamp(book, "age", START + 0.9)
     assert stamp(book, "age", START + 0.9) != stamp(book, "age", START + 1.1)
+
+
+@pytest.mark.parametrize(
+    "column", [c.key for c in BY_KEY.values() if c.attribute], ids=str
+)
+def test_a_column_sorted_by_its_attribute_sorts_as_its_key_says(column: str) -> None:
+    """The fast path (attrgetter) and the column's own sort key agree, ties by id
+    either way round."""
+    book, _ = idle_book(6)
+    for client, size in ((1, 300), (2, 100), (4, 300), (5, 900)):
+        book.apply(data_event(client, size, size // 2, pending=size % 7, ts=START + 1))
+    book.refresh()
+    view = RowView(now=START + 2)
+    sort_key = BY_KEY[column].sort_key
+    assert sort_key is not None
+    records = list(book.clients.values())
+    for descending in (False, True):
+        by_key = sorted(records, key=lambda r: (sort_key(r, view), r.id))
+        if descending:
+            by_key.reverse()
+        expected = [record.id for record in by_key]
+        assert ordered_clients(book, view, "", column, descending) == expected

@@ -68,6 +68,10 @@ class Column:
     """A shorter label, when the label (and the sort arrow) does not fit."""
     moves: Moves = Moves.WITH_RECORDS
     """What may reorder rows sorted by it (the table re-sorts only then)."""
+    attribute: str = ""
+    """The record's attribute its sort key is, if it is one: the rows are then
+    sorted by `attrgetter`, in C (10,000 of them in about a millisecond, against
+    several through `sort_key`)."""
 
 
 def _rate(per_second: float) -> str:
@@ -104,6 +108,7 @@ def _measure(
     short: str = "",
     descending_first: bool = True,
     moves: Moves = Moves.WITH_RECORDS,
+    attribute: str = "",
 ) -> Column:
     """A right-aligned column of a number: sorted by the value, shown by `show`."""
     return Column(
@@ -118,6 +123,7 @@ def _measure(
         grow=grow,
         short=short,
         moves=moves,
+        attribute=attribute,
     )
 
 
@@ -163,6 +169,7 @@ COLUMNS: tuple[Column, ...] = (
         lambda r, v: str(r.id),
         lambda r, v: r.id,
         moves=Moves.WITH_ROWS,
+        attribute="id",
     ),
     Column(
         "peer",
@@ -173,6 +180,7 @@ COLUMNS: tuple[Column, ...] = (
         lambda r, v: r.peer,
         grow=(21, 21, 28),
         moves=Moves.WITH_ROWS,
+        attribute="peer",
     ),
     Column(
         "state",
@@ -184,10 +192,24 @@ COLUMNS: tuple[Column, ...] = (
         grow=(12, 13),
     ),
     _measure(
-        "in", "IN", 7, lambda r, now: r.bytes_in, human_size, priority=0, grow=(8,)
+        "in",
+        "IN",
+        7,
+        lambda r, now: r.bytes_in,
+        human_size,
+        priority=0,
+        grow=(8,),
+        attribute="bytes_in",
     ),
     _measure(
-        "out", "OUT", 7, lambda r, now: r.bytes_out, human_size, priority=0, grow=(8,)
+        "out",
+        "OUT",
+        7,
+        lambda r, now: r.bytes_out,
+        human_size,
+        priority=0,
+        grow=(8,),
+        attribute="bytes_out",
     ),
     _kernel_column("recv_q", "RECV-Q", lambda s: s.recv_q),
     _measure(
@@ -199,6 +221,7 @@ COLUMNS: tuple[Column, ...] = (
         priority=0,
         grow=(8,),
         short="PEND",
+        attribute="pending",
     ),
     _kernel_column("send_q", "SEND-Q", lambda s: s.send_q),
     _measure(
@@ -209,6 +232,7 @@ COLUMNS: tuple[Column, ...] = (
         _rate,
         priority=3,
         grow=(10,),
+        attribute="rate_in",
     ),
     _measure(
         "rate_out",
@@ -218,6 +242,7 @@ COLUMNS: tuple[Column, ...] = (
         _rate,
         priority=3,
         grow=(10,),
+        attribute="rate_out",
     ),
     _measure(
         "age",

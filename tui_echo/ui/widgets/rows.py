@@ -6,6 +6,8 @@ at each refresh; tests call them without a terminal.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from tui_echo.book import ClientBook, ClientRecord
 from tui_echo.ui.widgets.columns import (
     BY_KEY,
@@ -35,9 +37,13 @@ def ordered_clients(
     if filter_text:
         needle = filter_text.lower()
         shown = [r for r in shown if matches(r, needle)]
-    sort_key = BY_KEY[sort_column].sort_key
-    assert sort_key is not None  # only sortable columns are sorted by
-    shown.sort(key=lambda r: (sort_key(r, view), r.id), reverse=descending)
+    column = BY_KEY[sort_column]
+    if column.attribute:
+        shown.sort(key=attrgetter(column.attribute, "id"), reverse=descending)
+    else:
+        sort_key = column.sort_key
+        assert sort_key is not None  # only sortable columns are sorted by
+        shown.sort(key=lambda r: (sort_key(r, view), r.id), reverse=descending)
     return [record.id for record in shown]
 
 
