@@ -264,6 +264,7 @@ FAULT_SERVERS = (HEADLESS,)
 # the scaling curve (issue 18): ping-pong 50 x 1 KiB with N idle clients held,
 # a fresh server per run (a clean RSS baseline, no leftovers of 50,000 closes)
 CURVE = "curve"
+TIMELINE = "timeline"
 CURVE_IDLE = (0, 1000, 10_000, 50_000)
 CURVE_SERVERS = (HEADLESS, UI, REFERENCE, "uvloop-protocol")
 CURVE_WARMUP = 1.0
@@ -344,6 +345,23 @@ SCENARIOS: tuple[Scenario, ...] = (
              only=FAULT_SERVERS, max_rounds=3, fresh_server=True, long=True,
              warmup=1.5, server_args=("--fault", "rate=1M")),
     *(_curve(idle) for idle in CURVE_IDLE),
+    # issue 20: a timeline of faults under 1,000 pinging clients, against the same
+    # load without one, and with its faults all along; run by name (--scenarios
+    # timeline-1000,timeline-1000-none,timeline-1000-faults)
+    *(
+        Scenario(name, f"1,000 conns ping every 50 ms, {what}", "ticker",
+                 ("--mode", "ticker", "--conns", "1000", "--interval", "0.05"),
+                 (SERVER_CPU, ALL_ECHOED, P50_MS, P99_MS), clients=1000,
+                 only=FAULT_SERVERS, fresh_server=True, long=True, group=TIMELINE,
+                 server_args=args)
+        for name, what, args in (
+            ("timeline-1000", "a scenario of faults (scenarios/timeline-1000.toml)",
+             ("--scenario", str(BENCH_DIR / "scenarios" / "timeline-1000.toml"))),
+            ("timeline-1000-none", "no scenario, no fault", ()),
+            ("timeline-1000-faults", "fault delay=2ms,jitter=3ms:pareto all along",
+             ("--fault", "delay=2ms,jitter=3ms:pareto")),
+        )
+    ),
 )  # fmt: skip
 
 
@@ -454,6 +472,9 @@ GOALS: tuple[Goal, ...] = (
          HEADLESS, None, "all"),
     Goal(GOAL_FAULTS, "fault-rate1m", "rate_dev_pct", "MiB/s vs 1 MiB/s",
          HEADLESS, None, "abs<=", 5, "%"),
+    Goal(GOAL_FAULTS, "timeline-1000", "server_cpu_pct",
+         "server CPU with a scenario / without", HEADLESS, HEADLESS, "<=", 1.1,
+         base_scenario="timeline-1000-none"),
     # same server, same round: with 10,000 idle clients held / with none
     Goal(GOAL_IDLE, "curve-idle10000", "msgs_per_s",
          "messages/s, tui-echo-json: 10,000 idle / none", HEADLESS, HEADLESS,
