@@ -22,7 +22,7 @@ from tui_echo.events import (
     json_line,
     to_json,
 )
-from tui_echo.faults.scenario import Scenario
+from tui_echo.faults.scenario_file import parse_scenario
 from tui_echo.sources.attached import RemoteServer
 
 StartServer = Callable[..., RunningServer]
@@ -41,7 +41,7 @@ fault = "off"
 
 
 async def test_the_status_bar_shows_the_scenario_clock_and_next_step() -> None:
-    async with running_monitor(scenario=Scenario.parse(TIMELINE)) as monitor:
+    async with running_monitor(scenario=parse_scenario(TIMELINE)) as monitor:
         await monitor.until(
             lambda: (
                 "next at 0.3s: step 1, set new to delay=200ms" in monitor.screen_text()
@@ -174,7 +174,7 @@ def test_a_snapshot_with_the_latest_scenario_event_seeds_the_clock() -> None:
 
 
 def test_the_loop_keeps_its_latest_scenario_event(start_server: StartServer) -> None:
-    running = start_server(scenario=Scenario.parse(TIMELINE))
+    running = start_server(scenario=parse_scenario(TIMELINE))
     step = running.events.wait_for(ScenarioStep, step=1)
     loop = running.server._loop
     assert loop is not None
@@ -188,7 +188,7 @@ def test_the_control_socket_says_the_latest_step_and_attach_starts_from_it(
     start_server: StartServer, tmp_path: Path
 ) -> None:
     path = tmp_path / "c.sock"
-    running = start_server(scenario=Scenario.parse(TIMELINE), control=str(path))
+    running = start_server(scenario=parse_scenario(TIMELINE), control=str(path))
     step = running.events.wait_for(ScenarioStep, step=1)
     said = ask_control(path, "SCENARIO")
     assert said[-1] == "OK"

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 from tui_echo.faults import FaultSpec
-from tui_echo.faults.scenario import Scenario
-from tui_echo.faults.scenario_file import MAX_FILE, MAX_STEPS, load_scenario
+from tui_echo.faults.scenario_file import (
+    MAX_FILE,
+    MAX_STEPS,
+    load_scenario,
+    parse_scenario,
+)
 
 GOOD = """
 [profile.flaky]
@@ -47,7 +51,7 @@ def step(body: str) -> str:
 
 
 def test_a_good_file_reads_into_steps_and_profiles() -> None:
-    scenario = Scenario.parse(GOOD)
+    scenario = parse_scenario(GOOD)
     assert scenario.profiles == {
         "flaky": FaultSpec.parse("delay=200ms,jitter=50ms,slice=1")
     }
@@ -63,13 +67,13 @@ def test_a_good_file_reads_into_steps_and_profiles() -> None:
 
 
 def test_the_text_form_reads_back_the_same_scenario() -> None:
-    scenario = Scenario.parse(GOOD)
-    assert Scenario.parse(scenario.toml()) == scenario
+    scenario = parse_scenario(GOOD)
+    assert parse_scenario(scenario.toml()) == scenario
 
 
 def test_the_timeline_lists_steps_in_time_order_then_per_client() -> None:
     text = GOOD.replace('at = "20s"', 'at = "0.1s"')
-    lines = Scenario.parse(text).timeline()
+    lines = parse_scenario(text).timeline()
     assert lines == [
         "profile flaky: delay=200ms,jitter=50ms,slice=1",
         "step 3   at 100ms           set client 7 to off",
@@ -81,7 +85,7 @@ def test_the_timeline_lists_steps_in_time_order_then_per_client() -> None:
 
 
 def test_the_next_step_after_a_time_counts_repeats_and_ties() -> None:
-    scenario = Scenario.parse(
+    scenario = parse_scenario(
         step('at = "10s"\nevery = "30s"\ntarget = "all"\nfault = "stall"')
         + '[[step]]\nat = "40s"\ntarget = "new"\nfault = "stall"\n'
     )
@@ -95,7 +99,7 @@ def test_the_next_step_after_a_time_counts_repeats_and_ties() -> None:
     assert next_after(39.0) == (40.0, 2)  # a tie: the first in the file
     assert next_after(40.0) == (70.0, 2)
     assert next_after(1000.0) == (1030.0, 2)
-    once = Scenario.parse(step('at = "2s"\ntarget = "all"\nfault = "stall"'))
+    once = parse_scenario(step('at = "2s"\ntarget = "all"\nfault = "stall"'))
     assert once.next_after(2.0) is None
 
 
@@ -187,7 +191,7 @@ def test_a_bad_step_is_refused_naming_the_step_and_the_item(
     body: str, said: str
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(said)) as caught:
-        Scenario.parse(step(body))
+        parse_scenario(step(body))
     assert str(caught.value).isprintable()
 
 
@@ -253,7 +257,7 @@ def test_a_bad_file_is_refused_naming_the_table_and_the_item(
     text: str, said: str
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(said)) as caught:
-        Scenario.parse(text)
+        parse_scenario(text)
     assert str(caught.value).isprintable()
 
 
@@ -266,13 +270,13 @@ def test_a_file_is_read_with_a_bound(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not UTF-8"):
         load_scenario(path)
     path.write_text(GOOD)
-    assert load_scenario(path) == Scenario.parse(GOOD)
+    assert load_scenario(path) == parse_scenario(GOOD)
     with pytest.raises(OSError, match="No such file"):
         load_scenario(tmp_path / "missing.toml")
 
 
 def test_a_step_may_name_a_built_in_profile() -> None:
-    scenario = Scenario.parse('[[step]]\nat = "1s"\ntarget = "new"\nfault = "3g"\n')
+    scenario = parse_scenario('[[step]]\nat = "1s"\ntarget = "new"\nfault = "3g"\n')
     (only,) = scenario.steps
     assert only.spec == FaultSpec.parse("3g")
     assert only.spec is not None

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tui_echo.faults.items import ITEMS
-from tui_echo.faults.scenario import Scenario
+from tui_echo.faults.scenario_file import parse_scenario
 
 _KEYS = ["at", "after_connect", "every", "colour", "At"]
 _DURATION = st.one_of(
@@ -115,7 +115,7 @@ _FILE = st.builds(
 def test_any_text_is_a_scenario_that_reads_back_or_a_value_error(text: str) -> None:
     refused = None
     try:
-        scenario = Scenario.parse(text)
+        scenario = parse_scenario(text)
     except ValueError as exc:
         refused = str(exc)
     if refused is not None:
@@ -124,6 +124,6 @@ def test_any_text_is_a_scenario_that_reads_back_or_a_value_error(text: str) -> N
         return
     shown = scenario.toml()
     assert shown.isascii()
-    assert Scenario.parse(shown) == scenario
-    assert Scenario.parse(shown).toml() == shown
+    assert parse_scenario(shown) == scenario
+    assert parse_scenario(shown).toml() == shown
     assert all(line.isprintable() for line in scenario.timeline())

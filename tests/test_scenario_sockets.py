@@ -23,14 +23,14 @@ from tui_echo.events import (
     ScenarioStep,
     ServerError,
 )
-from tui_echo.faults.scenario import Scenario
+from tui_echo.faults.scenario_file import parse_scenario
 
 StartServer = Callable[..., RunningServer]
 SLACK = 2.0
 
 
 def started(start_server: StartServer, toml: str) -> RunningServer:
-    return start_server(scenario=Scenario.parse(toml))
+    return start_server(scenario=parse_scenario(toml))
 
 
 def connected(running: RunningServer) -> tuple[socket.socket, int]:

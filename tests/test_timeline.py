@@ -8,7 +8,7 @@ from tui_echo.engine.timers import STALE_TIMERS, Timers
 from tui_echo.events import Event, ScenarioStep, ServerError
 from tui_echo.faults import FaultSpec, FaultTarget
 from tui_echo.faults.listener import ListenerFault
-from tui_echo.faults.scenario import Scenario
+from tui_echo.faults.scenario_file import parse_scenario
 
 START = 1000.0
 
@@ -32,7 +32,7 @@ class Loop:
 def timeline(toml: str, loop: Loop) -> tuple[Timeline, Timers]:
     timers = Timers()
     line = Timeline(
-        Scenario.parse(toml),
+        parse_scenario(toml),
         timers,
         loop.set_fault,
         loop.listener.append,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tui_echo.faults.scenario import Scenario
-from tui_echo.faults.scenario_file import load_scenario
+from tui_echo.faults.scenario_file import load_scenario, parse_scenario
 from tui_echo.faults.spec import FaultActivity, FaultSpec, FaultTarget, fault_text
 
 __all__ = [
@@ -13,4 +13,5 @@ __all__ = [
     "Scenario",
     "fault_text",
     "load_scenario",
+    "parse_scenario",
 ]

@@ -91,7 +91,7 @@ class Step:
         return when if when > seconds else when + self.every
 
     def toml(self) -> str:
-        """The step as a `[[step]]` table (`Scenario.parse` reads it back)."""
+        """The step as a `[[step]]` table (`parse_scenario` reads it back)."""
         lines = ["[[step]]"]
         if self.at is not None:
             lines.append(f'at = "{show_duration(self.at)}"')
@@ -117,18 +117,6 @@ class Scenario:
 
     def __hash__(self) -> int:  # a mapping has no hash; the steps say enough
         return hash(self.steps)
-
-    @classmethod
-    def parse(cls, text: str) -> Scenario:
-        """The scenario a TOML text says.
-
-        Raises:
-            ValueError: anything it may not say; the message names the step
-                (from 1) or the profile, and the item.
-        """
-        from tui_echo.faults.scenario_file import parse_scenario
-
-        return parse_scenario(text)
 
     @property
     def timed(self) -> tuple[Step, ...]:
@@ -166,7 +154,7 @@ class Scenario:
         return lines
 
     def toml(self) -> str:
-        """The scenario as a TOML file (`Scenario.parse` reads it back equal)."""
+        """The scenario as a TOML file (`parse_scenario` reads it back equal)."""
         parts = [
             "\n".join([f"[profile.{name}]", *_profile_lines(spec)])
             for name, spec in self.profiles.items()
