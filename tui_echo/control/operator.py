@@ -146,11 +146,18 @@ def activity_line(activity: FaultActivity | None) -> str:
     """`ACTIVITY`: what a client's fault has done (`fault=-` without one)."""
     if activity is None:
         return "fault=-"
-    return (
-        f"delayed={activity.delayed} pieces={activity.pieces}"
-        f" discarded={activity.discarded} corrupted={activity.corrupted}"
+    datagrams = (
         f" dropped={activity.dropped} duplicated={activity.duplicated}"
         f" reordered={activity.reordered} truncated={activity.truncated}"
+        if activity.dropped
+        or activity.duplicated
+        or activity.reordered
+        or activity.truncated
+        else ""  # (none: what a TCP client's says; absent reads as 0)
+    )
+    return (
+        f"delayed={activity.delayed} pieces={activity.pieces}"
+        f" discarded={activity.discarded} corrupted={activity.corrupted}{datagrams}"
     )
 
 

@@ -322,6 +322,8 @@ def _checked(name: str, value: Value, shown: str | None = None) -> Value:
         return _checked_jitter(name, value, said)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{said}: not a number")
+    if isinstance(value, float):
+        value += 0.0  # -0.0 is 0.0: its text must read back (not `-0%`)
     if item.kind is Kind.PERCENT:
         if not (math.isfinite(value) and 0 <= value <= 100):
             raise ValueError(f"{said}: a percentage is from 0 to 100")
