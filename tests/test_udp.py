@@ -16,6 +16,8 @@ from tests.pilot import running_monitor
 from tui_echo.book import ClientBook
 from tui_echo.book.seed import SeedClient, Snapshot, seed_book
 from tui_echo.control.client import BadAnswerError, parse_list, parse_stats
+from tui_echo.engine.config import ServerConfig
+from tui_echo.engine.listener import ServerStartError
 from tui_echo.engine.peers import Peer
 from tui_echo.events import (
     ClientClosed,
@@ -28,8 +30,6 @@ from tui_echo.events import (
 )
 from tui_echo.faults import FaultSpec
 from tui_echo.pytest_plugin import EchoServerFixture
-from tui_echo.engine.config import ServerConfig
-from tui_echo.engine.listener import ServerStartError
 from tui_echo.server import EchoServer
 
 StartServer = Callable[..., EchoServerFixture]
