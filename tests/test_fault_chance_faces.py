@@ -159,7 +159,8 @@ def test_the_control_socket_takes_p_for_new_and_refuses_it_for_one_client(
         assert ask_control(path, "FAULT new p=100%,satellite") == [
             "ERR unknown fault item 'satellite' (items: p, delay, jitter, rate, slice,"
             " gap, corrupt, loss, duplicate, reorder, truncate, stall, blackhole,"
-            " close-after, reset-after, close-in, reset-in; a profile: 3g, slow-4g, fast-4g, edge, high-jitter,"
+            " close-after, reset-after, close-in, reset-in; a profile: 3g, slow-4g,"
+            " fast-4g, edge, high-jitter,"
             " satellite; or off)"
         ]
         assert ask_control(path, "FAULT new p=100%,delay=600ms") == ["OK"]

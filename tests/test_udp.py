@@ -109,7 +109,7 @@ def test_a_peer_is_a_client_with_proto_udp_and_datagram_counts(
         event.ts = round(event.ts, 6)
         assert from_json_line(json_line(event)) == event
     # LIST and STATS say so, and attach's strict parsing reads them.
-    (line, ok) = ask_control(path, "LIST")
+    (line, _) = ask_control(path, "LIST")
     listed = parse_list(line)
     assert (listed.proto, listed.datagrams_in, listed.datagrams_out) == ("udp", 3, 3)
     stats = parse_stats(ask_control(path, "STATS")[0])
@@ -132,7 +132,8 @@ def test_many_peers_each_get_their_own_echoes(
 
 def peers(server: EchoServerFixture) -> dict[int, Peer]:
     loop = server.server._loop
-    assert loop is not None and loop.udp is not None
+    assert loop is not None
+    assert loop.udp is not None
     return loop.udp.peers.by_id
 
 
@@ -231,9 +232,7 @@ def test_delayed_datagrams_are_bounded_by_max_buffer_and_counted_dropped(
     clients.append(sock)
     for index in range(10):
         sock.send(bytes([index]) * 1000)
-    echoes = []
-    for _ in range(4):
-        echoes.append(sock.recv(2000))
+    echoes = [sock.recv(2000) for _ in range(4)]
     assert echoes == [bytes([index]) * 1000 for index in range(4)]
     data = server.events.wait_for(ClientData, lambda e: (e.dropped or 0) >= 6)
     assert (data.datagrams_in, data.dropped) == (10, 6)
