@@ -269,9 +269,13 @@ class EchoServer:
 
     def fault_activity(self, client_id: int) -> FaultActivity | None:
         """What a client's fault has done since it was set, or None (any thread)."""
-        return (
-            None if self._loop is None else self._loop.clients.fault_activity(client_id)
-        )
+        loop = self._loop
+        if loop is None:
+            return None
+        peer = loop.peer(client_id)  # a UDP peer's, or a TCP client's
+        if peer is not None:
+            return peer.fault_activity()
+        return loop.clients.fault_activity(client_id)
 
     def _send(self, command: Callable[[EchoLoop], object]) -> None:
         """Run `command` on the loop thread, if the server was started."""
@@ -281,9 +285,11 @@ class EchoServer:
 
     def recent_bytes(self, client_id: int) -> bytes | None:
         """The last few KiB an inspected client sent, or None (any thread)."""
-        return (
-            None if self._loop is None else self._loop.clients.recent_bytes(client_id)
-        )
+        loop = self._loop
+        if loop is None:
+            return None
+        peer = loop.peer(client_id)
+        return peer.recent if peer is not None else loop.clients.recent_bytes(client_id)
 
     @property
     def client_count(self) -> int:

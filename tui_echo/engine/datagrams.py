@@ -210,7 +210,10 @@ class DatagramPort:
         if fault is None:
             self._queue(peer, [data])
         else:
+            lost = fault.dropped
             fault.admit(data, now)
+            if fault.dropped != lost:  # `loss`: counted with the peer's drops
+                self._drop(peer, len(data))
             self._queue(peer, fault.ready(now))
             self._schedule(peer, now)
         self._account(peer)
