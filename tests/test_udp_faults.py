@@ -196,7 +196,7 @@ def test_delay_holds_each_datagram_and_jitter_keeps_order(
 
 
 def test_rate_paces_datagrams(start_server: StartServer, sock: socket.socket) -> None:
-    _, peer = faulted(start_server, sock, "rate=20K")
+    faulted(start_server, sock, "rate=20K")
     started = time.monotonic()
     for _ in range(10):
         sock.send(b"r" * 1000)
