@@ -89,7 +89,7 @@ def test_list_and_stats_describe_the_clients(
         port = client.getsockname()[1]
         assert line.startswith(f"id={client_id} peer=127.0.0.1:{port} state=open age=")
         head, _, fault = line.partition(" seq=")
-        assert head.endswith(" in=5 out=5 pending=0")
+        assert head.endswith(" in=5 out=5 pending=0 proto=tcp")
         seq, _, fault = fault.partition(" fault=")
         assert int(seq) >= 2  # at least its connect and its data event
         assert fault == "-"

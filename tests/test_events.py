@@ -28,7 +28,10 @@ from tui_echo.events import (
 def test_json_form_has_event_and_ts_first_then_the_spec_fields() -> None:
     cases = [
         (Listening(host="::1", port=9000, ts=1.5), ["host", "port"]),
-        (ClientConnected(client=1, peer="[::1]:4", ts=1.5), ["client", "peer"]),
+        (
+            ClientConnected(client=1, peer="[::1]:4", ts=1.5),
+            ["client", "peer", "proto"],
+        ),
         (
             ClientData(
                 client=1,

@@ -67,6 +67,8 @@ class Listening:
     host: str
     port: int
     ts: float = field(default_factory=_now)
+    udp_port: int | None = None
+    """With `--udp`: the UDP port, the same number as `port` (absent without)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -77,6 +79,9 @@ class ClientConnected:
     client: int
     peer: str
     ts: float = field(default_factory=_now)
+    proto: str = "tcp"
+    """`tcp`, or `udp` for a UDP peer (its first datagram); logs older than UDP
+    have no such field, and mean `tcp`."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -97,6 +102,11 @@ class ClientData:
     state: ClientState
     """`open`, `paused` (reading stopped by backpressure) or `half-closed`."""
     ts: float = field(default_factory=_now)
+    datagrams_in: int | None = None
+    """A UDP peer's running totals of datagrams received, echoed and dropped
+    (None, and absent from the JSON form, for a TCP client)."""
+    datagrams_out: int | None = None
+    dropped: int | None = None
 
     def merged_after(self, earlier: ClientData) -> ClientData:
         """This event folded with an `earlier` one of the same client."""
@@ -108,6 +118,9 @@ class ClientData:
             pending=self.pending,
             state=self.state,
             ts=self.ts,
+            datagrams_in=self.datagrams_in,
+            datagrams_out=self.datagrams_out,
+            dropped=self.dropped,
         )
 
 
@@ -235,7 +248,7 @@ def to_json(event: Event) -> JsonObject:
     for name in event.__slots__:
         if name != "ts":
             value = getattr(event, name)
-            if not (name == "client" and value is None):
+            if value is not None:  # an optional field left out: `client`, UDP's
                 payload[name] = value
     return payload
 
@@ -259,19 +272,32 @@ def _client(client: int | None) -> str:
     return "" if client is None else f',"client":{client}'
 
 
+def _udp_port(port: int | None) -> str:
+    return "" if port is None else f',"udp_port":{port}'
+
+
+def _datagrams(e: ClientData) -> str:
+    if e.datagrams_in is None:  # a TCP client's: the common case, one check
+        return ""
+    return (
+        f',"datagrams_in":{e.datagrams_in},"datagrams_out":{e.datagrams_out},'
+        f'"dropped":{e.dropped}'
+    )
+
+
 _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
     Listening: lambda e: (
         f'{{"event":"listening","ts":{e.ts:.6f},"host":{_quote(e.host)},'
-        f'"port":{e.port}}}'
+        f'"port":{e.port}{_udp_port(e.udp_port)}}}'
     ),
     ClientConnected: lambda e: (
         f'{{"event":"connect","ts":{e.ts:.6f},"client":{e.client},'
-        f'"peer":{_quote(e.peer)}}}'
+        f'"peer":{_quote(e.peer)},"proto":"{e.proto}"}}'
     ),
     ClientData: lambda e: (
         f'{{"event":"data","ts":{e.ts:.6f},"client":{e.client},"bytes":{e.bytes},'
         f'"bytes_in":{e.bytes_in},"bytes_out":{e.bytes_out},"pending":{e.pending},'
-        f'"state":"{e.state.value}"}}'
+        f'"state":"{e.state.value}"{_datagrams(e)}}}'
     ),
     ClientClosed: lambda e: (
         f'{{"event":"close","ts":{e.ts:.6f},"client":{e.client},'
@@ -305,6 +331,10 @@ _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
     ),
 }
 
+
+_DATAGRAM_COUNTS = ("datagrams_in", "datagrams_out", "dropped")
+PROTOCOLS = ("tcp", "udp")
+"""The protocols a client may speak (`proto`)."""
 
 _KINDS: dict[str, type[Event]] = {
     cls.kind: cls
@@ -345,8 +375,16 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "does": (str,),
     "next_at": (int, float),
     "next_does": (str,),
+    "proto": (str,),
+    "udp_port": (int,),
+    "datagrams_in": (int,),
+    "datagrams_out": (int,),
+    "dropped": (int,),
 }
 
+
+_OPTIONAL = frozenset({"discarded", "more", "proto", "udp_port", *_DATAGRAM_COUNTS})
+"""Fields an event from outside may leave out (older logs have none of these)."""
 
 MAX_TEXT = 1024
 """Longest text field an event from outside may carry (a peer, a reason)."""
@@ -355,6 +393,7 @@ _LARGEST_COUNT = (1 << 63) - 1
 _LARGEST: dict[str, float] = {
     "client": _LARGEST_COUNT,
     "port": 65535,
+    "udp_port": 65535,
     "bytes": _LARGEST_COUNT,
     "bytes_in": _LARGEST_COUNT,
     "bytes_out": _LARGEST_COUNT,
@@ -367,6 +406,9 @@ _LARGEST: dict[str, float] = {
     "step": _LARGEST_COUNT,
     "clock": 32503680000.0,
     "next_at": 32503680000.0,
+    "datagrams_in": _LARGEST_COUNT,
+    "datagrams_out": _LARGEST_COUNT,
+    "dropped": _LARGEST_COUNT,
 }
 """The largest value a number field may have in an event from outside."""
 
@@ -392,7 +434,7 @@ def from_json(payload: object) -> Event:
     for name in cls.__slots__:
         value = payload.get(name)
         if value is None and (
-            (name == "client" and optional_client) or name in ("discarded", "more")
+            (name == "client" and optional_client) or name in _OPTIONAL
         ):
             continue  # absent: no client concerned; nothing discarded, no more
         if name not in payload:
@@ -411,6 +453,9 @@ def from_json(payload: object) -> Event:
                 raise ValueError(f"{kind} event with a {name!r} too long to show")
             value = escape(value)
         values[name] = value
+    if values.get("proto", "tcp") not in PROTOCOLS:
+        shown = quoted(values["proto"], 40)
+        raise ValueError(f"connect event with an unknown proto: {shown}")
     if cls is ClientData:
         try:
             values["state"] = ClientState(values["state"])
@@ -441,14 +486,24 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
 
     match event:
         case Listening():
-            return f"listening   on {format_address(event.host, event.port)}"
+            where = format_address(event.host, event.port)
+            if event.udp_port is not None:
+                return f"listening   on {where} (TCP, and UDP on the same port)"
+            return f"listening   on {where}"
         case ClientConnected():
-            return f"connect     #{event.client} {event.peer}"
+            udp = " udp" if event.proto == "udp" else ""
+            return f"connect     #{event.client} {event.peer}{udp}"
         case ClientData():
+            datagrams = (
+                ""
+                if event.datagrams_in is None
+                else f"  datagrams in {event.datagrams_in:,}"
+                f" out {event.datagrams_out or 0:,} dropped {event.dropped or 0:,}"
+            )
             return (
                 f"data        {who(event.client)} +{human_size(event.bytes)}"
                 f"  in {human_size(event.bytes_in)}  out {human_size(event.bytes_out)}"
-                f"  pending {human_size(event.pending)}  {event.state}"
+                f"  pending {human_size(event.pending)}  {event.state}{datagrams}"
             )
         case ClientClosed():
             discarded = (

@@ -18,6 +18,15 @@ listener fault from the start is one of them::
 
 and `echo_server.set_listener_fault("accept-delay=200ms")` changes it during a test.
 
+UDP too (`--udp`): the server echoes datagrams on the same port, and
+`echo_server.udp_address` (or `echo_server.udp_socket()`) is where; a marker
+sets it for one test (`ServerConfig(port=0, udp=True)` for all)::
+
+    @pytest.mark.echo_server(udp=True)
+    def test_my_client_copes_with_loss(echo_server):
+        echo_server.set_fault("new", "loss=30%")
+        client = MyUdpClient(*echo_server.udp_address)
+
 A scenario (a timeline of faults, `--scenario`) is one of them too, from a file or
 from text; `echo_server.wait_for_step(N)` returns once its step N has fired::
 
@@ -32,6 +41,7 @@ from text; `echo_server.wait_for_step(N)` returns once its step N has fired::
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -163,6 +173,28 @@ class EchoServerFixture:
             timeout,
         )
 
+    @property
+    def udp_address(self) -> tuple[str, int]:
+        """Where it echoes UDP datagrams (the same port as TCP's); only with
+        `ServerConfig(udp=True)` or `@pytest.mark.echo_server(udp=True)`.
+
+        Raises:
+            RuntimeError: the server was started without UDP.
+        """
+        if not self.server.config.udp:
+            raise RuntimeError("this echo server has no UDP: ServerConfig(udp=True)")
+        return self.address
+
+    def udp_socket(self, timeout: float = TIMEOUT) -> socket.socket:
+        """A UDP socket for the test, connected to the server's UDP port (the
+        test closes it): `send` a datagram, `recv` its echo."""
+        host, port = self.udp_address
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+        return sock
+
     def wait_for_step(self, number: int, timeout: float = TIMEOUT) -> ScenarioStep:
         """Return once the scenario's `at` step `number` (from 1, as in its file)
         has fired (its first time, for a step that repeats), with its `scenario`
@@ -176,10 +208,35 @@ def echo_server_config() -> ServerConfig:
     return ServerConfig(host="127.0.0.1", port=0)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "echo_server(**settings): ServerConfig settings for the echo_server fixture"
+        " (echo_server(udp=True) also echoes UDP)",
+    )
+
+
 @pytest.fixture
-def echo_server(echo_server_config: ServerConfig) -> Iterator[EchoServerFixture]:
-    """A tui-echo server started for the test and stopped after it."""
-    server = EchoServer(echo_server_config).start()
+def echo_server(
+    echo_server_config: ServerConfig, request: pytest.FixtureRequest
+) -> Iterator[EchoServerFixture]:
+    """A tui-echo server started for the test and stopped after it.
+
+    `@pytest.mark.echo_server(udp=True)` (or `indirect` parametrization with a
+    dict of settings) changes `echo_server_config`'s settings for one test."""
+    settings: dict[str, Any] = {}
+    marker = request.node.get_closest_marker("echo_server")
+    if marker is not None:
+        settings.update(marker.kwargs)
+    param = getattr(request, "param", None)
+    if isinstance(param, dict):
+        settings.update(param)
+    config = (
+        dataclasses.replace(echo_server_config, **settings)
+        if settings
+        else echo_server_config
+    )
+    server = EchoServer(config).start()
     try:
         yield EchoServerFixture(server)
     finally:

@@ -25,14 +25,15 @@ from tui_echo.control.socket_server import (
     open_control_socket,
 )
 from tui_echo.engine.config import ServerConfig
+from tui_echo.engine.datagrams import DatagramPortError, bind_datagram_socket
 from tui_echo.engine.feed import EventFeed
 from tui_echo.engine.listener import BACKLOG, ServerStartError, bind_listener
 from tui_echo.engine.loop import EchoLoop
 from tui_echo.events import FaultChanged, KernelStats, Listening
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget, fault_text
 from tui_echo.faults.listener import ListenerFault, as_listener_fault
-from tui_echo.faults.spec import check_target
-from tui_echo.words import format_address, os_reason
+from tui_echo.faults.spec import check_protocol, check_target
+from tui_echo.words import format_address, os_reason, reset_refused
 
 STOP_TIMEOUT = 5.0
 
@@ -58,6 +59,9 @@ class EchoServer:
         self._bound: tuple[socket.socket, ControlListener | None] | None = None
         """The listener (bound, not yet listening) and the control socket, from
         `bind()` until `start()` hands them to the loop."""
+        self._datagrams: socket.socket | None = None
+        """The UDP socket (`--udp`), bound to the TCP port's number, until
+        `start()` hands it to the loop."""
 
     @property
     def address(self) -> tuple[str, int]:
@@ -78,12 +82,22 @@ class EchoServer:
         if self._bound is not None or self._thread is not None:
             raise RuntimeError("the server was bound already")
         listener = bind_listener(self.config.host, self.config.port)
+        if self.config.udp:
+            try:  # the same number as TCP's (port 0: the one TCP got)
+                self._datagrams = bind_datagram_socket(
+                    self.config.host, listener.getsockname()[1]
+                )
+            except DatagramPortError as exc:
+                listener.close()
+                raise ServerStartError(str(exc)) from None
         control = None
         if self.config.control is not None:
             try:
                 control = open_control_socket(self.config.control)
             except ControlSocketError as exc:
                 listener.close()
+                if self._datagrams is not None:
+                    self._datagrams.close()
                 raise ServerStartError(str(exc)) from None
         host, port = listener.getsockname()[:2]
         self._address = (host, port)
@@ -112,7 +126,7 @@ class EchoServer:
             where, reason = format_address(host, port), os_reason(exc)
             raise ServerStartError(f"cannot listen on {where}: {reason}") from None
         try:
-            loop = EchoLoop(self.config, self.feed, listener)
+            loop = EchoLoop(self.config, self.feed, listener, self._datagrams)
         except OSError as exc:  # out of descriptors for its poller
             self._release()
             raise ServerStartError(
@@ -120,7 +134,9 @@ class EchoServer:
             ) from None
         if control is not None:
             loop.attach(ControlServer(control, loop.poller, LoopOperator(loop)))
-        loop.publish(Listening(host=host, port=port))  # the thread is not up yet
+        udp_port = port if self.config.udp else None  # one number for both
+        # (the thread is not up yet: published from here)
+        loop.publish(Listening(host=host, port=port, udp_port=udp_port))
         if self.config.fault is not None:
             loop.publish(FaultChanged(fault=fault_text(self.config.fault)))
         if self.config.listener_fault is not None:  # publishes `listener`
@@ -133,7 +149,7 @@ class EchoServer:
             loop.close_unstarted()
             self._release()
             raise ServerStartError(f"cannot start the server: {exc}") from None
-        self._bound = None  # the loop owns the sockets now
+        self._bound = self._datagrams = None  # the loop owns the sockets now
         self._loop, self._thread = loop, thread
         return self
 
@@ -144,6 +160,9 @@ class EchoServer:
         listener, control = self._bound
         self._bound = self._address = None
         listener.close()
+        if self._datagrams is not None:
+            self._datagrams.close()
+            self._datagrams = None
         if control is not None:
             control.close()
 
@@ -165,8 +184,30 @@ class EchoServer:
         self._send(lambda loop: loop.kick(client_id))
 
     def reset(self, client_id: int) -> None:
-        """Close a client abortively with an RST (SO_LINGER 0) (any thread)."""
+        """Close a client abortively with an RST (SO_LINGER 0) (any thread).
+
+        Raises:
+            ValueError: the client is a UDP peer (UDP has nothing to reset).
+        """
+        self._check_peer(client_id, None, reset=True)
         self._send(lambda loop: loop.reset(client_id))
+
+    def _check_peer(
+        self, client_id: object, spec: FaultSpec | None, reset: bool = False
+    ) -> None:
+        """Refuse, in the caller's thread, what a client's protocol cannot take."""
+        loop = self._loop
+        if loop is None or not isinstance(client_id, int):
+            return
+        if loop.peer(client_id) is not None:
+            proto = "udp"
+        elif client_id in loop.clients.by_id:
+            proto = "tcp"
+        else:
+            return  # unknown (or gone): the loop says so
+        if reset and proto == "udp":
+            raise ValueError(reset_refused(client_id))
+        check_protocol(spec, proto, client_id)
 
     def kick_all(self) -> None:
         """Kick every connected client (any thread)."""
@@ -196,6 +237,7 @@ class EchoServer:
                 f"fault target must be a client id, 'all' or 'new': {target!r}"
             )
         check_target(target, spec)
+        self._check_peer(target, spec)
         fault = spec
         self._send(lambda loop: loop.set_fault(target, fault))
 
@@ -227,9 +269,13 @@ class EchoServer:
 
     def fault_activity(self, client_id: int) -> FaultActivity | None:
         """What a client's fault has done since it was set, or None (any thread)."""
-        return (
-            None if self._loop is None else self._loop.clients.fault_activity(client_id)
-        )
+        loop = self._loop
+        if loop is None:
+            return None
+        peer = loop.peer(client_id)  # a UDP peer's, or a TCP client's
+        if peer is not None:
+            return peer.fault_activity()
+        return loop.clients.fault_activity(client_id)
 
     def _send(self, command: Callable[[EchoLoop], object]) -> None:
         """Run `command` on the loop thread, if the server was started."""
@@ -239,9 +285,11 @@ class EchoServer:
 
     def recent_bytes(self, client_id: int) -> bytes | None:
         """The last few KiB an inspected client sent, or None (any thread)."""
-        return (
-            None if self._loop is None else self._loop.clients.recent_bytes(client_id)
-        )
+        loop = self._loop
+        if loop is None:
+            return None
+        peer = loop.peer(client_id)
+        return peer.recent if peer is not None else loop.clients.recent_bytes(client_id)
 
     @property
     def client_count(self) -> int:

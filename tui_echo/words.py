@@ -127,3 +127,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return False
+
+
+def reset_refused(client_id: int) -> str:
+    """Why a UDP peer cannot be reset, for whoever asked."""
+    return (
+        f"reset does not apply to UDP: client {client_id} is a UDP peer, with no"
+        " connection to reset (kick forgets it)"
+    )

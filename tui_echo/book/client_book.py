@@ -252,6 +252,7 @@ class ClientBook:
             peer=event.peer,
             connected_at=event.ts,
             last_active=event.ts,
+            proto=event.proto,
         )
         if self.detail:
             record.samples = [(event.ts, 0, 0)]
@@ -276,6 +277,10 @@ class ClientBook:
             return None
         self._count(record, event.bytes_in, event.bytes_out, event.ts)
         record.pending = event.pending
+        if event.datagrams_in is not None:  # a UDP peer's
+            record.datagrams_in = event.datagrams_in
+            record.datagrams_out = event.datagrams_out or 0
+            record.dropped = event.dropped or 0
         if record.state is not ClientState.CLOSING:
             record.state = event.state
         if event.bytes:

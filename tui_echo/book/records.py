@@ -51,6 +51,17 @@ class ClientRecord:
     """The SPEC of the fault in force on this client, None without one."""
     fault_set_at: float | None = None
     """When that fault was put in force (at connect, for an inherited default)."""
+    proto: str = "tcp"
+    """`tcp`, or `udp` for a UDP peer."""
+    datagrams_in: int = 0
+    """A UDP peer's datagrams received, echoed and dropped (0 for TCP)."""
+    datagrams_out: int = 0
+    dropped: int = 0
+
+    @property
+    def udp(self) -> bool:
+        """True for a UDP peer."""
+        return self.proto == "udp"
 
     @property
     def closed(self) -> bool:

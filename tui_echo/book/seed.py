@@ -43,6 +43,11 @@ class SeedClient:
     pending: int
     fault: str | None
     seq: int
+    proto: str = "tcp"
+    datagrams_in: int | None = None
+    """A UDP peer's datagram counts (None for a TCP client)."""
+    datagrams_out: int | None = None
+    dropped: int | None = None
 
 
 @dataclass(slots=True)
@@ -116,9 +121,17 @@ def _seed_client(book: ClientBook, client: SeedClient, now: float) -> None:
     """A client's row as the server described it: connected (the book's own way,
     so its timeline starts there), then its counts set, not folded as growth."""
     book.apply(
-        ClientConnected(client=client.id, peer=client.peer, ts=client.connected_at)
+        ClientConnected(
+            client=client.id,
+            peer=client.peer,
+            ts=client.connected_at,
+            proto=client.proto,
+        )
     )
     record = book.clients[client.id]
+    record.datagrams_in = client.datagrams_in or 0
+    record.datagrams_out = client.datagrams_out or 0
+    record.dropped = client.dropped or 0
     record.state = client.state
     record.bytes_in = client.bytes_in
     record.bytes_out = client.bytes_out

@@ -239,6 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--scenario", metavar="FILE", help=_lines(SCENARIO_HELP))
     parser.add_argument(
+        "--udp",
+        action="store_true",
+        help=_lines(
+            "also echo UDP datagrams, on the same host and port number as TCP"
+            " (with --port 0, the one TCP got); each peer is a row like a client,"
+            " forgotten after --idle-timeout (default for UDP: 60s) of silence"
+        ),
+    )
+    parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
     return parser
@@ -269,6 +278,7 @@ def config_from(
             control=args.control,
             scenario=scenario,
             listener_fault=args.listener_fault,
+            udp=args.udp,
         )
     except ConfigError as exc:
         option = "--" + exc.setting.replace("_", "-")

@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from tui_echo.events import MAX_TEXT, ClientState, KernelStats
+from tui_echo.events import MAX_TEXT, PROTOCOLS, ClientState, KernelStats
 from tui_echo.faults import FaultActivity, FaultSpec
 from tui_echo.faults.listener import ListenerFault
 from tui_echo.words import quoted
@@ -214,6 +214,8 @@ class StatsLine:
     host: str
     port: int
     fault: str | None
+    untracked: int | None = None
+    """Datagrams of UDP peers beyond `--max-clients` (None: no `--udp`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +232,12 @@ class ListLine:
     pending: int
     seq: int
     fault: str | None
+    proto: str = "tcp"
+    """`tcp`, or `udp` for a UDP peer (a server older than UDP says nothing)."""
+    datagrams_in: int | None = None
+    """A UDP peer's datagram counts (None for a TCP client)."""
+    datagrams_out: int | None = None
+    dropped: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +331,15 @@ class _Fields:
             ) from None
         return "off" if fault is None else str(fault)
 
+    def proto(self) -> str:
+        """`tcp` or `udp` (`tcp` when the server says nothing: older than UDP)."""
+        if "proto" not in self.values:
+            return "tcp"
+        value = self.text("proto")
+        if value not in PROTOCOLS:
+            raise self._bad(f"proto={quoted(value, 40)}, not tcp or udp")
+        return value
+
     def state(self) -> ClientState:
         value = self.text("state")
         try:
@@ -359,12 +376,15 @@ def parse_stats(line: str) -> StatsLine:
         host=host,
         port=port,
         fault=f.fault(),
+        untracked=f.count("untracked") if "untracked" in f.values else None,
     )
 
 
 def parse_list(line: str) -> ListLine:
     """A `LIST` line, every field checked."""
     f = _Fields(line, "LIST", last="fault")
+    proto = f.proto()
+    udp = proto == "udp"
     return ListLine(
         id=f.count("id"),
         peer=f.text("peer"),
@@ -376,6 +396,10 @@ def parse_list(line: str) -> ListLine:
         pending=f.count("pending"),
         seq=f.count("seq"),
         fault=f.fault(),
+        proto=proto,
+        datagrams_in=f.count("datagrams_in") if udp else None,
+        datagrams_out=f.count("datagrams_out") if udp else None,
+        dropped=f.count("dropped") if udp else None,
     )
 
 
@@ -415,9 +439,12 @@ def parse_activity(line: str) -> FaultActivity | None:
         return None
     f = _Fields(line, "ACTIVITY")
     # `corrupted` is newer than the rest: a server without it flipped nothing.
-    corrupted = f.count("corrupted") if "corrupted" in f.values else 0
+    newer = [  # newer than the rest: a server without them did none of it
+        f.count(key) if key in f.values else 0
+        for key in ("corrupted", "dropped", "duplicated", "reordered", "truncated")
+    ]
     return FaultActivity(
-        f.count("delayed"), f.count("pieces"), f.count("discarded"), corrupted
+        f.count("delayed"), f.count("pieces"), f.count("discarded"), *newer
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from tui_echo.engine.clients import ClosedClient, Totals
 from tui_echo.engine.connection import Connection
 from tui_echo.engine.loop import EchoLoop
+from tui_echo.engine.peers import Peer
 from tui_echo.events import KernelStats, json_line
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget
 from tui_echo.faults.listener import ListenerFault, listener_text
@@ -30,8 +31,9 @@ class LoopOperator:
         out), made as the session writes them: a slice per turn of the loop."""
         loop = self.loop
         clients = loop.clients
-        for client_id in list(clients.by_id):
-            conn = clients.connection(client_id)
+        peers = {} if loop.udp is None else loop.udp.peers.by_id
+        for client_id in sorted([*clients.by_id, *peers]):
+            conn = clients.connection(client_id) or peers.get(client_id)
             if conn is not None:
                 yield list_line(conn, time.monotonic(), loop.published)
 
@@ -71,11 +73,11 @@ class LoopOperator:
         return self.loop.inspect(client_id, enabled)
 
     def recent_line(self, client_id: int) -> str | None:
-        conn = self.loop.clients.connection(client_id)
+        conn = self.loop.clients.connection(client_id) or self.loop.peer(client_id)
         return None if conn is None else recent_line(conn.recent)
 
     def activity_line(self, client_id: int) -> str | None:
-        conn = self.loop.clients.connection(client_id)
+        conn = self.loop.clients.connection(client_id) or self.loop.peer(client_id)
         return None if conn is None else activity_line(conn.fault_activity())
 
     def kernel_lines(self, client_ids: Sequence[int]) -> Iterator[str]:
@@ -88,15 +90,21 @@ class LoopOperator:
                 yield kernel_line(client_id, stats)
 
 
-def list_line(conn: Connection, now: float, seq: int) -> str:
+def list_line(conn: Connection | Peer, now: float, seq: int) -> str:
     """A client as `LIST` shows it, as of event `seq` (`fault` comes last: its
-    SPEC may hold `=` and `,`)."""
+    SPEC may hold `=` and `,`); a UDP peer with its datagram counts."""
     fault = "-" if conn.fault is None else str(conn.fault.spec)
+    datagrams = (
+        f" proto=udp datagrams_in={conn.datagrams_in}"
+        f" datagrams_out={conn.datagrams_out} dropped={conn.dropped}"
+        if isinstance(conn, Peer)
+        else " proto=tcp"
+    )
     return (
         f"id={conn.id} peer={conn.peer} state={conn.state}"
         f" age={now - conn.connected_at:.1f} idle={now - conn.last_received:.1f}"
         f" in={conn.bytes_in} out={conn.bytes_out} pending={conn.pending}"
-        f" seq={seq} fault={fault}"
+        f"{datagrams} seq={seq} fault={fault}"
     )
 
 
@@ -105,11 +113,12 @@ def stats_line(totals: Totals, listener: str = "off") -> str:
     since the epoch), the listener fault (`door_text`), where it listens and the
     fault of new clients (last: its SPEC may hold `=` and `,`)."""
     fault = totals.default_fault
+    untracked = "" if totals.untracked is None else f" untracked={totals.untracked}"
     return (
         f"clients={totals.clients} total={totals.total} rejected={totals.rejected}"
         f" bytes_in={totals.bytes_in} bytes_out={totals.bytes_out}"
         f" pending={totals.pending} uptime={totals.uptime:.1f}"
-        f" started={totals.started:.3f} seq={totals.seq} listener={listener}"
+        f" started={totals.started:.3f} seq={totals.seq}{untracked} listener={listener}"
         f" listening={totals.listening} fault={'-' if fault is None else fault}"
     )
 
@@ -143,9 +152,18 @@ def activity_line(activity: FaultActivity | None) -> str:
     """`ACTIVITY`: what a client's fault has done (`fault=-` without one)."""
     if activity is None:
         return "fault=-"
+    datagrams = (
+        f" dropped={activity.dropped} duplicated={activity.duplicated}"
+        f" reordered={activity.reordered} truncated={activity.truncated}"
+        if activity.dropped
+        or activity.duplicated
+        or activity.reordered
+        or activity.truncated
+        else ""  # (none: what a TCP client's says; absent reads as 0)
+    )
     return (
         f"delayed={activity.delayed} pieces={activity.pieces}"
-        f" discarded={activity.discarded} corrupted={activity.corrupted}"
+        f" discarded={activity.discarded} corrupted={activity.corrupted}{datagrams}"
     )
 
 

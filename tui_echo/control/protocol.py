@@ -51,9 +51,11 @@ REPLY_BACKLOG = 256 * 1024
 
 HELP = """\
 LIST                     a line per client: id peer state age idle in out pending
-                         seq fault (seq: the events it reflects)
+                         proto [datagrams_in datagrams_out dropped (udp)] seq
+                         fault (seq: the events it reflects)
 STATS                    clients total rejected bytes_in bytes_out pending uptime
-                         started seq listener (its fault; for=: time left)
+                         started seq [untracked (--udp: datagrams of peers
+                         beyond --max-clients)] listener (its fault; for=: time left)
                          listening fault (of new clients)
 HISTORY                  a line per client that left (the latest 1,000): id peer
                          connected closed in out discarded fault reason
@@ -142,7 +144,10 @@ def _run(words: list[str], operator: Operator) -> tuple[Iterable[str], bool]:
             return [], False
         return _known(operator.kick(_client(args[0])), args[0]), False
     if command == "RESET" and len(args) == 1:
-        return _known(operator.reset(_client(args[0])), args[0]), False
+        try:
+            return _known(operator.reset(_client(args[0])), args[0]), False
+        except ValueError as exc:  # a UDP peer: nothing to reset
+            raise ControlError(str(exc)) from None
     if command == "FAULT" and len(args) >= 2:
         target = args[0].lower()
         where: FaultTarget = (
@@ -151,9 +156,10 @@ def _run(words: list[str], operator: Operator) -> tuple[Iterable[str], bool]:
         try:
             spec = FaultSpec.parse(" ".join(args[1:]))
             check_target(where, spec)
+            # An item the client's protocol cannot take is refused by the loop.
+            return _known(operator.set_fault(where, spec), args[0]), False
         except ValueError as exc:
             raise ControlError(str(exc)) from None
-        return _known(operator.set_fault(where, spec), args[0]), False
     if command == "LISTENER" and args:
         try:
             fault = ListenerFault.parse(" ".join(args))

@@ -53,6 +53,9 @@ class Totals:
     default_fault: FaultSpec | None
     seq: int
     """Events published up to this moment: these counts include theirs."""
+    untracked: int | None = None
+    """Datagrams echoed for UDP peers beyond `--max-clients` (None without
+    `--udp`)."""
 
 
 class Clients:

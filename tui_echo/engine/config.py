@@ -60,6 +60,8 @@ class ServerConfig:
     its `for=` counts from the start."""
     scenario: Scenario | None = None
     """A timeline of faults (`--scenario`, faults/scenario.py), or None."""
+    udp: bool = False
+    """Also echo UDP datagrams on the same host and port (`--udp`)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

@@ -34,15 +34,19 @@ from tui_echo.engine.connection import (
     Connection,
     Limits,
 )
+from tui_echo.engine.datagrams import DatagramPort
 from tui_echo.engine.door import Door
 from tui_echo.engine.feed import EventFeed
 from tui_echo.engine.memory import MemoryBudget, release_freed_memory
+from tui_echo.engine.peers import UDP_IDLE_TIMEOUT, Peer, with_peers
 from tui_echo.engine.poller import READ, READABLE, TROUBLE, WRITE, Poller
 from tui_echo.engine.side_channel import SideChannel
 from tui_echo.engine.timeline import Alarm, Timeline
 from tui_echo.engine.timers import Timers, wait_until
 from tui_echo.events import (
+    ClientClosed,
     ClientConnected,
+    ClientData,
     Event,
     FaultChanged,
     ListenerChanged,
@@ -53,8 +57,9 @@ from tui_echo.events import (
 )
 from tui_echo.faults import FaultSpec, FaultTarget, fault_text
 from tui_echo.faults.listener import ListenerFault, listener_text
-from tui_echo.faults.spec import chance_generator
-from tui_echo.words import format_peer
+from tui_echo.faults.spec import CHANCE, chance_generator, check_protocol
+from tui_echo.states import CloseReason
+from tui_echo.words import format_peer, reset_refused
 
 TICK = 0.1
 """Seconds between coalesced data events (and idle-timeout checks)."""
@@ -71,6 +76,7 @@ class EchoLoop:
         config: ServerConfig,
         feed: EventFeed,
         listener: socket.socket,
+        datagrams: socket.socket | None = None,
     ) -> None:
         self.config = config
         self.feed = feed
@@ -119,6 +125,26 @@ class EchoLoop:
         """The scenario's steps to come (`--scenario`), or None."""
         self._alarms = () if self._timeline is None else (self._timeline.alarm,)
         """Timer entries that are no client's nor the door's."""
+        self.udp = (
+            None
+            if datagrams is None
+            else DatagramPort(
+                datagrams,
+                self.poller,
+                self._limits,
+                self.clients,
+                config.idle_timeout or UDP_IDLE_TIMEOUT,
+                # A new peer also waits for a backlogged feed (echoed, untracked).
+                lambda: self._room_for_one() and not self.feed.backlogged,
+                lambda client_id: self._give_default("udp", client_id),
+                self.publish,
+                self._publish_close,
+                self._budget_flipped,
+            )
+        )
+        """The UDP socket and its peers (`--udp`), or None."""
+        self._udp_armed: float | None = None
+        """The port's deadline as the timer heap has it."""
 
     def attach(self, side: SideChannel) -> None:
         """Serve `side`'s descriptors too (before `run`, on the starting thread)."""
@@ -214,6 +240,9 @@ class EchoLoop:
                 self._commands.run(self._report_bug)
             elif fd == self._listener.fileno():
                 self._accept()
+            elif self.udp is not None and fd == self.udp.fileno():
+                self.udp.on_ready(mask, time.monotonic())
+                self._arm_udp()
             elif self._side is not None and self._side.owns(fd):
                 self._side.on_ready(fd, mask)
         except Exception as exc:  # a bug: report it and keep serving
@@ -302,6 +331,10 @@ class EchoLoop:
                     self._door_due(now)
                 elif isinstance(due, Alarm):  # a scenario's next step
                     self._ring(due, now)
+                elif due is self.udp:
+                    self._udp_armed = None
+                    self.udp.timer(now)
+                    self._arm_udp()
                 continue  # closed since
             conn = entry[1]
             try:
@@ -310,6 +343,14 @@ class EchoLoop:
                     self._carry_out(entry[0], conn, todo)
             except Exception as exc:  # a bug must cost one client, not the loop
                 self._carry_out(entry[0], conn, conn.broke(exc))
+
+    def _arm_udp(self) -> None:
+        """Keep the UDP port in the timer heap at its nearest deadline."""
+        udp = self.udp
+        if udp is not None and udp.deadline != self._udp_armed:
+            self._udp_armed = udp.deadline
+            if udp.deadline is not None:
+                self._timers.add(udp)
 
     def _ring(self, alarm: Alarm, now: float) -> None:
         try:
@@ -342,7 +383,7 @@ class EchoLoop:
         door = self._door
         limit = self.config.max_clients
         # Connections the door holds back count: each becomes a client.
-        if limit is not None and len(self._by_id) + door.held >= limit:
+        if not self._room_for_one(door.held):
             sock.close()
             self.clients.rejected += 1
             self.publish(Rejected(peer=peer, reason=f"max clients ({limit}) reached"))
@@ -351,6 +392,13 @@ class EchoLoop:
                 self._timers.add(door)
         else:
             self._add_client(sock, peer)
+
+    def _room_for_one(self, held: int = 0) -> bool:
+        """True if one more client or UDP peer may come (`--max-clients`; UDP
+        peers and the `held` connections the door holds count)."""
+        limit = self.config.max_clients
+        peers = 0 if self.udp is None else len(self.udp.peers)
+        return limit is None or len(self._by_id) + peers + held < limit
 
     def _door_due(self, now: float) -> None:
         """The door's timer: let in the connections whose delay is over; end a
@@ -377,17 +425,27 @@ class EchoLoop:
         self.clients.add(sock, conn)
         self.poller.register(sock.fileno(), conn.interest)
         self.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
-        default = self._default_fault
-        if default is not None:
-            # The default goes without an event of its own (the book knows it),
-            # but for a `p=` draw: those chosen say what they got.
-            given = default.drawn(self._chance)
+        if self._default_fault is not None:
+            given = self._give_default("tcp", conn.id)
             if given is not None:
-                if given is not default:
-                    self.publish(FaultChanged(client=conn.id, fault=str(given)))
                 self._carry_out(sock, conn, conn.set_fault(given, now))
         if self._timeline is not None and self._timeline.per_client:
             self._timeline.connected(conn.id, now)
+
+    def _give_default(self, proto: str, client_id: int) -> FaultSpec | None:
+        """The fault a new client or peer gets of the default: the items that mean
+        something for its protocol, drawn if `p=` says so. It goes without an
+        event of its own when it is the default as set (the book knows it);
+        otherwise (a `p=` draw chosen, items left out) a `fault` event says so."""
+        default = self._default_fault
+        if default is None:
+            return None
+        mine = default.for_protocol(proto)
+        given = None if mine is None else mine.drawn(self._chance)
+        assumed = None if default.get(CHANCE) is not None else default
+        if given != assumed:
+            self.publish(FaultChanged(client=client_id, fault=fault_text(given)))
+        return given
 
     # ---- the tick -------------------------------------------------------------------
 
@@ -407,6 +465,12 @@ class EchoLoop:
             self._count_and_stream(data)
             for event in flips:  # a few a client at most (LISTED_FLIPS)
                 self.publish(event)
+        if self.udp is not None:
+            peers_data = self.udp.take_data_events(time.time())
+            if peers_data:
+                self.feed.publish_data(peers_data)
+                self._count_and_stream(peers_data)
+            self.udp.sweep_idle(now)
         if self._side is not None:
             self._side.tick(now)
         idle_timeout = self.config.idle_timeout
@@ -417,7 +481,12 @@ class EchoLoop:
             release_freed_memory()
         if self._timers.stale(len(self._by_id)):
             self._timers.rebuild(
-                itertools.chain(self.clients.connections(), (self._door,), self._alarms)
+                itertools.chain(
+                    self.clients.connections(),
+                    (self._door,),
+                    self._alarms,
+                    () if self.udp is None else (self.udp,),
+                )
             )
         self._acceptor.resume_if_due(
             now, allowed=self._running and not self.feed.backlogged
@@ -426,17 +495,35 @@ class EchoLoop:
     # ---- commands (loop thread: other threads send them through `call`) -----------
 
     def kick(self, client_id: int) -> bool:
-        """Close a client with a FIN; False if there is no such client."""
+        """Close a client with a FIN, or forget a UDP peer; False if there is no
+        such client."""
+        peer = self.peer(client_id)
+        if peer is not None and self.udp is not None:
+            self.udp.forget(peer, CloseReason.FORGOTTEN)
+            return True
         return self._tell(client_id, Connection.kick)
 
     def reset(self, client_id: int) -> bool:
-        """Close a client with an RST; False if there is no such client."""
+        """Close a client with an RST; False if there is no such client.
+
+        Raises:
+            ValueError: the client is a UDP peer (nothing to reset).
+        """
+        if self.peer(client_id) is not None:
+            raise ValueError(reset_refused(client_id))
         return self._tell(client_id, Connection.reset)
 
     def kick_all(self) -> None:
-        """Kick every client."""
-        for client_id in list(self._by_id):
+        """Kick every client (and forget every UDP peer)."""
+        for client_id in [
+            *self._by_id,
+            *(() if self.udp is None else self.udp.peers.by_id),
+        ]:
             self.kick(client_id)
+
+    def peer(self, client_id: int) -> Peer | None:
+        """The UDP peer of that id, or None (any thread: a dict lookup)."""
+        return None if self.udp is None else self.udp.peers.by_id.get(client_id)
 
     def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
         """Put a fault in force on a client, on `all` clients now, or on `new` ones;
@@ -451,17 +538,32 @@ class EchoLoop:
             self.publish(FaultChanged(fault=text))
             return True
         now = time.monotonic()
-        if target == "all":
-            ids = list(self._by_id)
-        elif int(target) in self._by_id:
+        peers = {} if self.udp is None else self.udp.peers.by_id
+        if target == "all":  # each gets what means something for its protocol
+            ids = sorted([*self._by_id, *peers])
+        elif int(target) in self._by_id or int(target) in peers:
             ids = [int(target)]
+            check_protocol(spec, "udp" if ids[0] in peers else "tcp", ids[0])
         else:
             return False
         for client_id in ids:
+            peer = peers.get(client_id)
+            mine = (
+                spec
+                if spec is None
+                else spec.for_protocol(peer.proto if peer else "tcp")
+            )
+            if spec is not None and mine is None:
+                continue  # nothing in it for this one's protocol: left as it is
+            given = None if mine is None else mine.drawn(self._chance)
+            if peer is not None and self.udp is not None:
+                self.publish(FaultChanged(client=client_id, fault=fault_text(given)))
+                self.udp.set_fault(peer, given, now)
+                self._arm_udp()
+                continue
             entry = self._by_id.get(client_id)
             if entry is not None:  # not closed by an earlier one's fault
                 sock, conn = entry
-                given = None if spec is None else spec.drawn(self._chance)
                 for event in conn.take_corrupted(time.time()):  # the old fault's
                     self.publish(event)
                 self.publish(FaultChanged(client=client_id, fault=fault_text(given)))
@@ -494,6 +596,10 @@ class EchoLoop:
 
     def inspect(self, client_id: int, enabled: bool) -> bool:
         """Start or stop keeping a client's recent bytes; False if it is unknown."""
+        peer = self.peer(client_id)
+        if peer is not None:
+            peer.inspect(enabled)
+            return True
         entry = self._by_id.get(client_id)
         if entry is not None:
             entry[1].inspect(enabled)
@@ -508,10 +614,11 @@ class EchoLoop:
         return True
 
     def totals(self) -> Totals:
-        """The server's counts now (loop thread)."""
-        return self.clients.totals(
+        """The server's counts now, UDP peers included (loop thread)."""
+        totals = self.clients.totals(
             self._limits.budget.pending, self._default_fault, self._published
         )
+        return totals if self.udp is None else with_peers(totals, self.udp.peers)
 
     @property
     def scenario_step(self) -> ScenarioStep | None:
@@ -544,10 +651,16 @@ class EchoLoop:
                 self.publish(event)
         closed = conn.closed_event(ts)
         self.clients.remember(closed, conn)
-        self.feed.publish_close(closed, last_data)
-        self._count_and_stream([closed] if last_data is None else [last_data, closed])
+        self._publish_close(closed, last_data)
         if conn.discard() & BUDGET:
             self._budget_flipped()
+
+    def _publish_close(
+        self, closed: ClientClosed, last_data: ClientData | None
+    ) -> None:
+        """Publish a close, after the client's last data event if there is one."""
+        self.feed.publish_close(closed, last_data)
+        self._count_and_stream([closed] if last_data is None else [last_data, closed])
 
     def start_scenario(self) -> None:
         """Start the scenario's clock now, if there is one (the server's thread,
@@ -567,6 +680,8 @@ class EchoLoop:
         self._acceptor.close()
         for sock, conn in self.clients.entries():
             self._carry_out(sock, conn, conn.shut_down())
+        if self.udp is not None:
+            self.udp.close()
         self.publish(ShutdownComplete())
         if self._side is not None:
             self._side.close()

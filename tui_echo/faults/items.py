@@ -38,12 +38,21 @@ class Item:
     """What it does, in a few words (help texts)."""
     smallest: int = 1
     """The least SIZE it takes (sizes only)."""
+    protocols: tuple[str, ...] = ("tcp", "udp")
+    """The protocols it means something for (`slice` is nothing to a datagram,
+    `duplicate` nothing to a stream)."""
 
     @property
     def usage(self) -> str:
         """`delay=DURATION`, `stall`: how it is written."""
         return f"{self.name}={self.kind.value}" if self.kind.value else self.name
 
+
+_TCP = ("tcp",)
+_UDP = ("udp",)
+_SLICE = "at most SIZE bytes per send: the echo comes in pieces"
+_CORRUPT = "flip one bit in about one echoed byte in N"
+_REORDER = "UDP: hold PCT back, sent after the peer's next one (or 100 ms)"
 
 ITEMS: tuple[Item, ...] = (
     Item("p", Kind.PERCENT, "for new clients: only PCT of them get the fault"),
@@ -55,15 +64,19 @@ ITEMS: tuple[Item, ...] = (
         " default), normal, pareto, paretonormal",
     ),
     Item("rate", Kind.SIZE, "at most SIZE bytes echoed per second"),
-    Item("slice", Kind.SIZE, "at most SIZE bytes per send: the echo comes in pieces"),
-    Item("gap", Kind.DURATION, "DURATION between two pieces"),
-    Item("corrupt", Kind.ONE_IN, "flip one bit in about one echoed byte in N"),
-    Item("stall", Kind.FLAG, "stop reading from the client"),
-    Item("blackhole", Kind.FLAG, "read and discard; echo nothing"),
-    Item("close-after", Kind.SIZE, "FIN once SIZE bytes were echoed", smallest=0),
-    Item("reset-after", Kind.SIZE, "RST as soon as SIZE bytes were received", 0),
-    Item("close-in", Kind.DURATION, "FIN after DURATION"),
-    Item("reset-in", Kind.DURATION, "RST after DURATION"),
+    Item("slice", Kind.SIZE, _SLICE, protocols=_TCP),
+    Item("gap", Kind.DURATION, "DURATION between two pieces", protocols=_TCP),
+    Item("corrupt", Kind.ONE_IN, _CORRUPT, protocols=_TCP),
+    Item("loss", Kind.PERCENT, "UDP: drop PCT of the datagrams", protocols=_UDP),
+    Item("duplicate", Kind.PERCENT, "UDP: send PCT of them twice", protocols=_UDP),
+    Item("reorder", Kind.PERCENT, _REORDER, protocols=_UDP),
+    Item("truncate", Kind.SIZE, "UDP: cut each datagram to SIZE", 0, _UDP),
+    Item("stall", Kind.FLAG, "stop reading from the client", protocols=_TCP),
+    Item("blackhole", Kind.FLAG, "read and discard; echo nothing", protocols=_TCP),
+    Item("close-after", Kind.SIZE, "FIN once SIZE bytes were echoed", 0, _TCP),
+    Item("reset-after", Kind.SIZE, "RST as soon as SIZE bytes were received", 0, _TCP),
+    Item("close-in", Kind.DURATION, "FIN after DURATION", protocols=_TCP),
+    Item("reset-in", Kind.DURATION, "RST after DURATION", protocols=_TCP),
 )
 """Every item, in the order a SPEC's text lists them (`p` first: `p=30%,delay=1s`
 reads "three clients in ten get delay=1s")."""

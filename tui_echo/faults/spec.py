@@ -166,6 +166,18 @@ class FaultSpec:
         spec._items = rest
         return spec
 
+    def for_protocol(self, proto: str) -> FaultSpec | None:
+        """This fault with only the items that mean something for `proto` (`tcp`,
+        `udp`): itself if all do, None if none but `p` does."""
+        mine = tuple(p for p in self._items if proto in BY_NAME[p[0]].protocols)
+        if len(mine) == len(self._items):
+            return self
+        if all(name == CHANCE for name, _ in mine):
+            return None
+        spec = FaultSpec()
+        spec._items = mine
+        return spec
+
     def drawn(self, rng: random.Random) -> FaultSpec | None:
         """The fault one client gets of this one: itself without a `p`; with
         `p=PCT`, itself without `p` for PCT in 100 of the draws (one value from
@@ -190,6 +202,14 @@ class FaultActivity:
     """Bytes thrown away by `blackhole`, past `close-after`, or by `reset-after`."""
     corrupted: int = 0
     """Bits `corrupt` flipped (one per byte it touched)."""
+    dropped: int = 0
+    """Datagrams `loss` dropped (UDP)."""
+    duplicated: int = 0
+    """Datagrams `duplicate` sent twice (UDP)."""
+    reordered: int = 0
+    """Datagrams `reorder` sent after a later one (UDP)."""
+    truncated: int = 0
+    """Datagrams `truncate` cut short (UDP)."""
 
 
 def fault_text(spec: FaultSpec | None) -> str:
@@ -218,6 +238,25 @@ def check_target(target: FaultTarget, spec: FaultSpec | None) -> None:
             f" (set p={_show(CHANCE, spec.get(CHANCE) or 0.0)} with FAULT new or"
             " FAULT all)"
         )
+
+
+def check_protocol(spec: FaultSpec | None, proto: str, client: int) -> None:
+    """Refuse a fault for one client whose protocol gives an item no meaning
+    (`slice` for a UDP peer, `duplicate` for a TCP client).
+
+    Raises:
+        ValueError: naming the item and the protocol.
+    """
+    if spec is None:
+        return
+    for name in spec:
+        if proto not in BY_NAME[name].protocols:
+            other = "UDP" if proto == "tcp" else "TCP"
+            raise ValueError(
+                f"fault item {name!r} means nothing for {proto.upper()}"
+                f" (client {client} speaks {proto.upper()}; {name!r} is for"
+                f" {other} only)"
+            )
 
 
 _NEEDS = {
@@ -283,6 +322,8 @@ def _checked(name: str, value: Value, shown: str | None = None) -> Value:
         return _checked_jitter(name, value, said)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{said}: not a number")
+    if isinstance(value, float):
+        value += 0.0  # -0.0 is 0.0: its text must read back (not `-0%`)
     if item.kind is Kind.PERCENT:
         if not (math.isfinite(value) and 0 <= value <= 100):
             raise ValueError(f"{said}: a percentage is from 0 to 100")

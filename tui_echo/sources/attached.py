@@ -298,6 +298,10 @@ class RemoteServer:
                     pending=line.pending,
                     fault=line.fault,
                     seq=line.seq,
+                    proto=line.proto,
+                    datagrams_in=line.datagrams_in,
+                    datagrams_out=line.datagrams_out,
+                    dropped=line.dropped,
                 )
                 for line in listed
             ],

@@ -36,6 +36,7 @@ from tui_echo.ui.screens import (
 from tui_echo.ui.screens.graphs import GraphScreen
 from tui_echo.ui.screens.listener import ListenerChoice, ListenerScreen
 from tui_echo.ui.widgets import ClientTable, EventLog, KeyFooter, StatusBar
+from tui_echo.words import reset_refused
 
 
 class Monitor(Protocol):
@@ -169,6 +170,12 @@ class MainScreen(Screen[None]):
 
     def reset_client(self, client_id: int) -> None:
         """Reset a client: RST, as if the server crashed."""
+        record = self.book.clients.get(client_id)
+        if record is not None and record.udp:  # nothing to reset: say why
+            self.notify(
+                reset_refused(client_id), severity="warning", timeout=4, markup=False
+            )
+            return
         if (commands := self.source.commands) is not None:
             asked = self.echo_app.clock()
             commands.reset(client_id)
@@ -177,7 +184,12 @@ class MainScreen(Screen[None]):
     def fault_client(self, client_id: int) -> None:
         """Choose a fault for a client."""
         record = self.book.clients[client_id]
-        self._ask_fault(client_id, f"client #{client_id} {record.peer}", record.fault)
+        self._ask_fault(
+            client_id,
+            f"client #{client_id} {record.peer}",
+            record.fault,
+            record.proto,
+        )
 
     def action_kick(self) -> None:
         """Kick the selected client."""
@@ -198,7 +210,9 @@ class MainScreen(Screen[None]):
         """Choose the fault that clients connecting from now on get."""
         self._ask_fault("new", "new clients (the default)", self.book.default_fault)
 
-    def _ask_fault(self, target: FaultTarget, who: str, current: str | None) -> None:
+    def _ask_fault(
+        self, target: FaultTarget, who: str, current: str | None, proto: str = "tcp"
+    ) -> None:
         commands = self.source.commands
         if commands is None:
             return
@@ -208,7 +222,7 @@ class MainScreen(Screen[None]):
                 commands.set_fault(target, choice.spec)
                 self.echo_app.refresh_after_command()  # its `fault` event, shown
 
-        self.app.push_screen(FaultScreen(who, current, target), chosen)
+        self.app.push_screen(FaultScreen(who, current, target, proto), chosen)
 
     def action_listener(self) -> None:
         """Choose the listener fault: refuse, drop or delay new connections."""

@@ -252,6 +252,13 @@ class ClientDetailScreen(Screen[None]):
             ]
             if "corrupt=" in record.fault:
                 rows.append(("corrupted", f"{activity.corrupted:,} bits"))
+            if record.udp:  # what the datagram items did, in datagrams
+                rows += [
+                    ("lost", f"{activity.dropped:,}"),
+                    ("duplicated", f"{activity.duplicated:,}"),
+                    ("reordered", f"{activity.reordered:,}"),
+                    ("truncated", f"{activity.truncated:,}"),
+                ]
         return rows
 
 
@@ -283,6 +290,13 @@ def _traffic(record: ClientRecord, now: float) -> Rows:
         ("rate out", human_rate(record.rate_out)),
         ("last sent", human_duration(max(0.0, now - record.last_active)) + " ago"),
     ]
+    if record.udp:  # a UDP peer: its datagrams, counted as its bytes are
+        rows += [
+            ("proto", "udp"),
+            ("dgrams in", f"{record.datagrams_in:,}"),
+            ("dgrams out", f"{record.datagrams_out:,}"),
+            ("dropped", f"{record.dropped:,}"),
+        ]
     if record.closed:
         rows.append(("closed", record.close_reason or ""))
         rows.append(("discarded", human_size(record.discarded)))

@@ -18,7 +18,7 @@ from textual.widgets.option_list import Option
 
 from tui_echo.faults import FaultSpec, FaultTarget
 from tui_echo.faults.items import PRESETS, hint
-from tui_echo.faults.spec import check_target
+from tui_echo.faults.spec import check_protocol, check_target
 from tui_echo.ui.widgets.key_footer import KeyFooter
 
 ITEMS_HELP = hint()
@@ -55,13 +55,19 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
     ]
 
     def __init__(
-        self, target: str, current: str | None, whom: FaultTarget = "new"
+        self,
+        target: str,
+        current: str | None,
+        whom: FaultTarget = "new",
+        proto: str = "tcp",
     ) -> None:
-        """`target` names who gets the fault, `whom` is who that is (a SPEC that
-        one client cannot take is refused); `current` is the SPEC in force."""
+        """`target` names who gets the fault, `whom` is who that is and `proto`
+        what it speaks (a SPEC that one client cannot take is refused);
+        `current` is the SPEC in force."""
         super().__init__()
         self.target = target
         self.whom: FaultTarget = whom
+        self.proto = proto
         self.current = current
 
     def compose(self) -> ComposeResult:
@@ -115,6 +121,8 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
         try:
             choice = FaultChoice(FaultSpec.parse(text))
             check_target(self.whom, choice.spec)
+            if isinstance(self.whom, int):  # `slice` for a UDP peer, ...
+                check_protocol(choice.spec, self.proto, self.whom)
         except ValueError as exc:
             # Content, not markup: the message quotes what was typed.
             error.update(Content(str(exc)))

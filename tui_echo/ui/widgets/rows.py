@@ -80,6 +80,7 @@ def matches(record: ClientRecord, needle: str) -> bool:
     return (
         needle in record.peer.lower()
         or needle in record.state
+        or needle == record.proto
         or needle in (record.close_reason or "").lower()
         or needle in (record.fault or "")
         or needle.lstrip("#") == str(record.id)
@@ -126,8 +127,9 @@ def row_cells(record: ClientRecord, layout: Layout, view: RowView) -> list[str]:
     for column, width in layout:
         # Escaped: a replayed log or an attached server can say anything in a
         # peer, a close reason or a fault (a C-level check when it is plain).
-        if column.key == "peer":
-            cells.append(fit_peer(escape(record.peer), width))
+        if column.key == "peer":  # a UDP peer marked at the end: cut first
+            peer = f"{record.peer}/udp" if record.udp else record.peer
+            cells.append(fit_peer(escape(peer), width))
         else:
             cells.append(fit(escape(column.text(record, view)), width, column.right))
     return cells
