@@ -59,7 +59,8 @@ def test_an_unknown_item_lists_every_item() -> None:
         FaultSpec.parse("delay=1s,wobble")
     assert str(raised.value) == (
         "unknown fault item 'wobble' (items: p, delay, jitter, rate, slice, gap,"
-        " corrupt, stall, blackhole, close-after, reset-after, close-in, reset-in;"
+        " corrupt, loss, duplicate, reorder, truncate, stall, blackhole, close-after,"
+        " reset-after, close-in, reset-in;"
         " a profile: 3g, slow-4g, fast-4g, edge, high-jitter, satellite; or off)"
     )
 
@@ -99,21 +100,23 @@ def test_the_largest_values_still_mean_something() -> None:
 def test_the_items_help_texts() -> None:
     assert usage() == (
         "p=PCT, delay=DURATION, jitter=DURATION[:DIST], rate=SIZE, slice=SIZE,"
-        " gap=DURATION, corrupt=1/N, stall, blackhole, close-after=SIZE,"
-        " reset-after=SIZE, close-in=DURATION, reset-in=DURATION"
+        " gap=DURATION, corrupt=1/N, loss=PCT, duplicate=PCT, reorder=PCT,"
+        " truncate=SIZE, stall, blackhole, close-after=SIZE, reset-after=SIZE,"
+        " close-in=DURATION, reset-in=DURATION"
     )
     assert hint() == (
-        "items: p= delay= jitter= rate= slice= gap= corrupt= stall blackhole"
-        " close-after= reset-after= close-in= reset-in=, comma-separated"
+        "items: p= delay= jitter= rate= slice= gap= corrupt= loss= duplicate="
+        " reorder= truncate= stall blackhole close-after= reset-after= close-in="
+        " reset-in=, comma-separated"
         " (delay=50ms,slice=1), or a profile (3g, slow-4g, fast-4g, edge,"
         " high-jitter, satellite)"
     )
     lines = help_lines()
-    assert len(lines) == 13
+    assert len(lines) == 17
     assert lines[1] == (
         "delay=DURATION          each byte echoed no sooner than DURATION after it"
     )
-    assert lines[7] == "stall                   stop reading from the client"
+    assert lines[11] == "stall                   stop reading from the client"
     assert all(line[22:24] == "  " and line[24] != " " for line in lines), (
         "every effect starts after the longest usage (22) and two spaces"
     )
