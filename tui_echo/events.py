@@ -66,6 +66,10 @@ class Listening:
     kind: ClassVar[str] = "listening"
     host: str
     port: int
+    tls_ca: str | None = None
+    """With `--tls`: the generated CA clients should trust (None with `--cert`)."""
+    tls_fingerprint: str | None = None
+    """With `--tls`: the server certificate's SHA-256, `AB:CD:...`."""
     ts: float = field(default_factory=_now)
 
 
@@ -158,6 +162,29 @@ class ServerError:
 
 
 @dataclass(slots=True, kw_only=True)
+class TlsEstablished:
+    """A TLS client finished its handshake: what it negotiated (`--tls`)."""
+
+    kind: ClassVar[str] = "tls"
+    client: int
+    version: str
+    """`TLSv1.2` or `TLSv1.3`."""
+    cipher: str
+    alpn: str | None = None
+    """The ALPN protocol agreed on, if any."""
+    sni: str | None = None
+    """The server name the client asked for, if it sent one."""
+    client_cert: str | None = None
+    """The client certificate's subject (`CN=...,O=...`), under mTLS."""
+    client_cert_issuer: str | None = None
+    client_cert_expires: float | None = None
+    """When the client certificate expires, seconds since the epoch."""
+    resumed: bool = False
+    """The client resumed an earlier session."""
+    ts: float = field(default_factory=_now)
+
+
+@dataclass(slots=True, kw_only=True)
 class ShutdownComplete:
     """The listener and every client are closed; this is the last event."""
 
@@ -173,6 +200,7 @@ Event = (
     | FaultChanged
     | Rejected
     | ServerError
+    | TlsEstablished
     | ShutdownComplete
 )
 
@@ -183,9 +211,14 @@ def to_json(event: Event) -> JsonObject:
     for name in event.__slots__:
         if name != "ts":
             value = getattr(event, name)
-            if not (name == "client" and value is None):
+            if not (value is None and name in _LEFT_OUT_WHEN_NONE):
                 payload[name] = value
     return payload
+
+
+_LEFT_OUT_WHEN_NONE = frozenset({"client", "tls_ca", "tls_fingerprint"})
+"""Fields absent from the JSON form when they are None (a log without TLS reads
+as it did before TLS existed)."""
 
 
 def json_line(event: Event) -> str:
@@ -207,10 +240,32 @@ def _client(client: int | None) -> str:
     return "" if client is None else f',"client":{client}'
 
 
+def _optional(key: str, text: str | None) -> str:
+    return "" if text is None else f',"{key}":{_quote(text)}'
+
+
+def _text_or_null(text: str | None) -> str:
+    return "null" if text is None else _quote(text)
+
+
+def _tls_line(e: TlsEstablished) -> str:
+    expires = "null" if e.client_cert_expires is None else repr(e.client_cert_expires)
+    return (
+        f'{{"event":"tls","ts":{e.ts:.6f},"client":{e.client},'
+        f'"version":{_quote(e.version)},"cipher":{_quote(e.cipher)},'
+        f'"alpn":{_text_or_null(e.alpn)},"sni":{_text_or_null(e.sni)},'
+        f'"client_cert":{_text_or_null(e.client_cert)},'
+        f'"client_cert_issuer":{_text_or_null(e.client_cert_issuer)},'
+        f'"client_cert_expires":{expires},'
+        f'"resumed":{"true" if e.resumed else "false"}}}'
+    )
+
+
 _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
     Listening: lambda e: (
         f'{{"event":"listening","ts":{e.ts:.6f},"host":{_quote(e.host)},'
-        f'"port":{e.port}}}'
+        f'"port":{e.port}{_optional("tls_ca", e.tls_ca)}'
+        f"{_optional('tls_fingerprint', e.tls_fingerprint)}}}"
     ),
     ClientConnected: lambda e: (
         f'{{"event":"connect","ts":{e.ts:.6f},"client":{e.client},'
@@ -238,6 +293,7 @@ _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
         f'{{"event":"error","ts":{e.ts:.6f},"message":{_quote(e.message)}'
         f"{_client(e.client)}}}"
     ),
+    TlsEstablished: _tls_line,
     ShutdownComplete: lambda e: f'{{"event":"shutdown","ts":{e.ts:.6f}}}',
 }
 
@@ -252,6 +308,7 @@ _KINDS: dict[str, type[Event]] = {
         FaultChanged,
         Rejected,
         ServerError,
+        TlsEstablished,
         ShutdownComplete,
     )
 }
@@ -270,7 +327,30 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "pending": (int,),
     "discarded": (int,),
     "ts": (int, float),
+    "tls_ca": (str,),
+    "tls_fingerprint": (str,),
+    "version": (str,),
+    "cipher": (str,),
+    "alpn": (str,),
+    "sni": (str,),
+    "client_cert": (str,),
+    "client_cert_issuer": (str,),
+    "client_cert_expires": (int, float),
+    "resumed": (bool,),
 }
+_MAYBE_NONE = frozenset(
+    {
+        "discarded",
+        "tls_ca",
+        "tls_fingerprint",
+        "alpn",
+        "sni",
+        "client_cert",
+        "client_cert_issuer",
+        "client_cert_expires",
+    }
+)
+"""Fields that may be absent or null (TLS ones: a log without TLS has none)."""
 
 
 MAX_TEXT = 1024
@@ -286,6 +366,7 @@ _LARGEST: dict[str, float] = {
     "pending": _LARGEST_COUNT,
     "discarded": _LARGEST_COUNT,
     "ts": 32503680000.0,  # the year 3000: no later clock makes sense here
+    "client_cert_expires": 32503680000.0,
 }
 """The largest value a number field may have in an event from outside."""
 
@@ -311,12 +392,14 @@ def from_json(payload: object) -> Event:
     for name in cls.__slots__:
         value = payload.get(name)
         if value is None and (
-            (name == "client" and optional_client) or name == "discarded"
+            (name == "client" and optional_client) or name in _MAYBE_NONE
         ):
-            continue  # absent: no client concerned; nothing discarded
+            continue  # absent: no client concerned; nothing discarded; no TLS
         if name not in payload:
             raise ValueError(f"{kind} event without {name!r}")
-        if isinstance(value, bool) or not isinstance(value, _TYPES[name]):
+        if (isinstance(value, bool) and name != "resumed") or not isinstance(
+            value, _TYPES[name]
+        ):
             raise ValueError(
                 f"{kind} event with a bad {name!r}: {quoted(repr(value), 40)}"
             )
@@ -360,7 +443,13 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
 
     match event:
         case Listening():
-            return f"listening   on {format_address(event.host, event.port)}"
+            where = format_address(event.host, event.port)
+            tls = "" if event.tls_fingerprint is None else "  tls"
+            if event.tls_ca is not None:
+                tls += f"  ca {event.tls_ca}"
+            if event.tls_fingerprint is not None:
+                tls += f"  sha256 {event.tls_fingerprint}"
+            return f"listening   on {where}{tls}"
         case ClientConnected():
             return f"connect     #{event.client} {event.peer}"
         case ClientData():
@@ -388,5 +477,21 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
             if event.fault == FAULT_OFF:
                 return f"fault       {where}: cleared"
             return f"fault       {where}: {event.fault}"
+        case TlsEstablished():
+            return f"tls         {who(event.client)} {tls_summary(event)}"
         case ShutdownComplete():
             return "shutdown"
+
+
+def tls_summary(event: TlsEstablished) -> str:
+    """What a TLS client negotiated, in a few words."""
+    words = [event.version, event.cipher]
+    if event.alpn is not None:
+        words.append(f"alpn {event.alpn}")
+    if event.sni is not None:
+        words.append(f"sni {event.sni}")
+    if event.client_cert is not None:
+        words.append(f"cert {event.client_cert}")
+    if event.resumed:
+        words.append("resumed")
+    return "  ".join(words)

@@ -28,6 +28,7 @@ from tui_echo.engine.config import ServerConfig
 from tui_echo.engine.feed import EventFeed
 from tui_echo.engine.listener import ServerStartError, bind_listener
 from tui_echo.engine.loop import EchoLoop
+from tui_echo.engine.tls_setup import TlsServer, TlsSetupError, open_tls
 from tui_echo.events import FaultChanged, KernelStats, Listening
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget, fault_text
 from tui_echo.words import format_address, os_reason
@@ -56,6 +57,8 @@ class EchoServer:
         self._bound: tuple[socket.socket, ControlListener | None] | None = None
         """The listener (bound, not yet listening) and the control socket, from
         `bind()` until `start()` hands them to the loop."""
+        self.tls: TlsServer | None = None
+        """With `--tls`, once bound: the context, the CA path, the fingerprint."""
 
     @property
     def address(self) -> tuple[str, int]:
@@ -75,13 +78,23 @@ class EchoServer:
         """
         if self._bound is not None or self._thread is not None:
             raise RuntimeError("the server was bound already")
-        listener = bind_listener(self.config.host, self.config.port)
+        if self.config.tls is not None and self.tls is None:
+            try:  # first: a certificate problem is said before the port is taken
+                self.tls = open_tls(self.config.tls)
+            except TlsSetupError as exc:
+                raise ServerStartError(str(exc)) from None
+        try:
+            listener = bind_listener(self.config.host, self.config.port)
+        except ServerStartError:
+            self._forget_tls()
+            raise
         control = None
         if self.config.control is not None:
             try:
                 control = open_control_socket(self.config.control)
             except ControlSocketError as exc:
                 listener.close()
+                self._forget_tls()
                 raise ServerStartError(str(exc)) from None
         host, port = listener.getsockname()[:2]
         self._address = (host, port)
@@ -110,7 +123,7 @@ class EchoServer:
             where, reason = format_address(host, port), os_reason(exc)
             raise ServerStartError(f"cannot listen on {where}: {reason}") from None
         try:
-            loop = EchoLoop(self.config, self.feed, listener)
+            loop = EchoLoop(self.config, self.feed, listener, self.tls)
         except OSError as exc:  # out of descriptors for its poller
             self._release()
             raise ServerStartError(
@@ -118,7 +131,15 @@ class EchoServer:
             ) from None
         if control is not None:
             loop.attach(ControlServer(control, loop.poller, LoopOperator(loop)))
-        loop.publish(Listening(host=host, port=port))  # the thread is not up yet
+        tls = self.tls
+        loop.publish(  # the thread is not up yet
+            Listening(
+                host=host,
+                port=port,
+                tls_ca=None if tls is None else tls.ca_path,
+                tls_fingerprint=None if tls is None else tls.fingerprint,
+            )
+        )
         if self.config.fault is not None:
             loop.publish(FaultChanged(fault=fault_text(self.config.fault)))
         thread = threading.Thread(target=loop.run, name="tui-echo-loop", daemon=True)
@@ -141,6 +162,12 @@ class EchoServer:
         listener.close()
         if control is not None:
             control.close()
+        self._forget_tls()
+
+    def _forget_tls(self) -> None:
+        """Remove the generated key (a server that stopped or never started)."""
+        if self.tls is not None:
+            self.tls.close()
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Close the listener and every client, publish `shutdown`, join the thread
@@ -150,10 +177,10 @@ class EchoServer:
         """
         self._release()  # bound but never started: nothing else to stop
         thread, loop = self._thread, self._loop
-        if thread is None or loop is None or not thread.is_alive():
-            return
-        loop.call(loop.request_stop)
-        thread.join(timeout)
+        if thread is not None and loop is not None and thread.is_alive():
+            loop.call(loop.request_stop)
+            thread.join(timeout)
+        self._forget_tls()
 
     def kick(self, client_id: int) -> None:
         """Close a client now with a FIN, discarding its pending bytes (any thread)."""

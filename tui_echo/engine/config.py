@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from tui_echo.units import MAX_SECONDS, MAX_SIZE, human_duration, human_size
 
 if TYPE_CHECKING:
+    from tui_echo.engine.tls_setup import TlsSettings
     from tui_echo.faults import FaultSpec
 
 DEFAULT_HOST = "127.0.0.1"
@@ -53,6 +54,8 @@ class ServerConfig:
     """Seed of the faults' randomness (jitter); None: a random seed."""
     control: str | None = None
     """Path of the control socket (control.py), or None for none."""
+    tls: TlsSettings | None = None
+    """`--tls`: every client speaks TLS (engine/tls_setup.py), or None."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

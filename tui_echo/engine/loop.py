@@ -16,6 +16,7 @@ import os
 import random
 import socket
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from tui_echo.engine.acceptor import Acceptor
@@ -38,6 +39,8 @@ from tui_echo.engine.memory import MemoryBudget, release_freed_memory
 from tui_echo.engine.poller import READ, READABLE, TROUBLE, WRITE, Poller
 from tui_echo.engine.side_channel import SideChannel
 from tui_echo.engine.timers import Timers, wait_until
+from tui_echo.engine.tls_loop import TlsLoop
+from tui_echo.engine.tls_setup import TlsServer
 from tui_echo.events import (
     ClientConnected,
     Event,
@@ -53,7 +56,7 @@ TICK = 0.1
 """Seconds between coalesced data events (and idle-timeout checks)."""
 
 
-class EchoLoop:
+class EchoLoop(TlsLoop):
     """The loop thread's world: listener, clients, poller, commands (see module doc).
 
     Only `call` and the read-only properties may be used from other threads.
@@ -64,8 +67,12 @@ class EchoLoop:
         config: ServerConfig,
         feed: EventFeed,
         listener: socket.socket,
+        tls: TlsServer | None = None,
     ) -> None:
         self.config = config
+        self.tls = tls
+        """With `--tls`: every client speaks TLS (tls_loop.py handles it)."""
+        self._handshakes = deque()
         self.feed = feed
         self._listener = listener
         self._limits = Limits(
@@ -147,6 +154,9 @@ class EchoLoop:
         monotonic = time.monotonic
         on_readable = self._on_readable
         on_writable = self._on_writable
+        if self.tls is not None:  # chosen once: plain clients pay no check per read
+            on_readable = self._on_tls_readable
+            on_writable = self._on_tls_writable
         timers = self._timers.heap
         next_tick = monotonic() + TICK
         while self._running:
@@ -302,6 +312,8 @@ class EchoLoop:
                 self.publish(
                     Rejected(peer=peer, reason=f"max clients ({limit}) reached")
                 )
+            elif self.tls is not None:
+                self._add_tls_client(sock, peer, self.tls)
             else:
                 self._add_client(sock, peer)
             if self.feed.backlogged:
@@ -335,6 +347,8 @@ class EchoLoop:
             self._count_and_stream(data)
         if self._side is not None:
             self._side.tick(now)
+        if self._handshakes:
+            self._expire_handshakes(now)
         idle_timeout = self.config.idle_timeout
         if idle_timeout is not None:
             for sock, conn, todo in self.clients.sweep_idle(now, idle_timeout):
@@ -422,7 +436,10 @@ class EchoLoop:
         self._active.discard(conn)
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(fd)
-        close_socket(sock, conn.close_how, self._buffer)
+        if self.tls is None:
+            close_socket(sock, conn.close_how, self._buffer)
+        else:
+            self._close_tls_socket(sock, conn)
         ts = time.time()
         last_data = conn.take_data_event(ts) if conn.has_unreported_bytes else None
         closed = conn.closed_event(ts)
