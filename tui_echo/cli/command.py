@@ -23,6 +23,7 @@ from tui_echo import __version__
 from tui_echo.cli.headless import LineWriter, run_headless
 from tui_echo.cli.process import allow_all_descriptors, collect_garbage_less_often
 from tui_echo.cli.stop_signals import StopSignals, leave_if_stuck
+from tui_echo.cli.tls_options import add_tls_arguments, tls_settings
 from tui_echo.engine.config import (
     DEFAULT_HOST,
     DEFAULT_MAX_BUFFER,
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
             " through it (default: off)"
         ),
     )
+    add_tls_arguments(parser, _parsed_by(parse_duration))
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
@@ -239,6 +241,7 @@ def config_from(
             fault=args.fault,
             seed=args.seed,
             control=args.control,
+            tls=tls_settings(args, parser),
         )
     except ConfigError as exc:
         option = "--" + exc.setting.replace("_", "-")
