@@ -405,7 +405,11 @@ def from_json(payload: object) -> Event:
             )
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{kind} event with a bad {name!r}: {value!r}")
-        if isinstance(value, (int, float)) and not 0 <= value <= _LARGEST[name]:
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and not 0 <= value <= _LARGEST[name]
+        ):
             shown = quoted(str(value), 24)
             raise ValueError(f"{kind} event with {name!r} out of range: {shown}")
         if isinstance(value, str):

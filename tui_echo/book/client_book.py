@@ -34,6 +34,7 @@ from tui_echo.events import (
     Rejected,
     ServerError,
     ShutdownComplete,
+    TlsEstablished,
 )
 
 Clock = Callable[[], float]
@@ -59,7 +60,9 @@ class _BriefClient:
 
 
 _NOBODY: frozenset[int] = frozenset()
-_OF_A_CLIENT = frozenset({ClientConnected, ClientData, ClientClosed, FaultChanged})
+_OF_A_CLIENT = frozenset(
+    {ClientConnected, ClientData, ClientClosed, FaultChanged, TlsEstablished}
+)
 """Event kinds that always name a client (`fault` may, for one)."""
 
 
@@ -85,6 +88,8 @@ class ClientBook:
         """Open and lingering clients, by id."""
         self.totals = Totals()
         self.address: tuple[str, int] | None = None
+        self.tls: tuple[str | None, str] | None = None
+        """With `--tls`: the CA path (None with `--cert`) and the fingerprint."""
         self.started_at: float | None = None
         self.shut_down = False
         self.throughput: deque[int] = deque([0] * HISTORY_SECONDS, HISTORY_SECONDS)
@@ -197,9 +202,13 @@ class ClientBook:
                 return self._on_close(event)
             case FaultChanged():
                 return self._on_fault(event)
+            case TlsEstablished():
+                return self._on_tls(event)
             case Listening():
                 self.address = (event.host, event.port)
                 self.started_at = event.ts
+                if event.tls_fingerprint is not None:
+                    self.tls = (event.tls_ca, event.tls_fingerprint)
             case Rejected():
                 self.totals.rejected += 1
             case ServerError():
@@ -218,6 +227,8 @@ class ClientBook:
             connected_at=event.ts,
             last_active=event.ts,
         )
+        if self.tls is not None:  # a TLS client negotiates first
+            record.state = ClientState.HANDSHAKE
         if self.detail:
             record.samples = [(event.ts, 0, 0)]
             record.timeline = []
@@ -287,6 +298,16 @@ class ClientBook:
         )
         if len(history) > HISTORY_LENGTH:
             history.popitem(last=False)
+
+    def _on_tls(self, event: TlsEstablished) -> int | None:
+        record = self.clients.get(event.client)
+        if record is None or record.closed:
+            return None
+        record.tls = event
+        if record.state is ClientState.HANDSHAKE:
+            record.state = ClientState.OPEN
+        self._remember(record, event)
+        return event.client
 
     def _on_fault(self, event: FaultChanged) -> int | None:
         fault = None if event.fault == FAULT_OFF else event.fault

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui_echo.events import ClientState, Event
+from tui_echo.events import ClientState, Event, TlsEstablished
 
 RATE_WINDOW = 2.0
 """Seconds behind a rate: short enough to feel live, long enough to be calm."""
@@ -51,6 +51,8 @@ class ClientRecord:
     """The SPEC of the fault in force on this client, None without one."""
     fault_set_at: float | None = None
     """When that fault was put in force (at connect, for an inherited default)."""
+    tls: TlsEstablished | None = None
+    """What its TLS handshake negotiated (`--tls`), once done."""
 
     @property
     def closed(self) -> bool:

@@ -13,11 +13,17 @@ growth (no sparkline spike, rates from zero).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tui_echo.book.client_book import ClientBook
 from tui_echo.book.records import HISTORY_LENGTH, ClosedClient
-from tui_echo.events import ClientConnected, ClientState, Event, FaultChanged
+from tui_echo.events import (
+    ClientConnected,
+    ClientState,
+    Event,
+    FaultChanged,
+    TlsEstablished,
+)
 
 
 @dataclass(slots=True)
@@ -35,6 +41,8 @@ class SeedClient:
     pending: int
     fault: str | None
     seq: int
+    tls: TlsEstablished | None = None
+    """What a TLS client negotiated, if its handshake is done."""
 
 
 @dataclass(slots=True)
@@ -56,6 +64,8 @@ class Snapshot:
     clients: list[SeedClient] = field(default_factory=list)
     history: list[ClosedClient] = field(default_factory=list)
     """Closed clients, oldest first."""
+    tls: tuple[str | None, str] | None = None
+    """With `--tls`: the CA path (None with `--cert`) and the fingerprint."""
 
 
 def seed_book(
@@ -68,6 +78,7 @@ def seed_book(
     """
     book.address = (snapshot.host, snapshot.port)
     book.started_at = snapshot.started_at
+    book.tls = snapshot.tls
     for closed in snapshot.history[-HISTORY_LENGTH:]:
         if book.detail:
             book.history[closed.id] = closed
@@ -110,5 +121,7 @@ def _seed_client(book: ClientBook, client: SeedClient, now: float) -> None:
     record.last_active = client.last_active
     if record.samples is not None:  # rates count from here: the past is no burst
         record.samples = [(now, client.bytes_in, client.bytes_out)]
+    if client.tls is not None:  # the line does not say when: as of the snapshot
+        book.apply(replace(client.tls, ts=now))
     if client.fault is not None:  # through the book, so it knows a fault is in play
         book.apply(FaultChanged(client=client.id, fault=client.fault, ts=now))

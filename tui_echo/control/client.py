@@ -20,7 +20,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from tui_echo.events import MAX_TEXT, ClientState, KernelStats
+from tui_echo.control.tls_fields import parse_server_tls, parse_tls_words
+from tui_echo.events import MAX_TEXT, ClientState, KernelStats, TlsEstablished
 from tui_echo.faults import FaultActivity, FaultSpec
 from tui_echo.words import quoted
 
@@ -211,6 +212,8 @@ class StatsLine:
     host: str
     port: int
     fault: str | None
+    tls: tuple[str | None, str] | None = None
+    """With `--tls`: the CA path (None with `--cert`) and the fingerprint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +230,8 @@ class ListLine:
     pending: int
     seq: int
     fault: str | None
+    tls: TlsEstablished | None = None
+    """What a TLS client negotiated (`ts` 0: the line does not say when)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +320,22 @@ class _Fields:
         except ValueError:
             raise self._bad(f"state={quoted(value, 40)}, not a state") from None
 
+    def tls(self, client: int) -> TlsEstablished | None:
+        """A TLS client's fields (None when the line has none)."""
+        if "tls" not in self.values:
+            return None
+        try:
+            return parse_tls_words(self.values, client, 0.0)
+        except ValueError as exc:
+            raise self._bad(str(exc)) from None
+
+    def server_tls(self) -> tuple[str | None, str] | None:
+        """`STATS`' TLS fields (None without TLS)."""
+        try:
+            return parse_server_tls(self.values)
+        except ValueError as exc:
+            raise self._bad(str(exc)) from None
+
     def address(self, key: str) -> tuple[str, int]:
         """`host:port` or `[v6]:port`."""
         value = self.text(key)
@@ -343,6 +364,7 @@ def parse_stats(line: str) -> StatsLine:
         host=host,
         port=port,
         fault=f.fault(),
+        tls=f.server_tls(),
     )
 
 
@@ -360,6 +382,7 @@ def parse_list(line: str) -> ListLine:
         pending=f.count("pending"),
         seq=f.count("seq"),
         fault=f.fault(),
+        tls=f.tls(f.count("id")),
     )
 
 

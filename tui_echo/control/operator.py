@@ -11,9 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 
+from tui_echo.control.tls_fields import server_tls_words, tls_words
 from tui_echo.engine.clients import ClosedClient, Totals
 from tui_echo.engine.connection import Connection
 from tui_echo.engine.loop import EchoLoop
+from tui_echo.engine.tls import TlsConnection
+from tui_echo.engine.tls_setup import TlsServer
 from tui_echo.events import KernelStats
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget
 
@@ -35,7 +38,7 @@ class LoopOperator:
                 yield list_line(conn, time.monotonic(), loop.published)
 
     def stats_line(self) -> str:
-        return stats_line(self.loop.totals())
+        return stats_line(self.loop.totals(), self.loop.tls)
 
     def history_lines(self) -> Iterator[str]:
         """The clients that left, oldest first (the latest `HISTORY_LENGTH`)."""
@@ -79,25 +82,29 @@ def list_line(conn: Connection, now: float, seq: int) -> str:
     """A client as `LIST` shows it, as of event `seq` (`fault` comes last: its
     SPEC may hold `=` and `,`)."""
     fault = "-" if conn.fault is None else str(conn.fault.spec)
+    tls = conn.tls if isinstance(conn, TlsConnection) else None
     return (
         f"id={conn.id} peer={conn.peer} state={conn.state}"
         f" age={now - conn.connected_at:.1f} idle={now - conn.last_received:.1f}"
         f" in={conn.bytes_in} out={conn.bytes_out} pending={conn.pending}"
-        f" seq={seq} fault={fault}"
+        f"{'' if tls is None else tls_words(tls)} seq={seq} fault={fault}"
     )
 
 
-def stats_line(totals: Totals) -> str:
+def stats_line(totals: Totals, tls: TlsServer | None = None) -> str:
     """The server's totals as `STATS` shows them, then when it started (seconds
-    since the epoch), where it listens and the fault of new clients (last: its SPEC
-    may hold `=` and `,`)."""
+    since the epoch), where it listens, with `--tls` the CA clients should trust
+    and the certificate's fingerprint, and the fault of new clients (last: its
+    SPEC may hold `=` and `,`)."""
     fault = totals.default_fault
+    shown = "" if tls is None else server_tls_words(tls.ca_path, tls.fingerprint)
     return (
         f"clients={totals.clients} total={totals.total} rejected={totals.rejected}"
         f" bytes_in={totals.bytes_in} bytes_out={totals.bytes_out}"
         f" pending={totals.pending} uptime={totals.uptime:.1f}"
         f" started={totals.started:.3f} seq={totals.seq}"
-        f" listening={totals.listening} fault={'-' if fault is None else fault}"
+        f" listening={totals.listening}{shown}"
+        f" fault={'-' if fault is None else fault}"
     )
 
 

@@ -272,6 +272,7 @@ class RemoteServer:
             port=stats.port,
             started_at=stats.started,
             default_fault=stats.fault,
+            tls=stats.tls,
             clients_now=stats.clients,
             clients_total=stats.total,
             rejected=stats.rejected,
@@ -291,6 +292,7 @@ class RemoteServer:
                     pending=line.pending,
                     fault=line.fault,
                     seq=line.seq,
+                    tls=line.tls,
                 )
                 for line in listed
             ],
