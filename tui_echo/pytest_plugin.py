@@ -9,12 +9,18 @@ Installed with tui-echo (entry point `pytest11`), so any test can ask for it::
         assert client.request(b"again") == b"again"  # it reconnected
 
 The server listens on 127.0.0.1, port 0, with the default limits, and stops after
-the test. To change its settings, override the `echo_server_config` fixture.
+the test. To change its settings, override the `echo_server_config` fixture. For a
+TLS server, mark the test: `@pytest.mark.echo_server(tls=True)` (and `mtls=True`
+to require client certificates); `echo_server.client_context()` is then an
+`ssl.SSLContext` that trusts the server (and presents a client certificate), and
+`echo_server.connect_tls()` a connected TLS socket.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -25,6 +31,7 @@ from tui_echo.engine.config import ServerConfig
 from tui_echo.engine.feed import EventFeed
 from tui_echo.events import ClientClosed, ClientConnected, Event
 from tui_echo.faults import FaultSpec, FaultTarget
+from tui_echo.plugin_tls import ClientSide
 from tui_echo.server import EchoServer
 
 __all__ = ["EchoServerFixture", "EventRecorder", "echo_server", "echo_server_config"]
@@ -83,8 +90,9 @@ class EventRecorder:
 class EchoServerFixture:
     """A started tui-echo server, as a test sees it (the `echo_server` fixture)."""
 
-    def __init__(self, server: EchoServer) -> None:
+    def __init__(self, server: EchoServer, tls: ClientSide | None = None) -> None:
         self.server = server
+        self._tls = tls
         self.address: tuple[str, int] = server.address
         """Where it listens: (host, port)."""
         self.events = EventRecorder(server.feed)
@@ -93,6 +101,22 @@ class EchoServerFixture:
     def connect(self, timeout: float = TIMEOUT) -> socket.socket:
         """A blocking client socket connected to the server (the test closes it)."""
         return socket.create_connection(self.address, timeout=timeout)
+
+    def client_context(self, name: str = "test-client") -> ssl.SSLContext:
+        """A client `SSLContext` that trusts the server's CA (and, under mTLS,
+        presents a certificate for `name`); only for a TLS server."""
+        if self._tls is None:
+            raise RuntimeError("mark the test @pytest.mark.echo_server(tls=True)")
+        return self._tls.client_context(self.server.tls, name)
+
+    def connect_tls(self, timeout: float = TIMEOUT) -> ssl.SSLSocket:
+        """A blocking TLS client socket, its handshake done (the test closes it)."""
+        raw = self.connect(timeout)
+        try:
+            return self.client_context().wrap_socket(raw, server_hostname="localhost")
+        except BaseException:
+            raw.close()
+            raise
 
     def next_client(self, timeout: float = TIMEOUT) -> int:
         """The id of the next client that connected (each id is handed out once)."""
@@ -126,11 +150,31 @@ def echo_server_config() -> ServerConfig:
     return ServerConfig(host="127.0.0.1", port=0)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "echo_server(tls=False, mtls=False): the echo_server fixture speaks TLS"
+        " (mtls: and requires client certificates)",
+    )
+
+
 @pytest.fixture
-def echo_server(echo_server_config: ServerConfig) -> Iterator[EchoServerFixture]:
+def echo_server(
+    echo_server_config: ServerConfig, request: pytest.FixtureRequest
+) -> Iterator[EchoServerFixture]:
     """A tui-echo server started for the test and stopped after it."""
-    server = EchoServer(echo_server_config).start()
+    marker = request.node.get_closest_marker("echo_server")
+    options = {} if marker is None else dict(marker.kwargs)
+    tls = None
+    if options.get("tls") or options.get("mtls"):
+        tls = ClientSide(mtls=bool(options.get("mtls")))
+        echo_server_config = dataclasses.replace(echo_server_config, tls=tls.settings())
     try:
-        yield EchoServerFixture(server)
+        server = EchoServer(echo_server_config).start()
+        try:
+            yield EchoServerFixture(server, tls)
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        if tls is not None:
+            tls.close()
