@@ -402,3 +402,21 @@ def test_a_default_fault_acts_on_tls_clients_from_connect(start_server: Start) -
         )
         server.kick(client_id)
     assert closed(server).discarded == 4
+
+
+def test_max_memory_bounds_what_tls_clients_hold_together(start_server: Start) -> None:
+    max_memory = 64 * KiB
+    server = start_tls_server(
+        start_server, config={"max_memory": max_memory, "max_buffer": MiB}
+    )
+    payload = random.Random(22).randbytes(4 * MiB)
+    context = client_context(server_ca(server))
+    with tls_client(server, context, rcvbuf=16 * KiB) as client:
+
+        def paused() -> bool:
+            return bool(server.events.of(ClientData, state=ClientState.PAUSED))
+
+        assert exchange(client, payload, read_when=paused) == payload
+    closed(server)
+    data = server.events.of(ClientData)
+    assert max(e.pending for e in data) <= max_memory + TLS_RECORD

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import DEADLINE, RunningServer, ask_control, wait_until
+from tests.helpers import DEADLINE, RunningServer, ask_control, wait_until, write_log
 from tests.tls_helpers import (
     client_context,
     server_ca,
@@ -31,7 +32,9 @@ from tui_echo.events import (
     json_line,
     to_json,
 )
+from tui_echo.pytest_plugin import EventRecorder
 from tui_echo.sources.attached import RemoteServer
+from tui_echo.sources.replay import LogReplay
 
 Start = Callable[..., RunningServer]
 FINGERPRINT = ":".join(["AB"] * 32)
@@ -237,3 +240,18 @@ def test_an_attached_monitor_starts_from_the_tls_clients(
     assert record.tls.alpn == "h2"
     assert record.state is ClientState.OPEN
     assert book.clients[event.client + 1].state is ClientState.HANDSHAKE
+
+
+def test_a_recorded_tls_session_replays_with_its_tls_fields(tmp_path: Path) -> None:
+    session = [
+        Listening(host="127.0.0.1", port=9, tls_fingerprint=FINGERPRINT, ts=1000.0),
+        ClientConnected(client=3, peer="127.0.0.1:5", ts=1000.1),
+        replace(EVENT, ts=1000.2),
+    ]
+    replay = LogReplay(str(write_log(tmp_path / "tls.jsonl", session)), speed=64)
+    try:
+        seen = EventRecorder(replay.feed)
+        wait_until(lambda: replay.finished, message="the end of the log")
+        assert seen.poll() == session
+    finally:
+        replay.stop()
