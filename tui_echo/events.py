@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import Any, ClassVar
 
+from tui_echo.events_tls import TlsEstablished as TlsEstablished
+from tui_echo.events_tls import tls_line, tls_summary
 from tui_echo.states import FAULT_OFF as FAULT_OFF
 from tui_echo.states import ClientState as ClientState
 from tui_echo.units import human_size
@@ -162,29 +164,6 @@ class ServerError:
 
 
 @dataclass(slots=True, kw_only=True)
-class TlsEstablished:
-    """A TLS client finished its handshake: what it negotiated (`--tls`)."""
-
-    kind: ClassVar[str] = "tls"
-    client: int
-    version: str
-    """`TLSv1.2` or `TLSv1.3`."""
-    cipher: str
-    alpn: str | None = None
-    """The ALPN protocol agreed on, if any."""
-    sni: str | None = None
-    """The server name the client asked for, if it sent one."""
-    client_cert: str | None = None
-    """The client certificate's subject (`CN=...,O=...`), under mTLS."""
-    client_cert_issuer: str | None = None
-    client_cert_expires: float | None = None
-    """When the client certificate expires, seconds since the epoch."""
-    resumed: bool = False
-    """The client resumed an earlier session."""
-    ts: float = field(default_factory=_now)
-
-
-@dataclass(slots=True, kw_only=True)
 class ShutdownComplete:
     """The listener and every client are closed; this is the last event."""
 
@@ -244,23 +223,6 @@ def _optional(key: str, text: str | None) -> str:
     return "" if text is None else f',"{key}":{_quote(text)}'
 
 
-def _text_or_null(text: str | None) -> str:
-    return "null" if text is None else _quote(text)
-
-
-def _tls_line(e: TlsEstablished) -> str:
-    expires = "null" if e.client_cert_expires is None else repr(e.client_cert_expires)
-    return (
-        f'{{"event":"tls","ts":{e.ts:.6f},"client":{e.client},'
-        f'"version":{_quote(e.version)},"cipher":{_quote(e.cipher)},'
-        f'"alpn":{_text_or_null(e.alpn)},"sni":{_text_or_null(e.sni)},'
-        f'"client_cert":{_text_or_null(e.client_cert)},'
-        f'"client_cert_issuer":{_text_or_null(e.client_cert_issuer)},'
-        f'"client_cert_expires":{expires},'
-        f'"resumed":{"true" if e.resumed else "false"}}}'
-    )
-
-
 _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
     Listening: lambda e: (
         f'{{"event":"listening","ts":{e.ts:.6f},"host":{_quote(e.host)},'
@@ -293,7 +255,7 @@ _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
         f'{{"event":"error","ts":{e.ts:.6f},"message":{_quote(e.message)}'
         f"{_client(e.client)}}}"
     ),
-    TlsEstablished: _tls_line,
+    TlsEstablished: tls_line,
     ShutdownComplete: lambda e: f'{{"event":"shutdown","ts":{e.ts:.6f}}}',
 }
 
@@ -485,17 +447,3 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
             return f"tls         {who(event.client)} {tls_summary(event)}"
         case ShutdownComplete():
             return "shutdown"
-
-
-def tls_summary(event: TlsEstablished) -> str:
-    """What a TLS client negotiated, in a few words."""
-    words = [event.version, event.cipher]
-    if event.alpn is not None:
-        words.append(f"alpn {event.alpn}")
-    if event.sni is not None:
-        words.append(f"sni {event.sni}")
-    if event.client_cert is not None:
-        words.append(f"cert {event.client_cert}")
-    if event.resumed:
-        words.append("resumed")
-    return "  ".join(words)
