@@ -163,3 +163,59 @@ def test_a_bad_listener_fault_is_a_value_error_naming_it(echo_server):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+TLS_TESTS = """
+import ssl
+
+import pytest
+
+from tui_echo.events import TlsEstablished
+
+
+@pytest.mark.echo_server(tls=True)
+def test_a_tls_client_is_echoed(echo_server):
+    with echo_server.connect_tls() as sock:
+        sock.sendall(b"secret")
+        assert sock.recv(6) == b"secret"
+    assert echo_server.events.wait_for(TlsEstablished).client_cert is None
+
+
+@pytest.mark.echo_server(tls=True)
+def test_the_context_trusts_the_server(echo_server):
+    context = echo_server.client_context()
+    assert isinstance(context, ssl.SSLContext)
+    assert context.verify_mode == ssl.CERT_REQUIRED
+
+
+@pytest.mark.echo_server(mtls=True)
+def test_mtls_clients_present_a_certificate(echo_server):
+    with echo_server.connect_tls() as sock:
+        sock.sendall(b"me")
+        assert sock.recv(2) == b"me"
+    event = echo_server.events.wait_for(TlsEstablished)
+    assert "test-client" in event.client_cert
+
+
+@pytest.mark.echo_server(mtls=True)
+def test_mtls_refuses_a_client_without_one(echo_server):
+    context = ssl.create_default_context(cafile=echo_server.server.tls.ca_path)
+    with echo_server.connect() as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as sock:
+            with pytest.raises((ssl.SSLError, ConnectionResetError)):
+                sock.sendall(b"x")
+                sock.recv(1)
+
+
+def test_an_unmarked_server_is_plain(echo_server):
+    with pytest.raises(RuntimeError, match="echo_server"):
+        echo_server.client_context()
+"""
+
+
+def test_a_marked_test_gets_a_tls_server_and_a_client_context(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_tls_client=TLS_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--strict-markers")
+    result.assert_outcomes(passed=5)

@@ -24,6 +24,7 @@ from tui_echo.ui.demo import (
     make_demo_server,
     show_closing_client,
 )
+from tui_echo.ui.demo_tls import make_tls_demo_app
 from tui_echo.words import _second
 
 SMALL = (80, 24)
@@ -87,6 +88,12 @@ SCENES: dict[str, tuple[Callable[[], EchoApp], tuple[int, int], RunBefore]] = {
     "detail_80x24": (make_demo_app, SMALL, keys("enter")),
     "detail_100x30": (make_demo_app, (100, 30), keys("enter")),
     "detail_160x48_with_fault": (make_demo_app, LARGE, keys("down", "enter")),
+    # A --tls server: the handshake state, the TLS column, a TLS client up close.
+    "tls_main_120x36": (make_tls_demo_app, DEMO_SIZE, keys()),
+    "tls_main_80x24": (make_tls_demo_app, SMALL, keys()),
+    "tls_main_160x48": (make_tls_demo_app, LARGE, keys()),
+    "tls_detail_120x36": (make_tls_demo_app, DEMO_SIZE, keys("enter")),
+    "tls_detail_80x24": (make_tls_demo_app, SMALL, keys("enter")),
     # Dialogs and other screens.
     "help": (make_demo_app, DEMO_SIZE, keys("question_mark", closing=False)),
     "help_80x24": (make_demo_app, SMALL, keys("question_mark", closing=False)),

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import Any, ClassVar
 
+from tui_echo.events_tls import TlsEstablished as TlsEstablished
+from tui_echo.events_tls import tls_line, tls_summary
 from tui_echo.states import FAULT_OFF as FAULT_OFF
 from tui_echo.states import ClientState as ClientState
 from tui_echo.units import human_size
@@ -66,6 +68,10 @@ class Listening:
     kind: ClassVar[str] = "listening"
     host: str
     port: int
+    tls_ca: str | None = None
+    """With `--tls`: the generated CA clients should trust (None with `--cert`)."""
+    tls_fingerprint: str | None = None
+    """With `--tls`: the server certificate's SHA-256, `AB:CD:...`."""
     ts: float = field(default_factory=_now)
     udp_port: int | None = None
     """With `--udp`: the UDP port, the same number as `port` (absent without)."""
@@ -235,6 +241,7 @@ Event = (
     | FaultChanged
     | Rejected
     | ServerError
+    | TlsEstablished
     | ShutdownComplete
     | ListenerChanged
     | ScenarioStep
@@ -248,9 +255,24 @@ def to_json(event: Event) -> JsonObject:
     for name in event.__slots__:
         if name != "ts":
             value = getattr(event, name)
-            if value is not None:  # an optional field left out: `client`, UDP's
+            if not (value is None and name in _LEFT_OUT_WHEN_NONE):
                 payload[name] = value
     return payload
+
+
+_LEFT_OUT_WHEN_NONE = frozenset(
+    {
+        "client",
+        "tls_ca",
+        "tls_fingerprint",
+        "udp_port",
+        "datagrams_in",
+        "datagrams_out",
+        "dropped",
+    }
+)
+"""Fields absent from the JSON form when they are None (a log without TLS or UDP
+reads as it did before they existed); other None fields are written as null."""
 
 
 def json_line(event: Event) -> str:
@@ -285,10 +307,15 @@ def _datagrams(e: ClientData) -> str:
     )
 
 
+def _optional(key: str, text: str | None) -> str:
+    return "" if text is None else f',"{key}":{_quote(text)}'
+
+
 _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
     Listening: lambda e: (
         f'{{"event":"listening","ts":{e.ts:.6f},"host":{_quote(e.host)},'
-        f'"port":{e.port}{_udp_port(e.udp_port)}}}'
+        f'"port":{e.port}{_udp_port(e.udp_port)}{_optional("tls_ca", e.tls_ca)}'
+        f"{_optional('tls_fingerprint', e.tls_fingerprint)}}}"
     ),
     ClientConnected: lambda e: (
         f'{{"event":"connect","ts":{e.ts:.6f},"client":{e.client},'
@@ -316,6 +343,7 @@ _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
         f'{{"event":"error","ts":{e.ts:.6f},"message":{_quote(e.message)}'
         f"{_client(e.client)}}}"
     ),
+    TlsEstablished: tls_line,
     ShutdownComplete: lambda e: f'{{"event":"shutdown","ts":{e.ts:.6f}}}',
     ListenerChanged: lambda e: (
         f'{{"event":"listener","ts":{e.ts:.6f},"fault":{_quote(e.fault)}}}'
@@ -346,6 +374,7 @@ _KINDS: dict[str, type[Event]] = {
         FaultChanged,
         Rejected,
         ServerError,
+        TlsEstablished,
         ShutdownComplete,
         ListenerChanged,
         ScenarioStep,
@@ -380,11 +409,35 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "datagrams_in": (int,),
     "datagrams_out": (int,),
     "dropped": (int,),
+    "tls_ca": (str,),
+    "tls_fingerprint": (str,),
+    "version": (str,),
+    "cipher": (str,),
+    "alpn": (str,),
+    "sni": (str,),
+    "client_cert": (str,),
+    "client_cert_issuer": (str,),
+    "client_cert_expires": (int, float),
+    "resumed": (bool,),
 }
-
-
-_OPTIONAL = frozenset({"discarded", "more", "proto", "udp_port", *_DATAGRAM_COUNTS})
-"""Fields an event from outside may leave out (older logs have none of these)."""
+_OPTIONAL = frozenset(
+    {
+        "discarded",
+        "more",
+        "proto",
+        "udp_port",
+        *_DATAGRAM_COUNTS,
+        "tls_ca",
+        "tls_fingerprint",
+        "alpn",
+        "sni",
+        "client_cert",
+        "client_cert_issuer",
+        "client_cert_expires",
+    }
+)
+"""Fields an event from outside may leave out or give as null (older logs have
+none of these; a TLS event's ALPN, SNI and certificate may be null)."""
 
 MAX_TEXT = 1024
 """Longest text field an event from outside may carry (a peer, a reason)."""
@@ -409,6 +462,7 @@ _LARGEST: dict[str, float] = {
     "datagrams_in": _LARGEST_COUNT,
     "datagrams_out": _LARGEST_COUNT,
     "dropped": _LARGEST_COUNT,
+    "client_cert_expires": 32503680000.0,
 }
 """The largest value a number field may have in an event from outside."""
 
@@ -436,16 +490,22 @@ def from_json(payload: object) -> Event:
         if value is None and (
             (name == "client" and optional_client) or name in _OPTIONAL
         ):
-            continue  # absent: no client concerned; nothing discarded, no more
+            continue  # absent: no client concerned, nothing discarded, no TLS
         if name not in payload:
             raise ValueError(f"{kind} event without {name!r}")
-        if isinstance(value, bool) or not isinstance(value, _TYPES[name]):
+        if (isinstance(value, bool) and name != "resumed") or not isinstance(
+            value, _TYPES[name]
+        ):
             raise ValueError(
                 f"{kind} event with a bad {name!r}: {quoted(repr(value), 40)}"
             )
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{kind} event with a bad {name!r}: {value!r}")
-        if isinstance(value, (int, float)) and not 0 <= value <= _LARGEST[name]:
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and not 0 <= value <= _LARGEST[name]
+        ):
             shown = quoted(str(value), 24)
             raise ValueError(f"{kind} event with {name!r} out of range: {shown}")
         if isinstance(value, str):
@@ -487,9 +547,14 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
     match event:
         case Listening():
             where = format_address(event.host, event.port)
+            tls = "" if event.tls_fingerprint is None else "  tls"
+            if event.tls_ca is not None:
+                tls += f"  ca {event.tls_ca}"
+            if event.tls_fingerprint is not None:
+                tls += f"  sha256 {event.tls_fingerprint}"
             if event.udp_port is not None:
-                return f"listening   on {where} (TCP, and UDP on the same port)"
-            return f"listening   on {where}"
+                return f"listening   on {where} (TCP, and UDP on the same port){tls}"
+            return f"listening   on {where}{tls}"
         case ClientConnected():
             udp = " udp" if event.proto == "udp" else ""
             return f"connect     #{event.client} {event.peer}{udp}"
@@ -524,6 +589,8 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
             if event.fault == FAULT_OFF:
                 return f"fault       {where}: cleared"
             return f"fault       {where}: {event.fault}"
+        case TlsEstablished():
+            return f"tls         {who(event.client)} {tls_summary(event)}"
         case ShutdownComplete():
             return "shutdown"
         case ListenerChanged():

@@ -37,12 +37,18 @@ from text; `echo_server.wait_for_step(N)` returns once its step N has fired::
     def test_my_client_survives_the_outage(echo_server):
         echo_server.wait_for_step(2)  # the network is gone now
         ...
+
+For a TLS server, mark the test: `@pytest.mark.echo_server(tls=True)` (and
+`mtls=True` to require client certificates); `echo_server.client_context()` is then
+an `ssl.SSLContext` that trusts the server (and presents a client certificate), and
+`echo_server.connect_tls()` a connected TLS socket.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -60,6 +66,7 @@ from tui_echo.events import (
 )
 from tui_echo.faults import FaultSpec, FaultTarget
 from tui_echo.faults.listener import ListenerFault, as_listener_fault
+from tui_echo.plugin_tls import ClientSide
 from tui_echo.server import EchoServer
 
 __all__ = ["EchoServerFixture", "EventRecorder", "echo_server", "echo_server_config"]
@@ -118,8 +125,9 @@ class EventRecorder:
 class EchoServerFixture:
     """A started tui-echo server, as a test sees it (the `echo_server` fixture)."""
 
-    def __init__(self, server: EchoServer) -> None:
+    def __init__(self, server: EchoServer, tls: ClientSide | None = None) -> None:
         self.server = server
+        self._tls = tls
         self.address: tuple[str, int] = server.address
         """Where it listens: (host, port)."""
         self.events = EventRecorder(server.feed)
@@ -128,6 +136,22 @@ class EchoServerFixture:
     def connect(self, timeout: float = TIMEOUT) -> socket.socket:
         """A blocking client socket connected to the server (the test closes it)."""
         return socket.create_connection(self.address, timeout=timeout)
+
+    def client_context(self, name: str = "test-client") -> ssl.SSLContext:
+        """A client `SSLContext` that trusts the server's CA (and, under mTLS,
+        presents a certificate for `name`); only for a TLS server."""
+        if self._tls is None:
+            raise RuntimeError("mark the test @pytest.mark.echo_server(tls=True)")
+        return self._tls.client_context(self.server.tls, name)
+
+    def connect_tls(self, timeout: float = TIMEOUT) -> ssl.SSLSocket:
+        """A blocking TLS client socket, its handshake done (the test closes it)."""
+        raw = self.connect(timeout)
+        try:
+            return self.client_context().wrap_socket(raw, server_hostname="localhost")
+        except BaseException:
+            raw.close()
+            raise
 
     def next_client(self, timeout: float = TIMEOUT) -> int:
         """The id of the next client that connected (each id is handed out once)."""
@@ -212,7 +236,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "echo_server(**settings): ServerConfig settings for the echo_server fixture"
-        " (echo_server(udp=True) also echoes UDP)",
+        " (udp=True also echoes UDP); tls=True speaks TLS, mtls=True also requires"
+        " client certificates",
     )
 
 
@@ -223,7 +248,8 @@ def echo_server(
     """A tui-echo server started for the test and stopped after it.
 
     `@pytest.mark.echo_server(udp=True)` (or `indirect` parametrization with a
-    dict of settings) changes `echo_server_config`'s settings for one test."""
+    dict of settings) changes `echo_server_config`'s settings for one test;
+    `tls=True` (`mtls=True`) makes it a TLS server with a client side."""
     settings: dict[str, Any] = {}
     marker = request.node.get_closest_marker("echo_server")
     if marker is not None:
@@ -231,13 +257,22 @@ def echo_server(
     param = getattr(request, "param", None)
     if isinstance(param, dict):
         settings.update(param)
-    config = (
-        dataclasses.replace(echo_server_config, **settings)
-        if settings
-        else echo_server_config
+    wants_tls, mtls = (
+        bool(settings.pop("tls", False)),
+        bool(settings.pop("mtls", False)),
     )
-    server = EchoServer(config).start()
+    tls = None
+    if wants_tls or mtls:
+        tls = ClientSide(mtls=mtls)
+        settings["tls"] = tls.settings()
+    if settings:
+        echo_server_config = dataclasses.replace(echo_server_config, **settings)
     try:
-        yield EchoServerFixture(server)
+        server = EchoServer(echo_server_config).start()
+        try:
+            yield EchoServerFixture(server, tls)
+        finally:
+            server.stop()
     finally:
-        server.stop()
+        if tls is not None:
+            tls.close()

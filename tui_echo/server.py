@@ -29,6 +29,7 @@ from tui_echo.engine.datagrams import DatagramPortError, bind_datagram_socket
 from tui_echo.engine.feed import EventFeed
 from tui_echo.engine.listener import BACKLOG, ServerStartError, bind_listener
 from tui_echo.engine.loop import EchoLoop
+from tui_echo.engine.tls_setup import TlsServer, TlsSetupError, open_tls
 from tui_echo.events import FaultChanged, KernelStats, Listening
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget, fault_text
 from tui_echo.faults.listener import ListenerFault, as_listener_fault
@@ -62,6 +63,8 @@ class EchoServer:
         self._datagrams: socket.socket | None = None
         """The UDP socket (`--udp`), bound to the TCP port's number, until
         `start()` hands it to the loop."""
+        self.tls: TlsServer | None = None
+        """With `--tls`, once bound: the context, the CA path, the fingerprint."""
 
     @property
     def address(self) -> tuple[str, int]:
@@ -81,7 +84,16 @@ class EchoServer:
         """
         if self._bound is not None or self._thread is not None:
             raise RuntimeError("the server was bound already")
-        listener = bind_listener(self.config.host, self.config.port)
+        if self.config.tls is not None and self.tls is None:
+            try:  # first: a certificate problem is said before the port is taken
+                self.tls = open_tls(self.config.tls)
+            except TlsSetupError as exc:
+                raise ServerStartError(str(exc)) from None
+        try:
+            listener = bind_listener(self.config.host, self.config.port)
+        except ServerStartError:
+            self._forget_tls()
+            raise
         if self.config.udp:
             try:  # the same number as TCP's (port 0: the one TCP got)
                 self._datagrams = bind_datagram_socket(
@@ -89,6 +101,7 @@ class EchoServer:
                 )
             except DatagramPortError as exc:
                 listener.close()
+                self._forget_tls()
                 raise ServerStartError(str(exc)) from None
         control = None
         if self.config.control is not None:
@@ -98,6 +111,7 @@ class EchoServer:
                 listener.close()
                 if self._datagrams is not None:
                     self._datagrams.close()
+                self._forget_tls()
                 raise ServerStartError(str(exc)) from None
         host, port = listener.getsockname()[:2]
         self._address = (host, port)
@@ -126,7 +140,7 @@ class EchoServer:
             where, reason = format_address(host, port), os_reason(exc)
             raise ServerStartError(f"cannot listen on {where}: {reason}") from None
         try:
-            loop = EchoLoop(self.config, self.feed, listener, self._datagrams)
+            loop = EchoLoop(self.config, self.feed, listener, self._datagrams, self.tls)
         except OSError as exc:  # out of descriptors for its poller
             self._release()
             raise ServerStartError(
@@ -135,8 +149,16 @@ class EchoServer:
         if control is not None:
             loop.attach(ControlServer(control, loop.poller, LoopOperator(loop)))
         udp_port = port if self.config.udp else None  # one number for both
-        # (the thread is not up yet: published from here)
-        loop.publish(Listening(host=host, port=port, udp_port=udp_port))
+        tls = self.tls
+        loop.publish(  # the thread is not up yet
+            Listening(
+                host=host,
+                port=port,
+                udp_port=udp_port,
+                tls_ca=None if tls is None else tls.ca_path,
+                tls_fingerprint=None if tls is None else tls.fingerprint,
+            )
+        )
         if self.config.fault is not None:
             loop.publish(FaultChanged(fault=fault_text(self.config.fault)))
         if self.config.listener_fault is not None:  # publishes `listener`
@@ -165,6 +187,12 @@ class EchoServer:
             self._datagrams = None
         if control is not None:
             control.close()
+        self._forget_tls()
+
+    def _forget_tls(self) -> None:
+        """Remove the generated key (a server that stopped or never started)."""
+        if self.tls is not None:
+            self.tls.close()
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Close the listener and every client, publish `shutdown`, join the thread
@@ -174,10 +202,10 @@ class EchoServer:
         """
         self._release()  # bound but never started: nothing else to stop
         thread, loop = self._thread, self._loop
-        if thread is None or loop is None or not thread.is_alive():
-            return
-        loop.call(loop.request_stop)
-        thread.join(timeout)
+        if thread is not None and loop is not None and thread.is_alive():
+            loop.call(loop.request_stop)
+            thread.join(timeout)
+        self._forget_tls()
 
     def kick(self, client_id: int) -> None:
         """Close a client now with a FIN, discarding its pending bytes (any thread)."""

@@ -9,8 +9,10 @@ from enum import Enum, StrEnum
 
 
 class ClientState(StrEnum):
-    """Where a client stands. The core reports the first three; the view adds two."""
+    """Where a client stands. The core reports the first four; the view adds two."""
 
+    HANDSHAKE = "handshake"
+    """A TLS client still negotiating (`--tls`): nothing is echoed yet."""
     OPEN = "open"
     """Connected; what it sends is echoed."""
     PAUSED = "paused"
@@ -66,6 +68,8 @@ class CloseReason(StrEnum):
     """Its `close-in` fault's time came."""
     RESET_IN = "reset-in"
     """Its `reset-in` fault's time came."""
+    HANDSHAKE_TIMEOUT = "handshake timeout"
+    """A TLS client did not finish its handshake within `--handshake-timeout`."""
 
     @property
     def how(self) -> CloseHow:

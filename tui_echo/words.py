@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 import time
 
 
@@ -135,3 +136,17 @@ def reset_refused(client_id: int) -> str:
         f"reset does not apply to UDP: client {client_id} is a UDP peer, with no"
         " connection to reset (kick forgets it)"
     )
+
+
+_CIPHER = re.compile(r"(AES_?\d+|CHACHA20|ARIA_?\d+|CAMELLIA_?\d+|3DES)[-_]?(GCM|CCM)?")
+
+
+def short_tls(version: str, cipher: str) -> str:
+    """`1.3 AES256-GCM`: the version and the cipher's core, for a narrow column."""
+    number = version.removeprefix("TLSv")
+    found = _CIPHER.search(cipher.upper())
+    if found is None:
+        return f"{number} {cipher}"
+    core = found.group(1).replace("_", "")
+    mode = found.group(2)
+    return f"{number} {core}-{mode}" if mode else f"{number} {core}"

@@ -39,6 +39,7 @@ from tui_echo.events import (
     ScenarioStep,
     ServerError,
     ShutdownComplete,
+    TlsEstablished,
 )
 
 Clock = Callable[[], float]
@@ -77,7 +78,9 @@ def given_at_connect(default: str | None) -> str | None:
 
 
 _NOBODY: frozenset[int] = frozenset()
-_OF_A_CLIENT = frozenset({ClientConnected, ClientData, ClientClosed, FaultChanged})
+_OF_A_CLIENT = frozenset(
+    {ClientConnected, ClientData, ClientClosed, FaultChanged, TlsEstablished}
+)
 """Event kinds that always name a client (`fault` may, for one)."""
 
 
@@ -103,6 +106,8 @@ class ClientBook:
         """Open and lingering clients, by id."""
         self.totals = Totals()
         self.address: tuple[str, int] | None = None
+        self.tls: tuple[str | None, str] | None = None
+        """With `--tls`: the CA path (None with `--cert`) and the fingerprint."""
         self.started_at: float | None = None
         self.shut_down = False
         self.throughput: deque[int] = deque([0] * HISTORY_SECONDS, HISTORY_SECONDS)
@@ -219,9 +224,13 @@ class ClientBook:
                 return self._on_close(event)
             case FaultChanged():
                 return self._on_fault(event)
+            case TlsEstablished():
+                return self._on_tls(event)
             case Listening():
                 self.address = (event.host, event.port)
                 self.started_at = event.ts
+                if event.tls_fingerprint is not None:
+                    self.tls = (event.tls_ca, event.tls_fingerprint)
             case Rejected():
                 self.totals.rejected += 1
             case ServerError():
@@ -254,6 +263,8 @@ class ClientBook:
             last_active=event.ts,
             proto=event.proto,
         )
+        if self.tls is not None:  # a TLS client negotiates first
+            record.state = ClientState.HANDSHAKE
         if self.detail:
             record.samples = [(event.ts, 0, 0)]
             record.timeline = []
@@ -328,6 +339,16 @@ class ClientBook:
         )
         if len(history) > HISTORY_LENGTH:
             history.popitem(last=False)
+
+    def _on_tls(self, event: TlsEstablished) -> int | None:
+        record = self.clients.get(event.client)
+        if record is None or record.closed:
+            return None
+        record.tls = event
+        if record.state is ClientState.HANDSHAKE:
+            record.state = ClientState.OPEN
+        self._remember(record, event)
+        return event.client
 
     def _on_fault(self, event: FaultChanged) -> int | None:
         fault = None if event.fault == FAULT_OFF else event.fault

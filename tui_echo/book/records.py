@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui_echo.events import ClientState, Event
+from tui_echo.events import ClientState, Event, TlsEstablished
 
 RATE_WINDOW = 2.0
 """Seconds behind a rate: short enough to feel live, long enough to be calm."""
@@ -62,6 +62,9 @@ class ClientRecord:
     def udp(self) -> bool:
         """True for a UDP peer."""
         return self.proto == "udp"
+
+    tls: TlsEstablished | None = None
+    """What its TLS handshake negotiated (`--tls`), once done."""
 
     @property
     def closed(self) -> bool:

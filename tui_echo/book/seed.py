@@ -13,7 +13,7 @@ growth (no sparkline spike, rates from zero).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tui_echo.book.client_book import ClientBook
 from tui_echo.book.records import HISTORY_LENGTH, ClosedClient
@@ -25,6 +25,7 @@ from tui_echo.events import (
     FaultChanged,
     ListenerChanged,
     ScenarioStep,
+    TlsEstablished,
 )
 
 
@@ -48,6 +49,8 @@ class SeedClient:
     """A UDP peer's datagram counts (None for a TCP client)."""
     datagrams_out: int | None = None
     dropped: int | None = None
+    tls: TlsEstablished | None = None
+    """What a TLS client negotiated, if its handshake is done."""
 
 
 @dataclass(slots=True)
@@ -74,6 +77,8 @@ class Snapshot:
     scenario: ScenarioStep | None = None
     """The server's latest `scenario` event (`EchoLoop.scenario_step`), if it runs
     a scenario: the clock and next step an attached monitor starts from."""
+    tls: tuple[str | None, str] | None = None
+    """With `--tls`: the CA path (None with `--cert`) and the fingerprint."""
 
 
 def seed_book(
@@ -88,6 +93,7 @@ def seed_book(
     book.started_at = snapshot.started_at
     if snapshot.scenario is not None:
         book.apply(snapshot.scenario)
+    book.tls = snapshot.tls
     for closed in snapshot.history[-HISTORY_LENGTH:]:
         if book.detail:
             book.history[closed.id] = closed
@@ -139,5 +145,7 @@ def _seed_client(book: ClientBook, client: SeedClient, now: float) -> None:
     record.last_active = client.last_active
     if record.samples is not None:  # rates count from here: the past is no burst
         record.samples = [(now, client.bytes_in, client.bytes_out)]
+    if client.tls is not None:  # the line does not say when: as of the snapshot
+        book.apply(replace(client.tls, ts=now))
     if client.fault is not None:  # through the book, so it knows a fault is in play
         book.apply(FaultChanged(client=client.id, fault=client.fault, ts=now))

@@ -29,6 +29,7 @@ from tui_echo.cli.scenario import (
     run_scenario_command,
 )
 from tui_echo.cli.stop_signals import StopSignals, leave_if_stuck
+from tui_echo.cli.tls_options import add_tls_arguments, tls_settings
 from tui_echo.engine.config import (
     DEFAULT_HOST,
     DEFAULT_MAX_BUFFER,
@@ -247,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
             " forgotten after --idle-timeout (default for UDP: 60s) of silence"
         ),
     )
+    add_tls_arguments(parser, _parsed_by(parse_duration))
     parser.add_argument(
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
@@ -279,6 +281,7 @@ def config_from(
             scenario=scenario,
             listener_fault=args.listener_fault,
             udp=args.udp,
+            tls=tls_settings(args, parser),
         )
     except ConfigError as exc:
         option = "--" + exc.setting.replace("_", "-")

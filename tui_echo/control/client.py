@@ -20,7 +20,14 @@ import threading
 import time
 from dataclasses import dataclass
 
-from tui_echo.events import MAX_TEXT, PROTOCOLS, ClientState, KernelStats
+from tui_echo.control.tls_fields import parse_server_tls, parse_tls_words
+from tui_echo.events import (
+    MAX_TEXT,
+    PROTOCOLS,
+    ClientState,
+    KernelStats,
+    TlsEstablished,
+)
 from tui_echo.faults import FaultActivity, FaultSpec
 from tui_echo.faults.listener import ListenerFault
 from tui_echo.words import quoted
@@ -216,6 +223,8 @@ class StatsLine:
     fault: str | None
     untracked: int | None = None
     """Datagrams of UDP peers beyond `--max-clients` (None: no `--udp`)."""
+    tls: tuple[str | None, str] | None = None
+    """With `--tls`: the CA path (None with `--cert`) and the fingerprint."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +247,8 @@ class ListLine:
     """A UDP peer's datagram counts (None for a TCP client)."""
     datagrams_out: int | None = None
     dropped: int | None = None
+    tls: TlsEstablished | None = None
+    """What a TLS client negotiated (`ts` 0: the line does not say when)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +358,22 @@ class _Fields:
         except ValueError:
             raise self._bad(f"state={quoted(value, 40)}, not a state") from None
 
+    def tls(self, client: int) -> TlsEstablished | None:
+        """A TLS client's fields (None when the line has none)."""
+        if "tls" not in self.values:
+            return None
+        try:
+            return parse_tls_words(self.values, client, 0.0)
+        except ValueError as exc:
+            raise self._bad(str(exc)) from None
+
+    def server_tls(self) -> tuple[str | None, str] | None:
+        """`STATS`' TLS fields (None without TLS)."""
+        try:
+            return parse_server_tls(self.values)
+        except ValueError as exc:
+            raise self._bad(str(exc)) from None
+
     def address(self, key: str) -> tuple[str, int]:
         """`host:port` or `[v6]:port`."""
         value = self.text(key)
@@ -377,6 +404,7 @@ def parse_stats(line: str) -> StatsLine:
         port=port,
         fault=f.fault(),
         untracked=f.count("untracked") if "untracked" in f.values else None,
+        tls=f.server_tls(),
     )
 
 
@@ -400,6 +428,7 @@ def parse_list(line: str) -> ListLine:
         datagrams_in=f.count("datagrams_in") if udp else None,
         datagrams_out=f.count("datagrams_out") if udp else None,
         dropped=f.count("dropped") if udp else None,
+        tls=f.tls(f.count("id")),
     )
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 
+from tui_echo.control.tls_fields import server_tls_words, tls_words
 from tui_echo.engine.clients import ClosedClient, Totals
 from tui_echo.engine.connection import Connection
 from tui_echo.engine.loop import EchoLoop
 from tui_echo.engine.peers import Peer
+from tui_echo.engine.tls import TlsConnection
+from tui_echo.engine.tls_setup import TlsServer
 from tui_echo.events import KernelStats, json_line
 from tui_echo.faults import FaultActivity, FaultSpec, FaultTarget
 from tui_echo.faults.listener import ListenerFault, listener_text
@@ -40,7 +43,9 @@ class LoopOperator:
     def stats_line(self) -> str:
         loop = self.loop
         return stats_line(
-            loop.totals(), door_text(loop.listener_fault, loop.listener_left())
+            loop.totals(),
+            door_text(loop.listener_fault, loop.listener_left()),
+            loop.tls,
         )
 
     def history_lines(self) -> Iterator[str]:
@@ -100,26 +105,32 @@ def list_line(conn: Connection | Peer, now: float, seq: int) -> str:
         if isinstance(conn, Peer)
         else " proto=tcp"
     )
+    tls = conn.tls if isinstance(conn, TlsConnection) else None
     return (
         f"id={conn.id} peer={conn.peer} state={conn.state}"
         f" age={now - conn.connected_at:.1f} idle={now - conn.last_received:.1f}"
         f" in={conn.bytes_in} out={conn.bytes_out} pending={conn.pending}"
-        f"{datagrams} seq={seq} fault={fault}"
+        f"{datagrams}{'' if tls is None else tls_words(tls)} seq={seq} fault={fault}"
     )
 
 
-def stats_line(totals: Totals, listener: str = "off") -> str:
+def stats_line(
+    totals: Totals, listener: str = "off", tls: TlsServer | None = None
+) -> str:
     """The server's totals as `STATS` shows them, then when it started (seconds
-    since the epoch), the listener fault (`door_text`), where it listens and the
-    fault of new clients (last: its SPEC may hold `=` and `,`)."""
+    since the epoch), the listener fault (`door_text`), where it listens, with
+    `--tls` the CA clients should trust and the certificate's fingerprint, and
+    the fault of new clients (last: its SPEC may hold `=` and `,`)."""
     fault = totals.default_fault
     untracked = "" if totals.untracked is None else f" untracked={totals.untracked}"
+    shown = "" if tls is None else server_tls_words(tls.ca_path, tls.fingerprint)
     return (
         f"clients={totals.clients} total={totals.total} rejected={totals.rejected}"
         f" bytes_in={totals.bytes_in} bytes_out={totals.bytes_out}"
         f" pending={totals.pending} uptime={totals.uptime:.1f}"
         f" started={totals.started:.3f} seq={totals.seq}{untracked} listener={listener}"
-        f" listening={totals.listening} fault={'-' if fault is None else fault}"
+        f" listening={totals.listening}{shown}"
+        f" fault={'-' if fault is None else fault}"
     )
 
 

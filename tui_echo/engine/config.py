@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from tui_echo.units import MAX_SECONDS, MAX_SIZE, human_duration, human_size
 
 if TYPE_CHECKING:
+    from tui_echo.engine.tls_setup import TlsSettings
     from tui_echo.faults import FaultSpec
     from tui_echo.faults.listener import ListenerFault
     from tui_echo.faults.scenario import Scenario
@@ -62,6 +63,8 @@ class ServerConfig:
     """A timeline of faults (`--scenario`, faults/scenario.py), or None."""
     udp: bool = False
     """Also echo UDP datagrams on the same host and port (`--udp`)."""
+    tls: TlsSettings | None = None
+    """`--tls`: every client speaks TLS (engine/tls_setup.py), or None."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

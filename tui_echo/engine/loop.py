@@ -17,6 +17,7 @@ import os
 import random
 import socket
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from tui_echo.engine.acceptor import Acceptor
@@ -43,6 +44,8 @@ from tui_echo.engine.poller import READ, READABLE, TROUBLE, WRITE, Poller
 from tui_echo.engine.side_channel import SideChannel
 from tui_echo.engine.timeline import Alarm, Timeline
 from tui_echo.engine.timers import Timers, wait_until
+from tui_echo.engine.tls_loop import TlsLoop
+from tui_echo.engine.tls_setup import TlsServer
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
@@ -65,7 +68,7 @@ TICK = 0.1
 """Seconds between coalesced data events (and idle-timeout checks)."""
 
 
-class EchoLoop:
+class EchoLoop(TlsLoop):
     """The loop thread's world: listener, clients, poller, commands (see module doc).
 
     Only `call` and the read-only properties may be used from other threads.
@@ -77,8 +80,12 @@ class EchoLoop:
         feed: EventFeed,
         listener: socket.socket,
         datagrams: socket.socket | None = None,
+        tls: TlsServer | None = None,
     ) -> None:
         self.config = config
+        self.tls = tls
+        """With `--tls`: every client speaks TLS (tls_loop.py handles it)."""
+        self._handshakes = deque()
         self.feed = feed
         self._listener = listener
         self._limits = Limits(
@@ -199,6 +206,9 @@ class EchoLoop:
         monotonic = time.monotonic
         on_readable = self._on_readable
         on_writable = self._on_writable
+        if self.tls is not None:  # chosen once: plain clients pay no check per read
+            on_readable = self._on_tls_readable
+            on_writable = self._on_tls_writable
         timers = self._timers.heap
         next_tick = monotonic() + TICK
         while self._running:
@@ -413,6 +423,9 @@ class EchoLoop:
             self._timers.add(door)
 
     def _add_client(self, sock: socket.socket, peer: str) -> None:
+        if self.tls is not None:
+            self._add_tls_client(sock, peer, self.tls)
+            return
         try:
             sock.setblocking(False)
             # Small echoes must not wait for Nagle's algorithm (asyncio does the same).
@@ -422,9 +435,14 @@ class EchoLoop:
             return
         now = time.monotonic()
         conn = Connection(self.clients.next_id(), peer, self._limits, now)
+        self._welcome(sock, conn, now)
+
+    def _welcome(self, sock: socket.socket, conn: Connection, now: float) -> None:
+        """A client is here (TCP or TLS): watch it, announce it, give it the default
+        fault and its scenario's steps."""
         self.clients.add(sock, conn)
         self.poller.register(sock.fileno(), conn.interest)
-        self.publish(ClientConnected(client=conn.id, peer=peer, ts=time.time()))
+        self.publish(ClientConnected(client=conn.id, peer=conn.peer, ts=time.time()))
         if self._default_fault is not None:
             given = self._give_default("tcp", conn.id)
             if given is not None:
@@ -473,6 +491,8 @@ class EchoLoop:
             self.udp.sweep_idle(now)
         if self._side is not None:
             self._side.tick(now)
+        if self._handshakes:
+            self._expire_handshakes(now)
         idle_timeout = self.config.idle_timeout
         if idle_timeout is not None:
             for sock, conn, todo in self.clients.sweep_idle(now, idle_timeout):
@@ -643,7 +663,10 @@ class EchoLoop:
             self._timeline.closed(conn.id)
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(fd)
-        close_socket(sock, conn.close_how, self._buffer)
+        if self.tls is None:
+            close_socket(sock, conn.close_how, self._buffer)
+        else:
+            self._close_tls_socket(sock, conn)
         ts = time.time()
         last_data = conn.take_data_event(ts) if conn.has_unreported_bytes else None
         if conn.fault is not None:  # flips made since the tick, before the close

@@ -279,6 +279,7 @@ class RemoteServer:
             started_at=stats.started,
             default_fault=stats.fault,
             listener=stats.listener,
+            tls=stats.tls,
             clients_now=stats.clients,
             clients_total=stats.total,
             rejected=stats.rejected,
@@ -302,6 +303,7 @@ class RemoteServer:
                     datagrams_in=line.datagrams_in,
                     datagrams_out=line.datagrams_out,
                     dropped=line.dropped,
+                    tls=line.tls,
                 )
                 for line in listed
             ],

@@ -2,8 +2,9 @@
 
 Renders the demo scene (scripted server, fixed clock, UTC) headless and saves SVGs
 to DIR (default `screenshots/`): the main screen at 120x36 and at 80x24, a client's
-detail screen, the fault dialog, the history of closed clients, the help, and the
-charts (`g`) at 80x24 and at 160x48.
+detail screen, the fault dialog, the history of closed clients, the help, the
+charts (`g`) at 80x24 and at 160x48, and a `--tls` server's main screen and a TLS
+client's detail screen.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from tui_echo.ui.demo import DEMO_SIZE, make_demo_app, show_closing_client
+from tui_echo.ui.demo_tls import make_tls_demo_app
 
 SMALL = (80, 24)
 
@@ -34,9 +36,11 @@ async def take_screenshots(directory: Path) -> list[Path]:
         ("help.svg", DEMO_SIZE, ("question_mark",)),
         ("graphs-80x24.svg", SMALL, ("g",)),
         ("graphs-160x48.svg", (160, 48), ("g",)),
+        ("tls-main.svg", DEMO_SIZE, ()),
+        ("tls-detail.svg", DEMO_SIZE, ("enter",)),
     ]
     for name, size, keys in shots:
-        app = make_demo_app()
+        app = make_tls_demo_app() if name.startswith("tls-") else make_demo_app()
         async with app.run_test(size=size) as pilot:
             await _show(pilot, keys)
             saved.append(Path(app.save_screenshot(name, path=str(directory))))

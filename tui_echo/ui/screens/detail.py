@@ -21,11 +21,17 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui_echo.book import ClientBook, ClientRecord
-from tui_echo.events import ClientClosed, ClientData, Event, event_text
+from tui_echo.events import (
+    ClientClosed,
+    ClientData,
+    Event,
+    TlsEstablished,
+    event_text,
+)
 from tui_echo.sources.contract import Source
 from tui_echo.ui.screens.graphs import GraphScreen
 from tui_echo.units import RING_SIZE, human_duration, human_rate, human_size
-from tui_echo.words import clock_time, escape, hexdump, printable
+from tui_echo.words import clock_time, escape, hexdump, printable, timestamp
 
 TIMELINE_SHOWN = 60
 WIDE = 140
@@ -205,11 +211,14 @@ class ClientDetailScreen(Screen[None]):
         return 16 if width >= HEX_WIDE else 8
 
     def _groups(self, record: ClientRecord, now: float) -> list[tuple[str, Rows]]:
-        return [
+        groups = [
             ("traffic", _traffic(record, now)),
             ("kernel", self._kernel(record)),
             ("fault", self._fault(record, now)),
         ]
+        if record.tls is not None or self.book.tls is not None:
+            groups.append(("tls", tls_rows(record.tls)))
+        return groups
 
     def _kernel(self, record: ClientRecord) -> Rows:
         kernel = self.source.kernel
@@ -260,6 +269,23 @@ class ClientDetailScreen(Screen[None]):
                     ("truncated", f"{activity.truncated:,}"),
                 ]
         return rows
+
+
+def tls_rows(tls: TlsEstablished | None) -> Rows:
+    """What a TLS client negotiated (its client certificate under mTLS)."""
+    if tls is None:
+        return [("handshake", "not done")]
+    expires = tls.client_cert_expires
+    return [
+        ("version", tls.version),
+        ("cipher", tls.cipher),
+        ("alpn", tls.alpn or "-"),
+        ("sni", tls.sni or "-"),
+        ("cert", tls.client_cert or "-"),
+        ("issuer", tls.client_cert_issuer or "-"),
+        ("expires", "-" if expires is None else timestamp(expires)[:10]),
+        ("resumed", "yes" if tls.resumed else "no"),
+    ]
 
 
 def _wrap_spec(spec: str, width: int) -> str:

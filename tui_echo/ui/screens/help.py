@@ -24,6 +24,7 @@ from tui_echo.ui.screens.history import HistoryScreen
 from tui_echo.ui.widgets import ClientTable
 
 STATE_MEANINGS: dict[ClientState, str] = {
+    ClientState.HANDSHAKE: "a TLS client still negotiating (--tls); nothing echoed yet",
     ClientState.OPEN: "connected; every byte it sends is echoed at once",
     ClientState.PAUSED: (
         "its pending echo reached --max-buffer, or all clients' together reached"
@@ -49,6 +50,7 @@ COLUMN_MEANINGS: list[tuple[str, str]] = [
     ),
     ("IN/s, OUT/s", "rates over the last two seconds"),
     ("AGE, IDLE", "time since the client connected, and since it last sent"),
+    ("TLS", "with --tls: the version and cipher negotiated, - until then"),
     ("FAULT", "the fault in force on the client (f sets it), - for none"),
 ]
 

@@ -89,6 +89,7 @@ class ClientTable(ScrollView, can_focus=True):
             background: $block-cursor-background;
             color: $block-cursor-foreground;
         }
+        & > .client-table--handshake { color: $text-secondary; }
         & > .client-table--open { color: $text-success; }
         & > .client-table--paused { color: $text-warning; text-style: bold; }
         & > .client-table--half-closed { color: $text-primary; }
@@ -144,7 +145,13 @@ class ClientTable(ScrollView, can_focus=True):
         """The time and the kernel's answers the cells are drawn with."""
         self._styles: dict[str, Style] = {}
         """Component styles, looked up once: a lookup costs more than a row."""
-        self._layout_for: tuple[int, int, bool, bool] = (-1, -1, False, False)
+        self._layout_for: tuple[int, int, bool, bool, bool] = (
+            -1,
+            -1,
+            False,
+            False,
+            False,
+        )
         self._layout: list[tuple[Column, int]] = []
         self._cells: dict[int, list[str]] = {}
         """The text of the rows drawn since the last update, by client id."""
@@ -394,6 +401,7 @@ class ClientTable(ScrollView, can_focus=True):
             max(3, len(str(self.book.max_id))),
             self.book.faults_in_play,
             self.view.kernel is not None,
+            self.book.tls is not None,
         )
         if key != self._layout_for:
             self._layout_for = key

@@ -15,6 +15,7 @@ from typing import Any
 from tui_echo.book import ClientRecord
 from tui_echo.events import ClientState, KernelStats
 from tui_echo.units import human_duration, human_rate, human_size
+from tui_echo.words import short_tls
 
 STATE_ORDER = {state: rank for rank, state in enumerate(ClientState)}
 """Sorting by state goes the way a connection's life does."""
@@ -160,6 +161,11 @@ def _fault_text(record: ClientRecord, view: RowView) -> str:
     return record.fault or "-"
 
 
+def _tls_text(record: ClientRecord, view: RowView) -> str:
+    tls = record.tls
+    return "-" if tls is None else short_tls(tls.version, tls.cipher)
+
+
 COLUMNS: tuple[Column, ...] = (
     Column(
         "id",
@@ -230,7 +236,7 @@ COLUMNS: tuple[Column, ...] = (
         9,
         lambda r, now: r.rate_in,
         _rate,
-        priority=3,
+        priority=4,
         grow=(10,),
         attribute="rate_in",
     ),
@@ -240,7 +246,7 @@ COLUMNS: tuple[Column, ...] = (
         9,
         lambda r, now: r.rate_out,
         _rate,
-        priority=3,
+        priority=4,
         grow=(10,),
         attribute="rate_out",
     ),
@@ -250,7 +256,7 @@ COLUMNS: tuple[Column, ...] = (
         5,
         lambda r, now: r.connected_for(now),
         human_duration,
-        priority=5,
+        priority=6,
         grow=(6,),
         moves=Moves.WITH_TIME,
     ),
@@ -260,10 +266,20 @@ COLUMNS: tuple[Column, ...] = (
         5,
         _idle_for,
         human_duration,
-        priority=4,
+        priority=5,
         grow=(6,),
         descending_first=False,
         moves=Moves.WITH_TIME,
+    ),
+    Column(
+        "tls",
+        "TLS",
+        14,
+        False,
+        _tls_text,
+        _tls_text,
+        priority=3,  # before the rates; at 80 columns it gives way
+        grow=(16,),
     ),
     Column(
         "fault",
@@ -279,12 +295,18 @@ COLUMNS: tuple[Column, ...] = (
 BY_KEY = {column.key: column for column in COLUMNS}
 GAP = 1
 """Blank cells after each column."""
-UNUSED_FAULT_PRIORITY = 6
+UNUSED_FAULT_PRIORITY = 7
 """With no fault anywhere, the FAULT column gives way before any other."""
+NEVER = 99
+"""The priority of a column that has nothing to show (TLS on a plain server)."""
 
 
 def layout_columns(
-    available: int, id_width: int, faults_in_play: bool, kernel: bool = True
+    available: int,
+    id_width: int,
+    faults_in_play: bool,
+    kernel: bool = True,
+    tls: bool = False,
 ) -> list[tuple[Column, int]]:
     """The columns that fit `available` cells, in display order, with their widths.
 
@@ -298,12 +320,14 @@ def layout_columns(
             return UNUSED_FAULT_PRIORITY
         if column.kernel and not kernel:
             return UNUSED_FAULT_PRIORITY  # n/a in every row (a replay)
+        if column.key == "tls" and not tls:
+            return NEVER  # a server without TLS
         return column.priority
 
     widths = {c.key: (id_width if c.key == "id" else c.width) for c in COLUMNS}
     chosen = {c.key for c in COLUMNS if priority(c) == 0}
     used = sum(widths[key] + GAP for key in chosen)
-    for level in sorted({priority(c) for c in COLUMNS} - {0}):
+    for level in sorted({priority(c) for c in COLUMNS} - {0, NEVER}):
         group = [c.key for c in COLUMNS if priority(c) == level]
         cost = sum(widths[key] + GAP for key in group)
         if used + cost <= available:

@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from tui_echo.book import HISTORY_SECONDS, ClientBook
 from tui_echo.units import human_duration, human_rate, human_size
-from tui_echo.words import format_address, is_loopback
+from tui_echo.words import escape, format_address, is_loopback
 
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_MIN = 10
@@ -110,6 +110,16 @@ def _scenario_part(book: ClientBook) -> Part:
         return Part(_text(f"{clock}, no more steps"), _text(clock), priority=1)
     when = f"{clock}, next at {human_duration(scenario.next_at)}"
     return Part(_text(f"{when}: {scenario.next_does}"), _text(when), priority=1)
+
+
+def _tls_part(ca_path: str | None, fingerprint: str) -> Part:
+    """`--tls`: the CA clients should trust and the certificate's fingerprint; at
+    less room, the fingerprint's start (the rest: STATS, the listening event)."""
+    long = _text("TLS", "bold")
+    if ca_path is not None:
+        long.append(f" ca {escape(ca_path)}")
+    long.append(f" sha256 {fingerprint}")
+    return Part(long, _text(f"TLS {fingerprint[:11]}…", "bold"), priority=4)
 
 
 class StatusBar(Vertical):
@@ -218,6 +228,8 @@ class StatusBar(Vertical):
                     priority=2,
                 )
             )
+        if book.tls is not None:
+            parts.append(_tls_part(*book.tls))
         if book.shut_down:
             parts.append(Part(_text("SERVER STOPPED", "bold reverse")))
         return parts
