@@ -205,6 +205,7 @@ class LogReplay:
 
     def _play(self, first: Event) -> None:
         waiting: Event | None = first
+        last_ts = first.ts
         while not self._stop:  # read unlocked: a flood at one instant never waits
             if waiting is None:
                 try:
@@ -220,11 +221,13 @@ class LogReplay:
                 self.feed.publish_data([waiting])
             else:
                 self.feed.publish(waiting)
-            waiting = None
+            last_ts, waiting = waiting.ts, None
             if self.feed.backlogged and not self._wait_for_the_monitor():
                 return
         with self._lock:
-            self._rebase()
+            # The clock stops at the log's last event, not at however late this
+            # thread saw the end (a busy machine would push the end past it).
+            self._log_time = last_ts
             self.finished = True
 
     def _wait_until(self, ts: float) -> bool:
