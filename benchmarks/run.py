@@ -62,7 +62,6 @@ from benchkit.specs import (
     BENCH_DIR,
     BUILD_DIR,
     CONTROL_DIR,
-    REFERENCE,
     REPO_ROOT,
     TCP,
     TLS,
@@ -582,8 +581,10 @@ def main(argv: list[str] | None = None) -> int:
     server_prefix, loadgen_prefix, pin_note = pinning(args.no_pin)
     settings = make_settings(args, loadgen_prefix, idle_cap)
     ctx = Context(settings, args.python, server_prefix)
-    if REFERENCE not in {s.name for s in servers}:
-        print(f"note: {REFERENCE} not selected, so no ratios", file=sys.stderr)
+    selected = {s.name for s in servers}
+    for ref in dict.fromkeys(sc.reference for sc in scenarios):
+        if ref not in selected:
+            print(f"note: {ref} not selected, so no ratios to it", file=sys.stderr)
     t0, status = time.monotonic(), 0
     try:
         for round_no in range(rounds):
@@ -616,7 +617,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_seconds": round(wall, 1),
         "header": header,
     }
-    default_out = "curve" if args.curve else "latest"
+    default_out = "curve" if args.curve else "tls-udp" if args.tls_udp else "latest"
     name = args.out or ("quick" if args.quick else default_out)
     write_outputs(name, markdown, ctx, meta)
     if any(sc.group == CURVE for sc in scenarios):

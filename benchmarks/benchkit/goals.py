@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .catalog import GOALS
-from .specs import REFERENCE, Goal
+from .specs import Goal, is_tui_name
 from .tables import (
     MIN_MAX,
     Baseline,
@@ -73,7 +73,8 @@ def goals_section(records: list[Record], baseline: Baseline | None) -> list[str]
     if baseline is not None:
         twin = baseline.twin
         builds.append(
-            (f"@{baseline.short}", lambda n: twin(n) if n != REFERENCE else n)
+            # the references have no twin (asyncio-protocol, asyncio-tls, ...)
+            (f"@{baseline.short}", lambda n: twin(n) if is_tui_name(n) else n)
         )
     parts: list[str] = []
     for group in dict.fromkeys(goal.group for goal in GOALS):

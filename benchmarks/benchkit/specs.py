@@ -46,6 +46,12 @@ def ref_argv(script: str) -> tuple[str, ...]:
     )
 
 
+def is_tui_name(name: str) -> bool:
+    """tui-echo itself, not a reference server: tui-echo's servers are named
+    tui-echo-*, and only they get a baseline twin."""
+    return name.startswith("tui-echo-")
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """A server the harness can start; ``{python}``/``{host}``/``{port}`` fill argv."""
@@ -73,8 +79,7 @@ class ServerSpec:
 
     @property
     def is_tui(self) -> bool:
-        """tui-echo itself (its servers are named tui-echo-*), not a reference."""
-        return self.base_name.startswith("tui-echo-")
+        return is_tui_name(self.base_name)
 
     @property
     def control_path(self) -> Path:
