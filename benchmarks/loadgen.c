@@ -7,7 +7,10 @@
  * object on stdout; progress notes go to stderr.  It only ever connects to a
  * loopback IPv4 address (127.0.0.0/8).
  *
- * Build: cc -O2 -Wall -Wextra -o loadgen loadgen.c
+ * With --tls every TCP mode but flood speaks TLS (OpenSSL, non-blocking): the
+ * pattern is the plaintext.  --mode udp sends datagrams instead.
+ *
+ * Build: cc -O2 -Wall -Wextra -o loadgen loadgen.c -lssl -lcrypto
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -15,6 +18,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +57,10 @@ static const char USAGE[] =
     "              ping), print 'ready N' on stderr, then each sends a 16-byte ping every\n"
     "              SEC seconds (random phase) and checks its echo, for --duration s;\n"
     "              'done' on stderr when ticking ends; RTT p50/p99 of the ticks\n"
+    "  udp         --conns N --size S: N UDP sockets, each sends an S-byte datagram\n"
+    "              (8-byte sequence number, then the pattern) and waits for its echo\n"
+    "              before sending the next; an echo not back within --timeout is lost;\n"
+    "              messages/s, p50/p99 RTT, lost, stale (echoes of an earlier datagram)\n"
     "\n"
     "options:\n"
     "  --host ADDR        loopback IPv4 address (default 127.0.0.1)\n"
@@ -74,24 +84,34 @@ static const char USAGE[] =
     "  --interval SEC     ticker: seconds between one connection's pings (default 1)\n"
     "  --hold SEC         flood: hold time before closing (default 1)\n"
     "  --stall SEC        flood: stop once nothing was sent for this long (default 1)\n"
-    "  --server-pid PID   pingpong, stream, churn: read PID's utime and stime from\n"
+    "  --tls              every TCP mode but flood: TLS 1.3 (OpenSSL) on each\n"
+    "                     connection, its handshake done before it counts as open\n"
+    "                     (pingpong, stream, slowreader: before warm-up)\n"
+    "  --tls-ca FILE      with --tls: verify the server's certificate against this\n"
+    "                     CA (PEM), for the --host address; without it, no check\n"
+    "  --timeout SEC      udp: how long an echo may take before its datagram counts\n"
+    "                     as lost (default 1)\n"
+    "  --server-pid PID   pingpong, stream, churn, udp: read PID's utime and stime from\n"
     "                     /proc/PID/stat when measuring starts and ends; report the\n"
     "                     difference as server_utime_s, server_stime_s\n";
 
 enum { PATTERN_PERIOD = 256, RBUF_SIZE = 256 * 1024, MAX_EVENTS = 512 };
 enum { PING_SIZE = 16, DRAIN_NS = 2000000000LL, SAMPLE_CAP = 2000000 };
-enum { FLOOD_DEFAULT_TOTAL = 4 << 20 };
+enum { FLOOD_DEFAULT_TOTAL = 4 << 20, UDP_HEADER = 8, UDP_MAX = 65507 };
 
 typedef struct {
     const char *mode;
     struct sockaddr_in addr;
-    double duration, warmup, pause, connect_timeout, interval, hold, stall;
+    double duration, warmup, pause, connect_timeout, interval, hold, stall, timeout;
     long long count, total;
     long conns, size, inflight, chunk, concurrency, idle, server_pid;
-    int check, total_given;
+    int check, total_given, tls;
+    const char *host, *tls_ca;
 } options_t;
 
-typedef enum { ST_FREE, ST_CONNECTING, ST_WAIT_ECHO, ST_IDLE, ST_OPEN } conn_state_t;
+typedef enum {
+    ST_FREE, ST_CONNECTING, ST_HANDSHAKE, ST_WAIT_ECHO, ST_IDLE, ST_OPEN
+} conn_state_t;
 
 typedef struct {
     int fd;
@@ -103,6 +123,7 @@ typedef struct {
     uint64_t msg_end;       /* pingpong/churn: offset where this message ends */
     int64_t t_start;        /* pingpong/churn/ticker: when this message started */
     int64_t due;            /* ticker: when the next ping is due */
+    SSL *ssl;               /* --tls: the session on fd; NULL for plain TCP */
 } conn_t;
 
 /* Shared state of one run. */
@@ -213,6 +234,132 @@ static void set_nonblocking(int fd) {
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) die("fcntl failed");
 }
 
+/* ---------- TLS (--tls) ---------- */
+
+static SSL_CTX *tls_ctx; /* NULL: plain TCP */
+static char tls_version[32], tls_cipher[64]; /* what the first handshake agreed */
+static uint64_t tls_handshakes;
+
+/* OpenSSL's reason for a failure, on stderr (the first few only), then forgotten. */
+static void tls_complain(const char *what) {
+    static int shown;
+    unsigned long e = ERR_peek_last_error();
+    if (shown++ < 3) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        fprintf(stderr, "loadgen: tls %s: %s\n", what, e ? buf : strerror(errno));
+    }
+    ERR_clear_error();
+}
+
+static void tls_init(void) {
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (!tls_ctx) die("SSL_CTX_new failed");
+    SSL_CTX_set_min_proto_version(tls_ctx, TLS1_3_VERSION);
+    /* A write may end after whole records (partial), and its retry after WANT_WRITE
+     * passes the same bytes from wherever the pattern window sits; a server's FIN
+     * without close_notify reads as the end of the stream, as it does in plain TCP. */
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    if (opt.tls_ca) {
+        if (SSL_CTX_load_verify_locations(tls_ctx, opt.tls_ca, NULL) != 1) {
+            tls_complain("--tls-ca");
+            die("cannot load the --tls-ca file");
+        }
+        SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+    }
+}
+
+/* A client session on c's connected socket; 0, or -1 (reason on stderr). */
+static int tls_attach(conn_t *c) {
+    c->ssl = SSL_new(tls_ctx);
+    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1
+        || (opt.tls_ca && X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), opt.host) != 1)) {
+        tls_complain("session");
+        return -1;
+    }
+    SSL_set_connect_state(c->ssl);
+    return 0;
+}
+
+static void tls_done(conn_t *c) {
+    tls_handshakes++;
+    if (!tls_version[0]) {
+        snprintf(tls_version, sizeof tls_version, "%s", SSL_get_version(c->ssl));
+        snprintf(tls_cipher, sizeof tls_cipher, "%s", SSL_get_cipher_name(c->ssl));
+    }
+}
+
+/* One step of a non-blocking handshake: 1 done, 0 not yet (*want: the epoll event
+ * it waits for), -1 failed. */
+static int tls_step(conn_t *c, uint32_t *want) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    if (r == 1) {
+        tls_done(c);
+        return 1;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        *want = e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
+        return 0;
+    }
+    tls_complain("handshake");
+    return -1;
+}
+
+/* The whole handshake on a blocking socket (the fixed connection sets). */
+static void tls_handshake_blocking(conn_t *c) {
+    if (tls_attach(c) < 0) exit(3);
+    ERR_clear_error();
+    if (SSL_connect(c->ssl) != 1) {
+        tls_complain("handshake");
+        exit(3);
+    }
+    tls_done(c);
+}
+
+/* Send up to k bytes: the count taken, 0 if it would block, -1 on error.  After 0
+ * the caller retries with the same bytes (as TLS requires after WANT_WRITE). */
+static ssize_t io_send(conn_t *c, const uint8_t *buf, size_t k) {
+    if (!c->ssl) {
+        ssize_t n = send(c->fd, buf, k, MSG_NOSIGNAL);
+        if (n >= 0) return n;
+        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+    }
+    ERR_clear_error();
+    int n = SSL_write(c->ssl, buf, (int)k);
+    if (n > 0) return n;
+    int e = SSL_get_error(c->ssl, n);
+    /* WANT_READ: a record must be read first; every mode keeps EPOLLIN on while
+     * it writes, and the read that follows lets the retry through */
+    if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) return 0;
+    tls_complain("write");
+    return -1;
+}
+
+/* Read up to k bytes: the count, 0 at the end of the stream, -1 with errno EAGAIN
+ * once nothing is left to read now, -1 with another errno on error.  Callers read
+ * until EAGAIN, so no decrypted byte is left in OpenSSL (SSL_pending) where epoll
+ * would never report it. */
+static ssize_t io_recv(conn_t *c, uint8_t *buf, size_t k) {
+    if (!c->ssl) return recv(c->fd, buf, k, 0);
+    ERR_clear_error();
+    int n = SSL_read(c->ssl, buf, (int)k);
+    if (n > 0) return n;
+    int e = SSL_get_error(c->ssl, n);
+    if (e == SSL_ERROR_WANT_READ) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN) return 0;
+    /* WANT_WRITE here (a key update, which no server here sends) would need an
+     * EPOLLOUT a reading connection does not ask for: an error, not a hang */
+    tls_complain(e == SSL_ERROR_WANT_WRITE ? "read wants a write" : "read");
+    errno = EIO;
+    return -1;
+}
+
 #ifndef IP_BIND_ADDRESS_NO_PORT
 #define IP_BIND_ADDRESS_NO_PORT 24
 #endif
@@ -259,8 +406,11 @@ static int start_connect(void) {
     return fd;
 }
 
-/* Blocking connect used to set up the fixed connection set of a mode. */
-static int connect_blocking(void) {
+static void conn_init(conn_t *c, int fd, uint32_t id);
+
+/* Blocking connect (and with --tls the whole handshake) into slot c, then
+ * non-blocking: the fixed connection set of a mode. */
+static void connect_blocking(conn_t *c, uint32_t id) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) die("socket failed");
     int one = 1;
@@ -269,8 +419,9 @@ static int connect_blocking(void) {
         perror("loadgen: connect");
         exit(3);
     }
+    conn_init(c, fd, id);
+    if (tls_ctx) tls_handshake_blocking(c);
     set_nonblocking(fd);
-    return fd;
 }
 
 static void ep_set(conn_t *c, uint32_t events) {
@@ -283,6 +434,12 @@ static void ep_set(conn_t *c, uint32_t events) {
 
 static void conn_close(conn_t *c) {
     ep_set(c, 0);
+    if (c->ssl) {
+        SSL_shutdown(c->ssl); /* one try at a close_notify; a failure changes nothing */
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        ERR_clear_error();
+    }
     close(c->fd);
     c->fd = -1;
     c->state = ST_FREE;
@@ -305,8 +462,8 @@ static int send_until(conn_t *c, uint64_t until) {
     while (c->sent < until) {
         uint64_t left = until - c->sent;
         size_t k = left < maxchunk ? (size_t)left : maxchunk;
-        ssize_t n = send(c->fd, c->pat + (c->sent & (PATTERN_PERIOD - 1)), k, MSG_NOSIGNAL);
-        if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+        ssize_t n = io_send(c, c->pat + (c->sent & (PATTERN_PERIOD - 1)), k);
+        if (n <= 0) return n;
         c->sent += (uint64_t)n;
     }
     return 0;
@@ -316,7 +473,7 @@ static int send_until(conn_t *c, uint64_t until) {
 static long long read_verify(conn_t *c) {
     long long got = 0;
     for (;;) {
-        ssize_t n = recv(c->fd, rbuf, sizeof rbuf, 0);
+        ssize_t n = io_recv(c, rbuf, sizeof rbuf);
         if (n > 0) {
             uint64_t expected_max = c->sent - c->recvd;
             size_t ok = (uint64_t)n > expected_max ? (size_t)expected_max : (size_t)n;
@@ -395,6 +552,10 @@ static void print_common(const window_t *w) {
            "\"extra_bytes\": %llu, \"errors\": %llu",
            secs, secs > 0 ? 100.0 * cpu / secs : 0.0, (unsigned long long)mismatches,
            (unsigned long long)extra_bytes, (unsigned long long)errors);
+    if (tls_ctx)
+        printf(", \"tls\": true, \"tls_version\": \"%s\", \"tls_cipher\": \"%s\", "
+               "\"tls_handshakes\": %llu", tls_version, tls_cipher,
+               (unsigned long long)tls_handshakes);
     if (w->srv_ok)
         printf(", \"server_pid\": %ld, \"server_utime_s\": %.3f, \"server_stime_s\": %.3f",
                opt.server_pid, w->srv_u, w->srv_s);
@@ -425,6 +586,20 @@ static int ping_event(conn_t *c, uint32_t ev) {
         socklen_t len = sizeof err;
         getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err || (ev & EPOLLERR)) return -1;
+        if (tls_ctx) {
+            if (tls_attach(c) < 0) return -1;
+            c->state = ST_HANDSHAKE;
+        }
+    }
+    if (c->state == ST_HANDSHAKE) {
+        uint32_t want = 0;
+        int r = tls_step(c, &want);
+        if (r <= 0) {
+            if (r == 0) ep_set(c, want);
+            return r;
+        }
+    }
+    if (c->state == ST_CONNECTING || c->state == ST_HANDSHAKE) {
         c->msg_end = PING_SIZE;
         if (send_until(c, c->msg_end) < 0 || c->sent != c->msg_end) return -1;
         c->state = ST_WAIT_ECHO;
@@ -463,7 +638,8 @@ static void open_pinged(conn_t *cs, long n, long *established, long *failed) {
         }
     }
     for (long i = 0; i < started; i++) /* give up on connections still in progress */
-        if (cs[i].state == ST_CONNECTING || cs[i].state == ST_WAIT_ECHO) {
+        if (cs[i].state == ST_CONNECTING || cs[i].state == ST_HANDSHAKE
+            || cs[i].state == ST_WAIT_ECHO) {
             (*failed)++;
             conn_close(&cs[i]);
         }
@@ -574,7 +750,7 @@ static conn_t *open_fixed(long n) {
     conn_t *cs = calloc((size_t)n, sizeof *cs);
     if (!cs) die("out of memory");
     for (long i = 0; i < n; i++) {
-        conn_init(&cs[i], connect_blocking(), (uint32_t)i);
+        connect_blocking(&cs[i], (uint32_t)i);
         cs[i].state = ST_OPEN;
     }
     return cs;
@@ -773,7 +949,7 @@ static int mode_idle(void) {
 static int mode_slowreader(void) {
     maxchunk = (size_t)opt.chunk;
     conn_t c;
-    conn_init(&c, connect_blocking(), 0);
+    connect_blocking(&c, 0);
     c.state = ST_OPEN;
     uint64_t total = (uint64_t)opt.total;
     int64_t t0 = now_ns(), pause_end = t0 + (int64_t)(opt.pause * 1e9);
@@ -992,6 +1168,153 @@ static int mode_ticker(void) {
     return 0;
 }
 
+/* ---------- udp ---------- */
+
+/* A socket's fields here: msg_end is the sequence number of the datagram awaited
+ * (the first is 1), t_start when it was sent, due when it counts as lost; state
+ * ST_WAIT_ECHO while one is out, ST_OPEN while the next waits for room to send,
+ * ST_IDLE once done. */
+static uint8_t ubuf[UDP_MAX];
+static uint64_t udp_sent, udp_echoed, udp_lost, udp_stale;
+
+/* Datagram `seq` of socket c: the sequence number (8 bytes, big-endian), then the
+ * socket's pattern from offset seq. */
+static void udp_fill(const conn_t *c, uint64_t seq, uint8_t *buf) {
+    for (int k = 0; k < UDP_HEADER; k++) buf[k] = (uint8_t)(seq >> (8 * (UDP_HEADER - 1 - k)));
+    memcpy(buf + UDP_HEADER, c->pat + (seq & (PATTERN_PERIOD - 1)), (size_t)opt.size - UDP_HEADER);
+}
+
+static void udp_send(conn_t *c, const window_t *w) {
+    if (w->stopping) {
+        c->state = ST_IDLE;
+        ep_set(c, 0);
+        return;
+    }
+    uint64_t seq = c->msg_end + 1;
+    udp_fill(c, seq, ubuf);
+    ssize_t n = send(c->fd, ubuf, (size_t)opt.size, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+        c->state = ST_OPEN; /* the same datagram again once there is room */
+        ep_set(c, EPOLLIN | EPOLLOUT);
+        return;
+    }
+    if (n != opt.size) { /* refused (nothing listens), or cut short */
+        errors++;
+        conn_close(c);
+        return;
+    }
+    udp_sent++;
+    c->msg_end = seq;
+    c->state = ST_WAIT_ECHO;
+    c->t_start = now_ns();
+    c->due = c->t_start + (int64_t)(opt.timeout * 1e9);
+    ep_set(c, EPOLLIN);
+}
+
+/* Bytes of a received datagram that differ from what datagram seq held. */
+static uint64_t udp_differences(const conn_t *c, uint64_t seq, size_t n) {
+    uint64_t bad = n > (size_t)opt.size ? n - (size_t)opt.size : (size_t)opt.size - n;
+    udp_fill(c, seq, ubuf);
+    size_t common = n < (size_t)opt.size ? n : (size_t)opt.size;
+    if (memcmp(ubuf, rbuf, common) != 0)
+        for (size_t j = 0; j < common; j++) bad += ubuf[j] != rbuf[j];
+    return bad;
+}
+
+/* Read every datagram waiting on c; the awaited echo sends the next datagram. */
+static void udp_read(conn_t *c, window_t *w) {
+    for (;;) {
+        ssize_t n = recv(c->fd, rbuf, sizeof rbuf, 0);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            if (errno == EINTR) continue;
+            errors++; /* ECONNREFUSED: a datagram met a closed port */
+            conn_close(c);
+            return;
+        }
+        uint64_t seq = 0;
+        for (int k = 0; k < UDP_HEADER && k < n; k++) seq = seq << 8 | rbuf[k];
+        if (n < UDP_HEADER || seq == 0 || seq > c->msg_end) {
+            extra_bytes += (uint64_t)n; /* never sent by this socket */
+            continue;
+        }
+        mismatches += udp_differences(c, seq, (size_t)n);
+        if (seq < c->msg_end || c->state != ST_WAIT_ECHO) {
+            udp_stale++; /* an echo after its timeout, or a second one */
+            continue;
+        }
+        udp_echoed++;
+        if (w->measuring) {
+            record_latency(now_ns() - c->t_start);
+            w->ops++;
+            w->bytes += (uint64_t)opt.size;
+        }
+        udp_send(c, w);
+        if (c->state == ST_FREE) return;
+    }
+}
+
+/* Datagrams past their timeout count as lost; the next is sent.  Returns the
+ * earliest deadline still pending (or `until`). */
+static int64_t udp_expire(conn_t *cs, long n, const window_t *w, int64_t until) {
+    int64_t t = now_ns();
+    for (long i = 0; i < n; i++) {
+        conn_t *c = &cs[i];
+        if (c->state != ST_WAIT_ECHO) continue;
+        if (c->due <= t) {
+            udp_lost++;
+            udp_send(c, w);
+            if (c->state != ST_WAIT_ECHO) continue;
+        }
+        if (c->due < until) until = c->due;
+    }
+    return until;
+}
+
+static int mode_udp(void) {
+    maxchunk = (size_t)opt.size;
+    samples = malloc(sizeof *samples * SAMPLE_CAP);
+    conn_t *cs = calloc((size_t)opt.conns, sizeof *cs);
+    if (!samples || !cs) die("out of memory");
+    for (long i = 0; i < opt.conns; i++) {
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) die("socket failed");
+        /* connected: send() needs no address, and only the server's datagrams come in */
+        if (connect(fd, (struct sockaddr *)&opt.addr, sizeof opt.addr) < 0) die("connect failed");
+        conn_init(&cs[i], fd, (uint32_t)i);
+    }
+    window_t w;
+    window_init(&w);
+    for (long i = 0; i < opt.conns; i++) udp_send(&cs[i], &w);
+    struct epoll_event evs[MAX_EVENTS];
+    for (;;) {
+        window_tick(&w);
+        int64_t until = udp_expire(cs, opt.conns, &w, w.stopping ? INT64_MAX : w.measure_end);
+        if (w.stopping && until == INT64_MAX) break; /* every datagram back or lost */
+        if (!any_open(cs, opt.conns)) break;
+        int k = wait_events(evs, until);
+        for (int i = 0; i < k; i++) {
+            conn_t *c = evs[i].data.ptr;
+            if ((evs[i].events & EPOLLOUT) && c->state == ST_OPEN) udp_send(c, &w);
+            if (c->state != ST_FREE && (evs[i].events & (EPOLLIN | EPOLLERR))) udp_read(c, &w);
+        }
+    }
+    close_all(cs, opt.conns);
+    qsort(samples, nsamples, sizeof *samples, cmp_u32);
+    double secs = (w.measure_end - w.measure_start) / 1e9;
+    printf("{\"mode\": \"udp\", \"conns\": %ld, \"size\": %ld, \"messages\": %llu, "
+           "\"msgs_per_s\": %.1f, \"mb_per_s\": %.3f, \"p50_us\": %.2f, \"p99_us\": %.2f, "
+           "\"max_us\": %.2f, \"samples\": %llu, \"datagrams_sent\": %llu, \"echoed\": %llu, "
+           "\"lost\": %llu, \"stale\": %llu, \"timeout_s\": %.3f, ",
+           opt.conns, opt.size, (unsigned long long)w.ops, w.ops / secs, w.bytes / secs / 1e6,
+           percentile_us(50), percentile_us(99), percentile_us(100), (unsigned long long)nsamples,
+           (unsigned long long)udp_sent, (unsigned long long)udp_echoed,
+           (unsigned long long)udp_lost, (unsigned long long)udp_stale, opt.timeout);
+    print_common(&w);
+    printf("}\n");
+    return 0;
+}
+
 /* ---------- command line ---------- */
 
 static long long parse_num(const char *s, const char *name) {
@@ -1020,11 +1343,15 @@ static void parse_args(int argc, char **argv) {
     long long port = -1;
     opt = (options_t){.duration = 3, .pause = 5, .connect_timeout = 60, .total = 256LL << 20,
                       .conns = 1, .size = 64, .inflight = 256 * 1024, .chunk = 65536,
-                      .concurrency = 8, .interval = 1, .hold = 1, .stall = 1};
+                      .concurrency = 8, .interval = 1, .hold = 1, .stall = 1, .timeout = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--check")) {
             opt.check = 1;
+            continue;
+        }
+        if (!strcmp(a, "--tls")) {
+            opt.tls = 1;
             continue;
         }
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -1058,6 +1385,8 @@ static void parse_args(int argc, char **argv) {
         else if (!strcmp(a, "--hold")) opt.hold = parse_secs(v, a);
         else if (!strcmp(a, "--stall")) opt.stall = parse_secs(v, a);
         else if (!strcmp(a, "--server-pid")) opt.server_pid = (long)parse_num(v, a);
+        else if (!strcmp(a, "--tls-ca")) opt.tls_ca = v;
+        else if (!strcmp(a, "--timeout")) opt.timeout = parse_secs(v, a);
         else {
             fprintf(stderr, "loadgen: unknown option %s\n%s", a, USAGE);
             exit(2);
@@ -1070,6 +1399,13 @@ static void parse_args(int argc, char **argv) {
     if (opt.conns < 1 || opt.size < 1 || opt.chunk < 1 || opt.inflight < 1 || opt.concurrency < 1)
         die("--conns, --size, --chunk, --inflight and --concurrency must be positive");
     if (opt.interval <= 0) die("--interval must be positive");
+    int udp = !strcmp(opt.mode, "udp");
+    if (opt.tls && (udp || !strcmp(opt.mode, "flood"))) die("--tls: not with --mode udp or flood");
+    if (opt.tls_ca && !opt.tls) die("--tls-ca needs --tls");
+    if (udp && (opt.size < UDP_HEADER || opt.size > UDP_MAX))
+        die("--size: a udp datagram holds 8 to 65507 bytes");
+    if (udp && opt.timeout <= 0) die("--timeout must be positive");
+    opt.host = host;
     opt.addr.sin_family = AF_INET;
     opt.addr.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, host, &opt.addr.sin_addr) != 1) die("--host must be an IPv4 address");
@@ -1091,6 +1427,7 @@ int main(int argc, char **argv) {
     srandom(12345);
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0) die("epoll_create1 failed");
+    if (opt.tls) tls_init();
     if (!strcmp(opt.mode, "pingpong")) return mode_pingpong();
     if (!strcmp(opt.mode, "stream")) return mode_stream();
     if (!strcmp(opt.mode, "churn")) return mode_churn();
@@ -1098,6 +1435,7 @@ int main(int argc, char **argv) {
     if (!strcmp(opt.mode, "slowreader")) return mode_slowreader();
     if (!strcmp(opt.mode, "flood")) return mode_flood();
     if (!strcmp(opt.mode, "ticker")) return mode_ticker();
+    if (!strcmp(opt.mode, "udp")) return mode_udp();
     fprintf(stderr, "loadgen: unknown mode %s\n%s", opt.mode, USAGE);
     return 2;
 }

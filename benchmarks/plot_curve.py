@@ -16,8 +16,9 @@ import json
 import sys
 from pathlib import Path
 
-from benchkit.catalog import BENCH_DIR, CURVE_SERVERS
+from benchkit.catalog import CURVE_SERVERS
 from benchkit.curve import add_idle_rss, caption, curve_svg
+from benchkit.specs import BENCH_DIR
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@
     python benchmarks/run.py --servers tui-echo-json,asyncio-protocol --scenarios churn
     python benchmarks/run.py --baseline HEAD~3   # also the tui-echo of HEAD~3
     python benchmarks/run.py --curve    # the scaling curve: 0 to 50,000 idle clients
+    python benchmarks/run.py --tls-udp  # issue 19: TLS and UDP against asyncio's
 
 See benchmarks/README.md for the method.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
-import io
 import json
 import os
 import platform
@@ -23,7 +23,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,21 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from benchkit.build import build_c_programs, export_baseline
 from benchkit.catalog import (
-    BENCH_DIR,
-    BUILD_DIR,
-    CONTROL_DIR,
     CURVE,
     CURVE_SERVERS,
     CURVE_WARMUP,
-    REFERENCE,
-    REPO_ROOT,
     SCENARIOS,
     SERVERS,
-    Scenario,
-    ServerSpec,
     baseline_twin,
 )
+from benchkit.certs import CertificateError, ensure_certificates
 from benchkit.curve import add_idle_rss, caption, curve_svg
 from benchkit.limits import MARGIN, Nofile, raise_nofile
 from benchkit.procs import (
@@ -55,19 +49,32 @@ from benchkit.procs import (
     ServerProcess,
     TmuxServer,
     free_port,
+    port_accepts,
+    udp_echoes,
     wait_until_serving,
 )
-from benchkit.report import Baseline, render
-from benchkit.runner import Record, Settings, run_scenario
+from benchkit.protocols import GROUP as TLS_UDP
+from benchkit.protocols import protocol_notes
+from benchkit.readings import Record
+from benchkit.report import render
+from benchkit.runner import Settings, run_scenario
+from benchkit.specs import (
+    BENCH_DIR,
+    BUILD_DIR,
+    CONTROL_DIR,
+    REPO_ROOT,
+    TCP,
+    TLS,
+    UDP,
+    Scenario,
+    ServerSpec,
+)
+from benchkit.tables import Baseline
 
 Named = TypeVar("Named", ServerSpec, Scenario)
 T = TypeVar("T")
 HOST = "127.0.0.1"
 START_DEADLINE = 10.0
-C_PROGRAMS = {
-    "loadgen": BENCH_DIR / "loadgen.c",
-    "epoll_echo": BENCH_DIR / "servers" / "epoll_echo.c",
-}
 
 
 @dataclass
@@ -100,7 +107,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--scenarios",
         help="comma-separated subset of: "
         + ", ".join(s.name for s in SCENARIOS)
-        + f" (default: all but the {CURVE} group, curve-idle*)",
+        + f" (default: all but those of a group: {CURVE}, timeline, {TLS_UDP})",
     )
     parser.add_argument(
         "--curve",
@@ -109,6 +116,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "-idle50000 (ping-pong 50 x 1 KiB with that many idle clients held, a fresh "
         "server per run) on " + ", ".join(CURVE_SERVERS) + "; --scenarios and "
         "--servers narrow it; writes results/curve.{md,json,svg} (--out to rename)",
+    )
+    parser.add_argument(
+        "--tls-udp",
+        action="store_true",
+        help="TLS and UDP (issue 19): the scenarios tls-pp-50x1k, tls-pp-10x64k, "
+        "tls-pp-50x1k-idle1000 and udp-pp-1k on tui-echo over TLS (headless and "
+        "UI) and UDP against asyncio's TLS and UDP echo; --scenarios and --servers "
+        "narrow it",
     )
     parser.add_argument(
         "--duration",
@@ -154,51 +169,17 @@ def pick(names: str | None, catalog: tuple[Named, ...], what: str) -> list[Named
     return [by_name[n] for n in wanted]
 
 
-def build_c_programs() -> None:
-    """Compile the C programs into build/ unless they are up to date."""
-    BUILD_DIR.mkdir(exist_ok=True)
-    for name, source in C_PROGRAMS.items():
-        target = BUILD_DIR / name
-        if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
-            continue
-        cmd = ["cc", "-O2", "-Wall", "-Wextra", "-o", str(target), str(source)]
-        print("building:", " ".join(cmd), file=sys.stderr)
-        subprocess.run(cmd, check=True)
-
-
-def git(*args: str) -> bytes:
-    """Output of a git command in the repository; exits with git's message."""
-    done = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True)
-    if done.returncode != 0:
-        sys.exit(f"git {' '.join(args)}: {done.stderr.decode().strip()}")
-    return done.stdout
-
-
-def export_baseline(rev: str, python: str) -> tuple[str, Path]:
-    """Export REV's tui_echo/ into build/baseline-SHORT/; (SHORT, that directory).
-
-    Exits unless the harness's interpreter, run from there as the servers are,
-    really imports the exported package rather than the editable install.
-    """
-    short = git("rev-parse", "--short", "--verify", f"{rev}^{{commit}}").decode()
-    short = short.strip()
-    target = BUILD_DIR / f"baseline-{short}"
-    if target.exists():
-        shutil.rmtree(target)  # re-export: a stale or partial copy must not count
-    target.mkdir(parents=True)
-    archive = git("archive", "--format=tar", short, "tui_echo")
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(target, filter="data")
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    probe = "import tui_echo; print(tui_echo.__file__)"
-    where = subprocess.run(
-        [python, "-c", probe], cwd=target, env=env, capture_output=True, text=True
-    )
-    found = Path(where.stdout.strip() or "?")
-    if where.returncode != 0 or not found.is_relative_to(target):
-        sys.exit(f"baseline {rev}: tui_echo imports from {found}, not {target}")
-    print(f"baseline {short}: tui_echo from {found}", file=sys.stderr)
-    return short, target
+def default_servers(scenarios: list[Scenario]) -> list[ServerSpec]:
+    """The servers of a run that names none: every TCP server of no group (as
+    ever) if a TCP scenario is selected, and each server of a group (TLS, UDP)
+    that a selected scenario runs on."""
+    tcp = any(sc.proto == TCP for sc in scenarios)
+    return [
+        spec
+        for spec in SERVERS
+        if (tcp and not spec.group)
+        or (spec.group and any(sc.runs_on(spec) for sc in scenarios))
+    ]
 
 
 def with_twins(
@@ -381,7 +362,8 @@ def serving(
         port = free_port(HOST)
         try:
             with started(spec, ctx, port, args) as server:
-                reason = wait_until_serving(server, HOST, port, START_DEADLINE)
+                probe = udp_echoes if spec.proto == UDP else port_accepts
+                reason = wait_until_serving(server, HOST, port, START_DEADLINE, probe)
                 if reason is None and isinstance(server, AttachedServer):
                     reason = server.start_monitor(START_DEADLINE)
                     if server.drawn_after is not None:
@@ -568,8 +550,21 @@ def main(argv: list[str] | None = None) -> int:
         args.scenarios = args.scenarios or ",".join(
             sc.name for sc in SCENARIOS if sc.group == CURVE
         )
-    servers: list[ServerSpec] = pick(args.servers, SERVERS, "servers")
+    if args.tls_udp:
+        args.scenarios = args.scenarios or ",".join(
+            sc.name for sc in SCENARIOS if sc.group == TLS_UDP
+        )
     scenarios: list[Scenario] = pick(args.scenarios, SCENARIOS, "scenarios")
+    servers: list[ServerSpec] = (
+        pick(args.servers, SERVERS, "servers")
+        if args.servers
+        else default_servers(scenarios)
+    )
+    if any(spec.proto == TLS for spec in servers):
+        try:
+            ensure_certificates()  # once, before any TLS server starts
+        except CertificateError as exc:
+            sys.exit(str(exc))
     # before anything starts: every server and loadgen inherits it
     nofile, idle_cap = descriptor_limit(scenarios)
     if not nofile.enough:
@@ -586,8 +581,10 @@ def main(argv: list[str] | None = None) -> int:
     server_prefix, loadgen_prefix, pin_note = pinning(args.no_pin)
     settings = make_settings(args, loadgen_prefix, idle_cap)
     ctx = Context(settings, args.python, server_prefix)
-    if REFERENCE not in {s.name for s in servers}:
-        print(f"note: {REFERENCE} not selected, so no ratios", file=sys.stderr)
+    selected = {s.name for s in servers}
+    for ref in dict.fromkeys(sc.reference for sc in scenarios):
+        if ref not in selected:
+            print(f"note: {ref} not selected, so no ratios to it", file=sys.stderr)
     t0, status = time.monotonic(), 0
     try:
         for round_no in range(rounds):
@@ -607,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
             "of the window; tui-echo-ui's clients start once it has drawn its "
             "first screen"
         )
+    header += protocol_notes(scenarios, ctx.records)
     if ctx.broken:
         header += [f"- n/a `{name}`: {why}" for name, why in ctx.broken.items()]
     add_idle_rss(ctx.records)
@@ -619,7 +617,7 @@ def main(argv: list[str] | None = None) -> int:
         "wall_seconds": round(wall, 1),
         "header": header,
     }
-    default_out = "curve" if args.curve else "latest"
+    default_out = "curve" if args.curve else "tls-udp" if args.tls_udp else "latest"
     name = args.out or ("quick" if args.quick else default_out)
     write_outputs(name, markdown, ctx, meta)
     if any(sc.group == CURVE for sc in scenarios):

@@ -1,114 +1,82 @@
-"""What is benchmarked: the servers and the scenarios, with their metrics."""
+"""What is benchmarked: the servers and the scenarios, with their metrics.
+
+The TLS and UDP ones (issue 19) come from ``protocols.py``, in a group of their
+own: a run selects them only when asked (``--tls-udp``, or by name).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
-BENCH_DIR = Path(__file__).resolve().parent.parent
-REPO_ROOT = BENCH_DIR.parent
-BUILD_DIR = BENCH_DIR / "build"
-SERVERS_DIR = BENCH_DIR / "servers"
-REFERENCE = "asyncio-protocol"
+from .metrics import (
+    ALL_ECHOED,
+    CHURN_P99,
+    CONNECTED,
+    CONNS,
+    CPU_PER_MSG,
+    FLOOD_SENT,
+    FRESH,
+    KIB_PER_CONN,
+    KIB_PER_IDLE,
+    MBPS,
+    MSGS,
+    P50,
+    P50_EXCESS,
+    P50_MS,
+    P99,
+    P99_EXCESS,
+    P99_MS,
+    RATE_DEV,
+    RATE_MIB,
+    RSS_AFTER,
+    RSS_BEFORE,
+    RSS_GROWTH,
+    RSS_HELD,
+    RSS_KEPT,
+    RSS_PEAK,
+    SECONDS,
+    SERVER_CPU,
+)
+from .protocols import PROTOCOL_GOALS, PROTOCOL_SCENARIOS, PROTOCOL_SERVERS
+from .specs import (
+    BENCH_DIR,
+    REFERENCE,
+    Goal,
+    Scenario,
+    ServerSpec,
+    ref_argv,
+    tui_argv,
+)
+
 HEADLESS = "tui-echo-json"
 UI = "tui-echo-ui"
 ATTACH = "tui-echo-attach"
 TUI_SERVERS = ("tui-echo-json", "tui-echo-text", "tui-echo-ui", "tui-echo-attach")
-CONTROL_DIR = BUILD_DIR / "control"
-
-
-@dataclass(frozen=True)
-class ServerSpec:
-    """A server the harness can start; ``{python}``/``{host}``/``{port}`` fill argv."""
-
-    name: str
-    argv: tuple[str, ...]
-    cwd: Path = REPO_ROOT
-    in_tmux: bool = False
-    # where stdout goes: "log" (with stderr), "devnull", or "file" (a file of its
-    # own under build/logs/, truncated at each start: a real disk write per line)
-    stdout: str = "log"
-    max_clients: int | None = None  # select() cannot go past FD_SETSIZE
-    env: tuple[tuple[str, str], ...] = ()  # added to the harness's environment
-    base: str = ""  # for a baseline twin: the name of the server it mirrors
-    # also run the monitor, `python -m tui_echo attach {control}`, in tmux
-    attach: bool = False
-
-    @property
-    def base_name(self) -> str:
-        """The catalog name: scenarios and goals select servers by it."""
-        return self.base or self.name
-
-    @property
-    def is_tui(self) -> bool:
-        return self.base_name in TUI_SERVERS
-
-    @property
-    def control_path(self) -> Path:
-        """Where this server's control socket goes (one per server, twins apart)."""
-        return CONTROL_DIR / f"{self.name}.sock"
-
-    def command(self, python: str, host: str, port: int) -> list[str]:
-        values = {
-            "python": python,
-            "host": host,
-            "port": str(port),
-            "build": str(BUILD_DIR),
-            "control": str(self.control_path),
-        }
-        return [arg.format(**values) for arg in self.argv]
-
-    def attach_command(self, python: str) -> list[str]:
-        """The monitor's command line, for a server with ``attach``."""
-        return [python, "-m", "tui_echo", "attach", str(self.control_path)]
-
-
-def _tui(*extra: str) -> tuple[str, ...]:
-    return (
-        "{python}",
-        "-m",
-        "tui_echo",
-        "--host",
-        "{host}",
-        "--port",
-        "{port}",
-        *extra,
-    )
-
-
-def _ref(script: str) -> tuple[str, ...]:
-    return (
-        "{python}",
-        str(SERVERS_DIR / script),
-        "--host",
-        "{host}",
-        "--port",
-        "{port}",
-    )
-
 
 SERVERS: tuple[ServerSpec, ...] = (
     # goal 3 is "with the logger running (--log-format json to a file)"
-    ServerSpec("tui-echo-json", _tui("--no-ui", "--log-format", "json"), stdout="file"),
-    ServerSpec("tui-echo-text", _tui("--no-ui"), stdout="devnull"),
-    ServerSpec("tui-echo-ui", _tui(), in_tmux=True),
+    ServerSpec(
+        "tui-echo-json", tui_argv("--no-ui", "--log-format", "json"), stdout="file"
+    ),
+    ServerSpec("tui-echo-text", tui_argv("--no-ui"), stdout="devnull"),
+    ServerSpec("tui-echo-ui", tui_argv(), in_tmux=True),
     # the same headless server as tui-echo-json, with the monitor in a process
     # of its own, fed by the control socket's EVENTS
     ServerSpec(
         "tui-echo-attach",
-        _tui("--no-ui", "--log-format", "json", "--control", "{control}"),
+        tui_argv("--no-ui", "--log-format", "json", "--control", "{control}"),
         stdout="file",
         attach=True,
     ),
-    ServerSpec("asyncio-streams", _ref("asyncio_streams.py")),
-    ServerSpec("asyncio-protocol", _ref("asyncio_protocol.py")),
-    ServerSpec("uvloop-protocol", _ref("uvloop_protocol.py")),
-    ServerSpec("naive-select", _ref("naive_select.py"), max_clients=1000),
+    ServerSpec("asyncio-streams", ref_argv("asyncio_streams.py")),
+    ServerSpec("asyncio-protocol", ref_argv("asyncio_protocol.py")),
+    ServerSpec("uvloop-protocol", ref_argv("uvloop_protocol.py")),
+    ServerSpec("naive-select", ref_argv("naive_select.py"), max_clients=1000),
     ServerSpec(
         "epoll-c", ("{build}/epoll_echo", "--host", "{host}", "--port", "{port}")
     ),
+    *PROTOCOL_SERVERS,
 )
 
 
@@ -126,133 +94,6 @@ def baseline_twin(spec: ServerSpec, rev: str, package_dir: Path) -> ServerSpec:
         base=spec.name,
     )
 
-
-@dataclass(frozen=True)
-class Metric:
-    """One number shown in the table, read from a run's metrics by key."""
-
-    key: str
-    label: str
-    higher_is_better: bool | None  # None: a count or a check, no ratio
-    digits: int = 1
-
-    @property
-    def direction(self) -> str:
-        if self.higher_is_better is None:
-            return ""
-        return "↑ higher" if self.higher_is_better else "↓ lower"
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One load shape.  ``kind`` picks how it runs: load, idle, slowreader, flood
-    or ticker."""
-
-    name: str
-    title: str
-    kind: str
-    loadgen: tuple[str, ...]
-    metrics: tuple[Metric, ...]
-    clients: int = 0  # connections open at once
-    only: tuple[str, ...] = ()  # if set, only these servers (catalog names)
-    max_rounds: int | None = None  # None: every round
-    fresh_server: bool = False  # own server process (memory and fault scenarios)
-    # appended to a tui-echo server's command (never to a reference server's);
-    # needs its own process, so only with fresh_server
-    server_args: tuple[str, ...] = ()
-    warmup: float | None = None  # None: the run's --warmup
-    long: bool = False  # measured for Settings.long_duration, not --duration
-    # a group of scenarios run only when asked for (--curve, or by name), never
-    # in a run that names no scenarios
-    group: str = ""
-    # sample the server's VmRSS: settled before the loadgen starts, peak while
-    # the idle clients are held (load scenarios with --idle)
-    sample_rss: bool = False
-
-    def __post_init__(self) -> None:
-        if self.server_args and not self.fresh_server:
-            raise ValueError(f"{self.name}: server_args need fresh_server")
-
-    def runs_on(self, server: ServerSpec) -> bool:
-        if self.only and server.base_name not in self.only:
-            return False
-        return server.max_clients is None or server.max_clients >= self.clients
-
-    def args_for(self, server: ServerSpec) -> tuple[str, ...]:
-        """Extra server arguments for this server (tui-echo only)."""
-        return self.server_args if server.is_tui else ()
-
-    @property
-    def idle(self) -> int:
-        """The ``--idle N`` the loadgen is given (0 without)."""
-        if "--idle" not in self.loadgen:
-            return 0
-        return int(self.loadgen[self.loadgen.index("--idle") + 1])
-
-
-def fault_items(server_args: tuple[str, ...]) -> dict[str, str]:
-    """The items of a ``--fault SPEC`` among server arguments: delay -> 20ms, ..."""
-    if "--fault" not in server_args:
-        return {}
-    spec = server_args[server_args.index("--fault") + 1]
-    return dict(item.partition("=")[::2] for item in spec.split(","))
-
-
-_DURATION = re.compile(r"^([0-9.]+)(ms|s|m)?$")
-_SIZE = re.compile(r"^([0-9.]+)([KMG]?)$", re.IGNORECASE)
-
-
-def duration_ms(text: str) -> float:
-    """A SPEC.md DURATION (``250ms``, ``1.5s``, ``2m``, seconds) in milliseconds."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise ValueError(f"not a duration: {text!r}")
-    scale = {"ms": 1.0, "s": 1000.0, "m": 60000.0, None: 1000.0}[match[2]]
-    return float(match[1]) * scale
-
-
-def size_bytes(text: str) -> float:
-    """A SPEC.md SIZE (bytes, ``64K``, ``1M``: powers of 1024) in bytes."""
-    match = _SIZE.match(text.strip())
-    if not match:
-        raise ValueError(f"not a size: {text!r}")
-    power = " KMG".index(match[2].upper() or " ")
-    return float(match[1]) * float(1 << (10 * power))
-
-
-P50 = Metric("p50_us", "p50 RTT µs", False)
-P99 = Metric("p99_us", "p99 RTT µs", False)
-MSGS = Metric("msgs_per_s", "messages/s", True, 0)
-MBPS = Metric("mb_per_s", "MB/s", True)
-CONNS = Metric("conns_per_s", "connections/s", True, 0)
-KIB_PER_CONN = Metric("kib_per_conn", "RSS KiB/conn", False, 2)
-CONNECTED = Metric("connected", "connected", None, 0)
-FRESH = Metric("fresh_echo_ok", "new client echoed", None)
-RSS_GROWTH = Metric("rss_growth_mib", "RSS growth MiB", False)
-SECONDS = Metric("seconds", "time s", False, 2)
-CHURN_P99 = Metric("p99_us", "p99 connect+echo µs", False)
-RSS_BEFORE = Metric("rss_before_mib", "RSS before MiB", None)
-RSS_PEAK = Metric("rss_peak_mib", "peak RSS MiB", False)
-RSS_AFTER = Metric("rss_after_mib", "RSS after close MiB", False)
-RSS_KEPT = Metric("rss_kept_mib", "after - before MiB", False)
-FLOOD_SENT = Metric("sent_mib", "clients sent MiB", None)
-P50_EXCESS = Metric("p50_excess_ms", "p50 RTT - delay ms", False, 2)
-P99_EXCESS = Metric("p99_excess_ms", "p99 RTT - delay ms", False, 2)
-SERVER_CPU = Metric("server_cpu_pct", "server CPU %", False)
-ALL_ECHOED = Metric("all_echoed", "every echo back", None)
-P50_MS = Metric("p50_ms", "p50 RTT ms", False, 2)
-P99_MS = Metric("p99_ms", "p99 RTT ms", False, 2)
-RATE_MIB = Metric("mib_per_s", "MiB/s (2^20)", None, 3)
-RATE_DEV = Metric("rate_dev_pct", "deviation from rate %", None, 1)
-# server CPU time per echoed message, over the loadgen's measured window only
-CPU_MSG = Metric("server_us_per_msg", "server CPU µs/msg", False, 2)
-CPU_MSG_USER = Metric("server_user_us_per_msg", "server user µs/msg", False, 2)
-CPU_MSG_SYS = Metric("server_sys_us_per_msg", "server system µs/msg", False, 2)
-CPU_PER_MSG = (CPU_MSG, CPU_MSG_USER, CPU_MSG_SYS)
-# the scaling curve: RSS growth while the idle clients are held, and per idle
-# client against the same server's 0-idle run in the same round (curve.py)
-RSS_HELD = Metric("rss_growth_mib", "RSS growth while held MiB", None, 1)
-KIB_PER_IDLE = Metric("kib_per_idle", "RSS KiB/idle client", False, 2)
 
 # slowreader and flood leave out tui-echo-attach: its goals are the load ones,
 # and each of these runs costs seconds
@@ -362,55 +203,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              ("--fault", "delay=2ms,jitter=3ms:pareto")),
         )
     ),
+    *PROTOCOL_SCENARIOS,
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Goal:
-    """A performance target: a metric of ``server`` in ``scenario``, as a value or
-    as the per-round ratio to ``versus``, compared with ``target``."""
-
-    group: str
-    scenario: str
-    key: str
-    label: str
-    server: str
-    versus: str | None  # None: the value itself
-    op: str  # ">=", "<=", "<", "abs<=" (|value| at most), "all" (true every round)
-    target: float = 0.0
-    unit: str = "x"
-    # the ratio's denominator comes from this scenario (``versus``'s run of it in
-    # the same round) instead of ``scenario``: N idle clients against none
-    base_scenario: str | None = None
-
-    def meets(self, value: float | bool) -> bool:
-        if self.op == "all":
-            return bool(value)
-        number = float(value)
-        return {
-            ">=": number >= self.target,
-            "<=": number <= self.target,
-            "<": number < self.target,
-            "abs<=": abs(number) <= self.target,
-        }[self.op]
-
-    def worst(self, values: list[float | bool]) -> float | bool:
-        """The round that is furthest from meeting the target."""
-        if self.op == "all":
-            return all(values)
-        if self.op == ">=":
-            return min(values)
-        if self.op == "abs<=":
-            return max(values, key=lambda v: abs(float(v)))
-        return max(values)
-
-    @property
-    def target_text(self) -> str:
-        if self.op == "all":
-            return "every round"
-        sign = {">=": "≥", "<=": "≤", "<": "<", "abs<=": "±"}[self.op]
-        unit = self.unit if self.unit in ("x", "%") else " " + self.unit
-        return f"{sign} {self.target:g}{unit}"
 
 
 GOAL_1 = "Goal 1, the monitor's cost: tui-echo-ui relative to tui-echo-json"
@@ -490,4 +284,5 @@ GOALS: tuple[Goal, ...] = (
          "<=", 1.5),
     Goal(GOAL_IDLE, "curve-idle10000", "kib_per_idle",
          "RSS per idle client, with UI", UI, None, "<=", 2, "KiB"),
+    *PROTOCOL_GOALS,
 )  # fmt: skip

@@ -9,7 +9,8 @@ import statistics
 from html import escape
 from typing import Any
 
-from .catalog import CURVE, SCENARIOS, Scenario
+from .catalog import CURVE, SCENARIOS
+from .specs import Scenario
 
 Record = dict[str, Any]
 DASH = "\u2013"

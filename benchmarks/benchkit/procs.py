@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -46,6 +47,19 @@ def port_accepts(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def udp_echoes(host: str, port: int) -> bool:
+    """True if a datagram sent to host:port comes back within 0.5 s (a UDP
+    server has no port that accepts)."""
+    probe = b"are you serving?"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        try:
+            sock.sendto(probe, (host, port))
+            return sock.recv(len(probe) + 1) == probe
+        except OSError:  # refused (nothing bound yet) or timed out
+            return False
 
 
 def read_status_kib(pid: int, field: str) -> int | None:
@@ -441,14 +455,19 @@ Server = ServerProcess | TmuxServer | AttachedServer
 
 
 def wait_until_serving(
-    server: Server, host: str, port: int, deadline: float
+    server: Server,
+    host: str,
+    port: int,
+    deadline: float,
+    probe: Callable[[str, int], bool] = port_accepts,
 ) -> str | None:
-    """Wait until the port accepts; None on success, else the reason it did not."""
+    """Wait until the port serves (``probe``: it accepts a TCP connection, or
+    echoes a datagram); None on success, else the reason it did not."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if not server.alive():
             return server.failure()
-        if port_accepts(host, port):
+        if probe(host, port):
             return None
         time.sleep(0.05)
-    return f"port {port} did not accept within {deadline:.0f} s"
+    return f"port {port} did not serve within {deadline:.0f} s"

@@ -3,107 +3,26 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from .catalog import (
-    ATTACH,
-    CURVE,
-    GOALS,
-    HEADLESS,
-    REFERENCE,
-    UI,
-    Goal,
-    Metric,
-    Scenario,
-    ServerSpec,
-)
+from .catalog import ATTACH, CURVE, HEADLESS, UI
 from .curve import CURVE_NOTE, curve_table
-
-Record = dict[str, Any]
-DASH = "\u2013"  # en dash: a spread reads 1.15 to 1.31 as "1.15" DASH "1.31"
-MIN_MAX = f"min{DASH}max"
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """The earlier build run next to this one (``--baseline REV``)."""
-
-    rev: str  # as given on the command line
-    short: str  # git's short hash: the servers' suffix
-    path: Path  # where its tui_echo/ was exported
-
-    def twin(self, name: str) -> str:
-        return f"{name}@{self.short}"
-
-    @property
-    def label(self) -> str:
-        """``HEAD~3 (e80e4f0)``, or just the hash if that is what was given."""
-        return self.short if self.rev == self.short else f"{self.rev} ({self.short})"
-
-
-def _runs(records: Iterable[Record], server: str, scenario: str) -> list[Record]:
-    return [r for r in records if r["server"] == server and r["scenario"] == scenario]
-
-
-def per_round(
-    records: list[Record], server: str, scenario: str, key: str
-) -> dict[int, Any]:
-    """The metric's value in each round that produced it."""
-    values = {}
-    for run in _runs(records, server, scenario):
-        value = run.get("metrics", {}).get(key)
-        if value is not None:
-            values[run["round"]] = value
-    return values
-
-
-def round_ratios(
-    records: list[Record],
-    server: str,
-    base: str,
-    scenario: str,
-    key: str,
-    base_scenario: str | None = None,
-) -> list[float]:
-    """value(server) / value(base) in each round where both produced the metric;
-    base's value from ``base_scenario`` if given (else the same scenario)."""
-    mine = per_round(records, server, scenario, key)
-    theirs = per_round(records, base, base_scenario or scenario, key)
-    return [value / theirs[r] for r, value in mine.items() if theirs.get(r)]
-
-
-def median_ratio(
-    records: list[Record], server: str, base: str, scenario: str, key: str
-) -> float | None:
-    """Median over rounds of value(server) / value(base) in the same round."""
-    ratios = round_ratios(records, server, base, scenario, key)
-    return statistics.median(ratios) if ratios else None
-
-
-def fmt_number(value: float, digits: int) -> str:
-    if abs(value) >= 1000:
-        digits = 0
-    return f"{value:,.{digits}f}"
-
-
-def fmt_ratios(ratios: list[float]) -> str:
-    """``1.23x (1.15-1.31)``: the median, and the lowest and highest round."""
-    text = f"{statistics.median(ratios):.2f}x"
-    if len(ratios) > 1:
-        text += f" ({min(ratios):.2f}{DASH}{max(ratios):.2f})"
-    return text
-
-
-def fmt_spread(values: list[float], digits: int, unit: str = "") -> str:
-    """``12.3 (11.0-14.1)``: the median, and the lowest and highest round."""
-    text = fmt_number(statistics.median(values), digits) + unit
-    if len(values) > 1:
-        lo, hi = fmt_number(min(values), digits), fmt_number(max(values), digits)
-        text += f" ({lo}{DASH}{hi})"
-    return text
+from .goals import goals_section
+from .protocols import TLS_HEADLESS, TLS_UI
+from .specs import REFERENCE, Metric, Scenario, ServerSpec
+from .tables import (
+    MIN_MAX,
+    Baseline,
+    Record,
+    fmt_number,
+    fmt_ratios,
+    fmt_spread,
+    markdown,
+    per_round,
+    round_ratios,
+    runs_of,
+    short_reason,
+)
 
 
 def fmt_value(values: list[Any], metric: Metric) -> str:
@@ -112,24 +31,16 @@ def fmt_value(values: list[Any], metric: Metric) -> str:
     return fmt_number(statistics.median(values), metric.digits)
 
 
-def short_reason(runs: list[Record], width: int = 90) -> str:
-    """Why runs produced no number: the first error, cut to ``width``."""
-    errors = [run["error"] for run in runs if run.get("error")]
-    if not errors:
-        return "no value"
-    text = str(errors[0]).removeprefix("did not start: ")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def cell(
     records: list[Record], spec: ServerSpec, scenario: Scenario, metric: Metric
 ) -> str:
     """``median · ratio (spread)``, ``—`` if not run, ``n/a`` if it never served.
 
-    Without a ratio (the reference itself, a metric without direction) the
-    spread is that of the values.
+    The ratio is to the scenario's reference (asyncio-protocol; for TLS and UDP
+    the asyncio server of that protocol). Without a ratio (the reference
+    itself, a metric without direction) the spread is that of the values.
     """
-    runs = _runs(records, spec.name, scenario.name)
+    runs = runs_of(records, spec.name, scenario.name)
     if not runs:
         return "—"
     values = list(per_round(records, spec.name, scenario.name, metric.key).values())
@@ -137,8 +48,10 @@ def cell(
         return "n/a"
     text = fmt_value(values, metric)
     ratios: list[float] = []
-    if metric.higher_is_better is not None and spec.name != REFERENCE:
-        ratios = round_ratios(records, spec.name, REFERENCE, scenario.name, metric.key)
+    if metric.higher_is_better is not None and spec.name != scenario.reference:
+        ratios = round_ratios(
+            records, spec.name, scenario.reference, scenario.name, metric.key
+        )
     if ratios:
         text += " · " + fmt_ratios(ratios)
     elif not any(isinstance(v, bool) for v in values):
@@ -159,17 +72,21 @@ def results_table(
             if all(c == "—" for c in cells):
                 continue
             rows.append([scenario.title, metric.label, metric.direction, *cells])
-    return _markdown(rows)
+    return markdown(rows)
 
 
 def monitor_table(
-    records: list[Record], scenarios: list[Scenario], server: str, short: str
+    records: list[Record],
+    scenarios: list[Scenario],
+    server: str,
+    short: str,
+    headless: str = HEADLESS,
 ) -> str:
-    """A server with a monitor (``tui-echo-ui``, ``tui-echo-attach``) against
-    tui-echo-json: medians and the per-round ratios."""
+    """A server with a monitor (``tui-echo-ui``, ``tui-echo-attach``) against the
+    same server headless (tui-echo-json): medians and the per-round ratios."""
     ratio = f"{short} / json ({MIN_MAX})"
     rows = [
-        ["scenario", "metric", "better", server, HEADLESS, ratio],
+        ["scenario", "metric", "better", server, headless, ratio],
         ["---"] * 3 + ["--:"] * 3,
     ]
     for scenario in scenarios:
@@ -178,20 +95,20 @@ def monitor_table(
                 continue
             mine = list(per_round(records, server, scenario.name, metric.key).values())
             json = list(
-                per_round(records, HEADLESS, scenario.name, metric.key).values()
+                per_round(records, headless, scenario.name, metric.key).values()
             )
             if not mine or not json:
                 continue
-            ratios = round_ratios(records, server, HEADLESS, scenario.name, metric.key)
+            ratios = round_ratios(records, server, headless, scenario.name, metric.key)
             rows.append([
                 scenario.title, metric.label, metric.direction,
                 fmt_spread(mine, metric.digits), fmt_spread(json, metric.digits),
                 fmt_ratios(ratios) if ratios else "—",
             ])  # fmt: skip
     return (
-        _markdown(rows)
+        markdown(rows)
         if len(rows) > 2
-        else f"(no runs of both {server} and {HEADLESS})"
+        else f"(no runs of both {server} and {headless})"
     )
 
 
@@ -214,8 +131,8 @@ def baseline_table(
                 continue
             cells = []
             for base, twin in pairs:
-                mine = _runs(records, base, scenario.name)
-                theirs = _runs(records, twin, scenario.name)
+                mine = runs_of(records, base, scenario.name)
+                theirs = runs_of(records, twin, scenario.name)
                 ratios = round_ratios(records, base, twin, scenario.name, metric.key)
                 if ratios:
                     cells.append(fmt_ratios(ratios))
@@ -227,103 +144,7 @@ def baseline_table(
                     cells.append(f"n/a: @{baseline.short}: {short_reason(theirs, 70)}")
             if any(c != "—" for c in cells):
                 rows.append([scenario.title, metric.label, metric.direction, *cells])
-    return _markdown(rows)
-
-
-def goal_values(
-    records: list[Record], goal: Goal, rename: Callable[[str], str]
-) -> list[Any] | str:
-    """A goal's per-round values (ratios if it has ``versus``), or why none."""
-    server = rename(goal.server)
-    runs = _runs(records, server, goal.scenario)
-    if not runs:
-        return "not run"
-    mine = per_round(records, server, goal.scenario, goal.key)
-    if not mine:
-        return "n/a: " + short_reason(runs)
-    if goal.versus is None:
-        return [mine[r] for r in sorted(mine)]
-    versus = rename(goal.versus)
-    base_scenario = goal.base_scenario or goal.scenario
-    theirs = _runs(records, versus, base_scenario)
-    if not theirs:
-        return f"{versus} not run in {base_scenario}"
-    ratios = round_ratios(
-        records, server, versus, goal.scenario, goal.key, base_scenario
-    )
-    return ratios or f"n/a: {versus}: " + short_reason(theirs)
-
-
-def fmt_goal_values(goal: Goal, values: list[Any]) -> str:
-    if goal.op == "all":
-        yes = sum(bool(v) for v in values)
-        return f"{'yes' if yes == len(values) else 'no'} ({yes}/{len(values)})"
-    if goal.unit == "x":
-        return fmt_ratios(values)
-    unit = "" if goal.unit == "%" else " "
-    return fmt_spread(values, 2, unit + goal.unit)
-
-
-def goal_verdicts(goal: Goal, values: list[Any]) -> tuple[bool, bool]:
-    """(the median meets the goal, the worst round meets it)."""
-    # median_low keeps booleans booleans: "every echo back" in most rounds
-    middle = statistics.median_low if goal.op == "all" else statistics.median
-    return goal.meets(middle(values)), goal.meets(goal.worst(values))
-
-
-def goals_section(records: list[Record], baseline: Baseline | None) -> list[str]:
-    """One table per goal group: PASS/FAIL on the median and on the worst round.
-
-    Goals whose scenario or servers were not in this run are named, not tabled.
-    """
-    builds: list[tuple[str, Callable[[str], str]]] = [("this build", lambda n: n)]
-    if baseline is not None:
-        twin = baseline.twin
-        builds.append(
-            (f"@{baseline.short}", lambda n: twin(n) if n != REFERENCE else n)
-        )
-    parts: list[str] = []
-    for group in dict.fromkeys(goal.group for goal in GOALS):
-        head = ["scenario", "metric", "target"]
-        for label, _ in builds:
-            head += [f"{label}: rounds", f"median ({MIN_MAX})", "median", "worst round"]
-        rows = [head, ["---"] * 3 + ["--:", "--:", ":-:", ":-:"] * len(builds)]
-        met = {label: [0, 0, 0] for label, _ in builds}  # median ok, worst ok, counted
-        skipped: list[str] = []
-        for goal in (g for g in GOALS if g.group == group):
-            found = [goal_values(records, goal, rename) for _, rename in builds]
-            if all(isinstance(v, str) and "not run" in v for v in found):
-                skipped.append(f"{goal.scenario} {goal.label}")
-                continue
-            row = [goal.scenario, goal.label, goal.target_text]
-            for (label, _), values in zip(builds, found, strict=True):
-                if isinstance(values, str):
-                    row += ["0", values, "n/a", "n/a"]
-                    continue
-                median_ok, worst_ok = goal_verdicts(goal, values)
-                row += [
-                    str(len(values)),
-                    fmt_goal_values(goal, values),
-                    "**PASS**" if median_ok else "**FAIL**",
-                    "PASS" if worst_ok else "FAIL",
-                ]
-                tally = met[label]
-                tally[0] += median_ok
-                tally[1] += worst_ok
-                tally[2] += 1
-            rows.append(row)
-        parts += [f"### {group}", ""]
-        if len(rows) > 2:
-            summary = "; ".join(
-                f"{label}: {m} of {n} met on the median, {w} of {n} in the worst round"
-                if n
-                else f"{label}: none could be judged"
-                for label, (m, w, n) in met.items()
-            )
-            parts += [_markdown(rows), "", summary + ".", ""]
-        if skipped:
-            parts += ["Not in this run: " + ", ".join(skipped) + ".", ""]
-    return parts
+    return markdown(rows)
 
 
 def cpu_table(
@@ -353,7 +174,7 @@ def cpu_table(
             line.append(text)
         if any(c != "—" for c in line[1:]):
             rows.append(line)
-    return _markdown(rows)
+    return markdown(rows)
 
 
 def problems(records: list[Record]) -> list[str]:
@@ -378,10 +199,6 @@ def exit_lines(exits: dict[str, list[str]]) -> list[str]:
     ]
 
 
-def _markdown(rows: list[list[str]]) -> str:
-    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
-
-
 def render(
     header: list[str],
     records: list[Record],
@@ -392,18 +209,20 @@ def render(
 ) -> str:
     """The whole Markdown report."""
     parts = ["# tui-echo benchmarks", "", *header, ""]
+    references = ", ".join(dict.fromkeys(sc.reference for sc in scenarios))
     parts += [
-        f"## Medians (ratio to {REFERENCE}: median of per-round ratios, {MIN_MAX})",
+        f"## Medians (ratio to {references}: median of per-round ratios, {MIN_MAX})",
         "",
     ]
     parts += [results_table(records, servers, scenarios), ""]
     parts += [
-        "A cell is the median over rounds, then the ratio server / asyncio-protocol "
-        f"(median of the per-round ratios, and in brackets their {MIN_MAX} over "
-        "rounds); read it with the `better` column (for ↓ metrics a ratio below 1 "
-        f"is better). Where there is no ratio the brackets give the {MIN_MAX} of the "
-        "values. `—` not run for that server, `n/a` did not run (see above), "
-        "`✗` a run failed a check (see below).",
+        "A cell is the median over rounds, then the ratio server / the scenario's "
+        f"reference, {REFERENCE} but for TLS and UDP, where it is the asyncio server "
+        "of that protocol (median of the per-round ratios, and in brackets their "
+        f"{MIN_MAX} over rounds); read it with the `better` column (for ↓ metrics "
+        "a ratio below 1 is better). Where there is no ratio the brackets give "
+        f"the {MIN_MAX} of the values. `—` not run for that server, `n/a` did not "
+        "run (see above), `✗` a run failed a check (see below).",
         "",
     ]
     if any(sc.group == CURVE for sc in scenarios):
@@ -429,6 +248,13 @@ def render(
         "over the control socket.",
         "",
     ]
+    if any(run["server"] == TLS_UI for run in records):
+        parts += [
+            f"## TLS with the UI: {TLS_UI} relative to {TLS_HEADLESS}",
+            "",
+            monitor_table(records, scenarios, TLS_UI, "tls ui", TLS_HEADLESS),
+            "",
+        ]
     if baseline is not None:
         parts += [
             f"## This build relative to {baseline.label}",

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import os
 import select
 import subprocess
-import threading
 import time
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
-from .catalog import BUILD_DIR, Scenario, duration_ms, fault_items, size_bytes
 from .procs import AttachedServer, Server, TmuxServer, cpu_seconds, read_status_kib
-
-Record = dict[str, Any]
+from .readings import (
+    Record,
+    add_fault_metrics,
+    cpu_per_message,
+    parse_result,
+    udp_metrics,
+    verification_problem,
+)
+from .rss import PeakRss, settled_rss
+from .specs import BUILD_DIR, Scenario
 
 
 @dataclass(frozen=True)
@@ -89,45 +94,6 @@ def loadgen_argv(
     return argv
 
 
-def parse_result(stdout: str) -> Record:
-    """The loadgen's JSON object (its last stdout line)."""
-    lines = [ln for ln in stdout.splitlines() if ln.strip()]
-    if not lines:
-        raise ValueError("loadgen printed nothing")
-    result: Record = json.loads(lines[-1])
-    return result
-
-
-def verification_problem(result: Record) -> str | None:
-    """A short description of any echo failure the loadgen saw, else None."""
-    problems = []
-    if result.get("mismatches"):
-        problems.append(f"{result['mismatches']} mismatched bytes")
-    if result.get("extra_bytes"):
-        problems.append(f"{result['extra_bytes']} unexpected bytes")
-    if result.get("errors"):
-        problems.append(f"{result['errors']} connection errors")
-    if result.get("unfinished"):
-        problems.append(f"{result['unfinished']} echoes not back in time")
-    if result.get("complete") is False:
-        problems.append(
-            f"only {result.get('received')} of {result.get('total')} bytes back"
-        )
-    if result.get("fresh_echo_ok") is False:
-        problems.append("a new client got no echo")
-    if "requested" in result and result.get("connected") != result["requested"]:
-        problems.append(f"{result.get('connected')} of {result['requested']} connected")
-    if "idle" in result and result.get("idle_connected") != result["idle"]:
-        problems.append(
-            f"{result.get('idle_connected')} of {result['idle']} idle connected"
-        )
-    if result.get("idle_dropped"):
-        problems.append(f"{result['idle_dropped']} idle connections closed by server")
-    if result.get("mode") == "ticker" and result.get("echoes") != result.get("pings"):
-        problems.append(f"{result.get('echoes')} of {result.get('pings')} pings echoed")
-    return "; ".join(problems) or None
-
-
 class PipeLines:
     """Lines from a child's pipe, waited for with a deadline (raw reads: nothing
     is left in a Python buffer where select() cannot see it)."""
@@ -169,27 +135,6 @@ def _finish(proc: subprocess.Popen[bytes], timeout: float) -> str:
     return stdout.decode(errors="replace")
 
 
-def cpu_per_message(result: Record) -> Record:
-    """Server CPU µs per echoed message, total, user and system, for ping-pong.
-
-    The loadgen reads the server's utime and stime at the instants its
-    measured window opens and closes, the same window its message count
-    covers, so neither warm-up, connects nor the drain are in it.
-    """
-    messages = result.get("messages") or 0
-    if result.get("mode") != "pingpong" or "server_utime_s" not in result:
-        return {}
-    if messages <= 0:
-        return {}
-    user = result["server_utime_s"] * 1e6 / messages
-    system = result["server_stime_s"] * 1e6 / messages
-    return {
-        "server_us_per_msg": user + system,
-        "server_user_us_per_msg": user,
-        "server_sys_us_per_msg": system,
-    }
-
-
 def await_first_screen(server: TmuxServer, deadline: float = 10.0) -> None:
     """Wait until the monitor has drawn its first screen (at most ``deadline``
     seconds; its port may accept before that): a fresh server's clients then
@@ -197,39 +142,6 @@ def await_first_screen(server: TmuxServer, deadline: float = 10.0) -> None:
     end = time.monotonic() + deadline
     while not server.drawn() and server.alive() and time.monotonic() < end:
         time.sleep(0.05)
-
-
-class PeakRss:
-    """Samples a process's VmRSS every 50 ms on a thread of its own, for a set
-    time from :meth:`start`, and keeps the peak (KiB)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.peak: int | None = None
-        self.samples = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self, seconds: float) -> None:
-        self._thread = threading.Thread(target=self._run, args=(seconds,))
-        self._thread.daemon = True
-        self._thread.start()
-
-    def _run(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while True:
-            rss = read_status_kib(self.pid, "VmRSS")
-            if rss is not None:
-                self.peak = rss if self.peak is None else max(self.peak, rss)
-                self.samples += 1
-            if self._stop.wait(0.05) or time.monotonic() >= end:
-                return
-
-    def stop(self) -> int | None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        return self.peak
 
 
 def run_load(
@@ -294,27 +206,13 @@ def run_load(
     if mon0 is not None and mon1 is not None:
         metrics["monitor_cpu_pct"] = round(100 * (mon1 - mon0) / wall, 1)
     metrics.update(cpu_per_message(result))
+    metrics.update(udp_metrics(result))
     return {"metrics": metrics, "loadgen": result}
 
 
 def _read_line(stream: IO[str], timeout: float) -> str:
     ready, _, _ = select.select([stream], [], [], timeout)
     return stream.readline() if ready else ""
-
-
-def settled_rss(pid: int, settle: float) -> int | None:
-    """VmRSS (KiB) once two readings agree within 1%, waiting at most ``settle`` s."""
-    end = time.monotonic() + settle
-    last = read_status_kib(pid, "VmRSS")
-    while time.monotonic() < end:
-        time.sleep(0.25)
-        now = read_status_kib(pid, "VmRSS")
-        if now is None or last is None:
-            return now
-        if abs(now - last) <= last * 0.01:
-            return now
-        last = now
-    return last
 
 
 def run_idle(
@@ -477,19 +375,6 @@ def run_flood(
     if before is not None and after is not None:
         metrics["rss_kept_mib"] = (after - before) / 1024
     return {"metrics": metrics, "loadgen": result}
-
-
-def add_fault_metrics(metrics: Record, server_args: tuple[str, ...]) -> None:
-    """Numbers relative to the fault the server was given: RTT beyond the
-    requested delay (ms), delivered rate against the requested one (%)."""
-    fault = fault_items(server_args)
-    delay = duration_ms(fault["delay"]) if "delay" in fault else 0.0
-    for q in ("p50", "p99"):  # without a delay, the "excess" is the RTT itself
-        if metrics.get(f"{q}_us", -1) >= 0:
-            metrics[f"{q}_excess_ms"] = metrics[f"{q}_us"] / 1000 - delay
-    if "rate" in fault and metrics.get("mib_per_s") is not None:
-        rate_mib = size_bytes(fault["rate"]) / 2**20
-        metrics["rate_dev_pct"] = 100 * (metrics["mib_per_s"] / rate_mib - 1)
 
 
 def run_scenario(

@@ -7,11 +7,16 @@ import contextlib
 import resource
 
 
+def add_address(parser: argparse.ArgumentParser) -> None:
+    """The ``--host`` and ``--port`` every reference server takes."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9000)
+
+
 def parse_address(description: str) -> tuple[str, int]:
     """Parse ``--host`` and ``--port`` and return them."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9000)
+    add_address(parser)
     args = parser.parse_args()
     return args.host, args.port
 
