@@ -374,9 +374,24 @@ def test_the_pytest_plugin_starts_a_udp_echo(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=2)
 
 
+def udp_taken_tcp_free() -> socket.socket:
+    """A UDP socket bound to a port whose TCP twin is free (a UDP port the kernel
+    picks may be some TCP connection's local port: then TCP, not UDP, would fail)."""
+    for _ in range(50):
+        with socket.socket() as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                taken.bind(tcp.getsockname())
+            except OSError:
+                taken.close()
+                continue
+            return taken  # the TCP twin is let go unconnected: free at once
+    raise AssertionError("no port free for TCP and UDP at once")
+
+
 def test_a_udp_only_server_port_in_use_is_one_clear_error() -> None:
-    taken = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    taken.bind(("127.0.0.1", 0))
+    taken = udp_taken_tcp_free()
     try:
         port = taken.getsockname()[1]
         with pytest.raises(ServerStartError, match="cannot listen for UDP"):

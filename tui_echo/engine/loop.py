@@ -7,21 +7,26 @@ and carries out the `Todo` flags it gets back.
 
 Other threads hand it commands (`call`, engine/commands.py); it talks back through
 the `EventFeed`: lifecycle events at once, data events coalesced once per `TICK`.
+
+This module is the loop itself: readiness, I/O, timers, closing. Its other parts
+are rooms of their own that `EchoLoop` inherits: who comes in (admission.py),
+what other threads ask of it (loop_commands.py), what it does each tick
+(tick.py), and TLS (tls_loop.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import random
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from tui_echo.engine.acceptor import Acceptor
-from tui_echo.engine.clients import Clients, Totals
+from tui_echo.engine.admission import Admission
+from tui_echo.engine.clients import Clients
 from tui_echo.engine.closing import close_socket
 from tui_echo.engine.commands import Command, CommandQueue
 from tui_echo.engine.config import ServerConfig
@@ -38,37 +43,28 @@ from tui_echo.engine.connection import (
 from tui_echo.engine.datagrams import DatagramPort
 from tui_echo.engine.door import Door
 from tui_echo.engine.feed import EventFeed
-from tui_echo.engine.memory import MemoryBudget, release_freed_memory
-from tui_echo.engine.peers import UDP_IDLE_TIMEOUT, Peer, with_peers
+from tui_echo.engine.loop_commands import LoopCommands
+from tui_echo.engine.memory import MemoryBudget
+from tui_echo.engine.peers import UDP_IDLE_TIMEOUT
 from tui_echo.engine.poller import READ, READABLE, TROUBLE, WRITE, Poller
 from tui_echo.engine.side_channel import SideChannel
+from tui_echo.engine.tick import TICK, Ticking
 from tui_echo.engine.timeline import Alarm, Timeline
 from tui_echo.engine.timers import Timers, wait_until
 from tui_echo.engine.tls_loop import TlsLoop
 from tui_echo.engine.tls_setup import TlsServer
 from tui_echo.events import (
     ClientClosed,
-    ClientConnected,
     ClientData,
     Event,
-    FaultChanged,
-    ListenerChanged,
-    Rejected,
-    ScenarioStep,
     ServerError,
     ShutdownComplete,
 )
-from tui_echo.faults import FaultSpec, FaultTarget, fault_text
-from tui_echo.faults.listener import ListenerFault, listener_text
-from tui_echo.faults.spec import CHANCE, chance_generator, check_protocol
-from tui_echo.states import CloseReason
-from tui_echo.words import format_peer, reset_refused
-
-TICK = 0.1
-"""Seconds between coalesced data events (and idle-timeout checks)."""
+from tui_echo.faults.spec import chance_generator
+from tui_echo.words import format_peer
 
 
-class EchoLoop(TlsLoop):
+class EchoLoop(LoopCommands, Admission, Ticking, TlsLoop):
     """The loop thread's world: listener, clients, poller, commands (see module doc).
 
     Only `call` and the read-only properties may be used from other threads.
@@ -377,278 +373,6 @@ class EchoLoop(TlsLoop):
             todo = conn.budget_changed(now)
             if todo:
                 self._carry_out(sock, conn, todo & ~BUDGET)
-
-    # ---- accepting ----------------------------------------------------------------
-
-    def _accept(self) -> None:
-        acceptor = self._acceptor
-        for sock, peer in acceptor.take():
-            self._admit(sock, peer)
-            if self.feed.backlogged:
-                acceptor.pause()
-
-    def _admit(self, sock: socket.socket, peer: str) -> None:
-        """A connection just accepted: refused over --max-clients, held back by the
-        door (accept-delay), or a client now."""
-        door = self._door
-        limit = self.config.max_clients
-        # Connections the door holds back count: each becomes a client.
-        if not self._room_for_one(door.held):
-            sock.close()
-            self.clients.rejected += 1
-            self.publish(Rejected(peer=peer, reason=f"max clients ({limit}) reached"))
-        elif door.holding:
-            if door.hold(sock, peer, time.monotonic()):
-                self._timers.add(door)
-        else:
-            self._add_client(sock, peer)
-
-    def _room_for_one(self, held: int = 0) -> bool:
-        """True if one more client or UDP peer may come (`--max-clients`; UDP
-        peers and the `held` connections the door holds count)."""
-        limit = self.config.max_clients
-        peers = 0 if self.udp is None else len(self.udp.peers)
-        return limit is None or len(self._by_id) + peers + held < limit
-
-    def _door_due(self, now: float) -> None:
-        """The door's timer: let in the connections whose delay is over; end a
-        `for=` that ran out."""
-        door = self._door
-        released, expired = door.due(now)
-        for sock, peer in released:
-            self._add_client(sock, peer)
-        if expired:
-            self.set_listener_fault(None)
-        elif door.deadline is not None:
-            self._timers.add(door)
-
-    def _add_client(self, sock: socket.socket, peer: str) -> None:
-        if self.tls is not None:
-            self._add_tls_client(sock, peer, self.tls)
-            return
-        try:
-            sock.setblocking(False)
-            # Small echoes must not wait for Nagle's algorithm (asyncio does the same).
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # the client is already gone; nothing to report yet
-            sock.close()
-            return
-        now = time.monotonic()
-        conn = Connection(self.clients.next_id(), peer, self._limits, now)
-        self._welcome(sock, conn, now)
-
-    def _welcome(self, sock: socket.socket, conn: Connection, now: float) -> None:
-        """A client is here (TCP or TLS): watch it, announce it, give it the default
-        fault and its scenario's steps."""
-        self.clients.add(sock, conn)
-        self.poller.register(sock.fileno(), conn.interest)
-        self.publish(ClientConnected(client=conn.id, peer=conn.peer, ts=time.time()))
-        if self._default_fault is not None:
-            given = self._give_default("tcp", conn.id)
-            if given is not None:
-                self._carry_out(sock, conn, conn.set_fault(given, now))
-        if self._timeline is not None and self._timeline.per_client:
-            self._timeline.connected(conn.id, now)
-
-    def _give_default(self, proto: str, client_id: int) -> FaultSpec | None:
-        """The fault a new client or peer gets of the default: the items that mean
-        something for its protocol, drawn if `p=` says so. It goes without an
-        event of its own when it is the default as set (the book knows it);
-        otherwise (a `p=` draw chosen, items left out) a `fault` event says so."""
-        default = self._default_fault
-        if default is None:
-            return None
-        mine = default.for_protocol(proto)
-        given = None if mine is None else mine.drawn(self._chance)
-        assumed = None if default.get(CHANCE) is not None else default
-        if given != assumed:
-            self.publish(FaultChanged(client=client_id, fault=fault_text(given)))
-        return given
-
-    # ---- the tick -------------------------------------------------------------------
-
-    def _tick(self, now: float) -> None:
-        """Publish coalesced data events and run the periodic checks."""
-        if self._active:
-            ts = time.time()
-            data = [c.take_data_event(ts) for c in self._active]
-            flips = [
-                event
-                for c in self._active
-                if c.fault is not None
-                for event in c.take_corrupted(ts)
-            ]
-            self._active = set()
-            self.feed.publish_data(data)
-            self._count_and_stream(data)
-            for event in flips:  # a few a client at most (LISTED_FLIPS)
-                self.publish(event)
-        if self.udp is not None:
-            peers_data = self.udp.take_data_events(time.time())
-            if peers_data:
-                self.feed.publish_data(peers_data)
-                self._count_and_stream(peers_data)
-            self.udp.sweep_idle(now)
-        if self._side is not None:
-            self._side.tick(now)
-        if self._handshakes:
-            self._expire_handshakes(now)
-        idle_timeout = self.config.idle_timeout
-        if idle_timeout is not None:
-            for sock, conn, todo in self.clients.sweep_idle(now, idle_timeout):
-                self._carry_out(sock, conn, todo)
-        if self._limits.budget.trim_due(now):
-            release_freed_memory()
-        if self._timers.stale(len(self._by_id)):
-            self._timers.rebuild(
-                itertools.chain(
-                    self.clients.connections(),
-                    (self._door,),
-                    self._alarms,
-                    () if self.udp is None else (self.udp,),
-                )
-            )
-        self._acceptor.resume_if_due(
-            now, allowed=self._running and not self.feed.backlogged
-        )
-
-    # ---- commands (loop thread: other threads send them through `call`) -----------
-
-    def kick(self, client_id: int) -> bool:
-        """Close a client with a FIN, or forget a UDP peer; False if there is no
-        such client."""
-        peer = self.peer(client_id)
-        if peer is not None and self.udp is not None:
-            self.udp.forget(peer, CloseReason.FORGOTTEN)
-            return True
-        return self._tell(client_id, Connection.kick)
-
-    def reset(self, client_id: int) -> bool:
-        """Close a client with an RST; False if there is no such client.
-
-        Raises:
-            ValueError: the client is a UDP peer (nothing to reset).
-        """
-        if self.peer(client_id) is not None:
-            raise ValueError(reset_refused(client_id))
-        return self._tell(client_id, Connection.reset)
-
-    def kick_all(self) -> None:
-        """Kick every client (and forget every UDP peer)."""
-        for client_id in [
-            *self._by_id,
-            *(() if self.udp is None else self.udp.peers.by_id),
-        ]:
-            self.kick(client_id)
-
-    def peer(self, client_id: int) -> Peer | None:
-        """The UDP peer of that id, or None (any thread: a dict lookup)."""
-        return None if self.udp is None else self.udp.peers.by_id.get(client_id)
-
-    def set_fault(self, target: FaultTarget, spec: FaultSpec | None) -> bool:
-        """Put a fault in force on a client, on `all` clients now, or on `new` ones;
-        each change publishes a `fault` event. False if there is no such client.
-
-        A `p=` is drawn per client (each new one, or each one now for `all`, in
-        the order they connected): those chosen get the fault without `p`, the
-        others none."""
-        text = fault_text(spec)
-        if target == "new":
-            self._default_fault = spec
-            self.publish(FaultChanged(fault=text))
-            return True
-        now = time.monotonic()
-        peers = {} if self.udp is None else self.udp.peers.by_id
-        if target == "all":  # each gets what means something for its protocol
-            ids = sorted([*self._by_id, *peers])
-        elif int(target) in self._by_id or int(target) in peers:
-            ids = [int(target)]
-            check_protocol(spec, "udp" if ids[0] in peers else "tcp", ids[0])
-        else:
-            return False
-        for client_id in ids:
-            peer = peers.get(client_id)
-            mine = (
-                spec
-                if spec is None
-                else spec.for_protocol(peer.proto if peer else "tcp")
-            )
-            if spec is not None and mine is None:
-                continue  # nothing in it for this one's protocol: left as it is
-            given = None if mine is None else mine.drawn(self._chance)
-            if peer is not None and self.udp is not None:
-                self.publish(FaultChanged(client=client_id, fault=fault_text(given)))
-                self.udp.set_fault(peer, given, now)
-                self._arm_udp()
-                continue
-            entry = self._by_id.get(client_id)
-            if entry is not None:  # not closed by an earlier one's fault
-                sock, conn = entry
-                for event in conn.take_corrupted(time.time()):  # the old fault's
-                    self.publish(event)
-                self.publish(FaultChanged(client=client_id, fault=fault_text(given)))
-                self._carry_out(sock, conn, conn.set_fault(given, now))
-        return True
-
-    def set_listener_fault(self, fault: ListenerFault | None) -> None:
-        """Put a listener fault in force (None: off) and publish a `listener` event
-        (loop thread; the starting thread before the loop runs)."""
-        door = self._door
-        if fault is not None and fault.mode == "refuse" and not self._acceptor.shut:
-            # What the kernel completed before the door shuts is served, not reset.
-            for sock, peer in self._acceptor.drain():
-                self._admit(sock, peer)
-        released = door.set(fault, time.monotonic())
-        self.publish(ListenerChanged(fault=listener_text(fault)))
-        for sock, peer in released:
-            self._add_client(sock, peer)
-        if door.deadline is not None:
-            self._timers.add(door)
-
-    @property
-    def listener_fault(self) -> ListenerFault | None:
-        """The listener fault in force (loop thread)."""
-        return self._door.fault
-
-    def listener_left(self) -> float | None:
-        """Seconds until the listener fault's `for=` runs out, or None (loop thread)."""
-        return self._door.left(time.monotonic())
-
-    def inspect(self, client_id: int, enabled: bool) -> bool:
-        """Start or stop keeping a client's recent bytes; False if it is unknown."""
-        peer = self.peer(client_id)
-        if peer is not None:
-            peer.inspect(enabled)
-            return True
-        entry = self._by_id.get(client_id)
-        if entry is not None:
-            entry[1].inspect(enabled)
-        return entry is not None
-
-    def _tell(self, client_id: int, what: Callable[[Connection], int]) -> bool:
-        entry = self._by_id.get(client_id)
-        if entry is None:
-            return False
-        sock, conn = entry
-        self._carry_out(sock, conn, what(conn))
-        return True
-
-    def totals(self) -> Totals:
-        """The server's counts now, UDP peers included (loop thread)."""
-        totals = self.clients.totals(
-            self._limits.budget.pending, self._default_fault, self._published
-        )
-        return totals if self.udp is None else with_peers(totals, self.udp.peers)
-
-    @property
-    def scenario_step(self) -> ScenarioStep | None:
-        """The latest `scenario` event, None without a scenario (loop thread)."""
-        return None if self._timeline is None else self._timeline.latest
-
-    @property
-    def published(self) -> int:
-        """Events published so far: the `seq` of the latest (loop thread)."""
-        return self._published
 
     # ---- closing ------------------------------------------------------------------
 
