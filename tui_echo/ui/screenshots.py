@@ -3,8 +3,9 @@
 Renders the demo scene (scripted server, fixed clock, UTC) headless and saves SVGs
 to DIR (default `screenshots/`): the main screen at 120x36 and at 80x24, a client's
 detail screen, the fault dialog, the history of closed clients, the help, the
-charts (`g`) at 80x24 and at 160x48, and a `--tls` server's main screen and a TLS
-client's detail screen.
+charts (`g`) at 80x24 and at 160x48, the door refusing connects for 5 s (`L` `2`:
+the status bar says so), and a `--tls` server's main screen and a TLS client's
+detail screen.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ async def take_screenshots(directory: Path) -> list[Path]:
         ("help.svg", DEMO_SIZE, ("question_mark",)),
         ("graphs-80x24.svg", SMALL, ("g",)),
         ("graphs-160x48.svg", (160, 48), ("g",)),
+        ("listener-refusing.svg", DEMO_SIZE, ("L", "2")),
         ("tls-main.svg", DEMO_SIZE, ()),
         ("tls-detail.svg", DEMO_SIZE, ("enter",)),
     ]
