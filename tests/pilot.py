@@ -79,7 +79,7 @@ class Monitor:
     def cell(self, client_id: int, column: str) -> str:
         """What one cell of the client's row shows ('' when it has no row)."""
         layout = self.table._columns()
-        cells = self.table._row_cells(client_id, layout)  # [] when it has no row
+        cells = self.table._painter.cells(client_id, layout)  # [] if it has no row
         keys = [c.key for c, _ in layout]
         return cells[keys.index(column)].strip() if cells else ""
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import data_event
 from tui_echo.book import TIMELINE_LENGTH, ClientBook
-from tui_echo.book.client_book import FLOOD, FLOOD_ROWS
+from tui_echo.book.flood import FLOOD, FLOOD_ROWS
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,

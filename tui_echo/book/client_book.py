@@ -10,9 +10,11 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
 
+from tui_echo.book.default_fault import given_at_connect
 from tui_echo.book.door import DoorState
+from tui_echo.book.flood import NOBODY, BriefClient, flood_clients
+from tui_echo.book.rates import server_rates, window_rates
 from tui_echo.book.records import (
     HISTORY_LENGTH,
     HISTORY_SECONDS,
@@ -44,40 +46,6 @@ from tui_echo.events import (
 
 Clock = Callable[[], float]
 
-RATE_FLOOR = 1.0
-"""The shortest span a rate is taken over: a rate is bytes a second, and over less
-than one it would claim bytes never sent (27 bytes a moment old read `116 B/s`)."""
-
-FLOOD = 200
-"""Clients that come and go within one batch beyond which the batch is a flood."""
-FLOOD_ROWS = 50
-"""Of a flood's clients, how many still get a row (the latest ones)."""
-
-
-@dataclass(slots=True)
-class _BriefClient:
-    """A flood's client while the book folds its batch: what its history line
-    needs."""
-
-    peer: str
-    connected_at: float
-    fault: str | None
-
-
-CHANCE_PREFIX = "p="
-"""How the SPEC of a default that is a draw (`p=30%,delay=1s`) starts: `p` is the
-first item of the fault table. A new client gets such a default only if a `fault`
-event of its own says so; any other default, every new client gets, unsaid."""
-
-
-def given_at_connect(default: str | None) -> str | None:
-    """The fault a new client has when it connects, the default being `default`."""
-    if default is None or default.startswith(CHANCE_PREFIX):
-        return None
-    return default
-
-
-_NOBODY: frozenset[int] = frozenset()
 _OF_A_CLIENT = frozenset(
     {ClientConnected, ClientData, ClientClosed, FaultChanged, TlsEstablished}
 )
@@ -130,7 +98,7 @@ class ClientBook:
         """The largest client id seen (the table sizes its ID column by it)."""
         self._faulted: set[int] = set()
         """Connected clients with a fault in force."""
-        self._brief: dict[int, _BriefClient] = {}
+        self._brief: dict[int, BriefClient] = {}
         """A flood's clients that skip their row, from connect to close (one
         batch: see `apply_all`)."""
         self._rating: set[int] = set()
@@ -155,7 +123,7 @@ class ClientBook:
         screen, and costs microseconds each, taken from the echo loop's GIL).
         """
         touched: set[int] = set()
-        brief, remembered = self._flood(events) if self.detail else (_NOBODY, _NOBODY)
+        brief, remembered = flood_clients(events) if self.detail else (NOBODY, NOBODY)
         for event in events:
             kind = type(event)
             if brief and kind in _OF_A_CLIENT and event.client in brief:  # type: ignore[union-attr,operator]
@@ -166,24 +134,6 @@ class ClientBook:
             if client is not None:
                 touched.add(client)
         return touched
-
-    @staticmethod
-    def _flood(events: Sequence[Event]) -> tuple[Collection[int], Collection[int]]:
-        """The clients of a flood that connect and close within `events`, but the
-        last `FLOOD_ROWS` of them (nobody, if it is no flood); and of those, the
-        ones whose close is recent enough to stay in the history."""
-        connected = {e.client for e in events if type(e) is ClientConnected}
-        if len(connected) <= FLOOD:
-            return _NOBODY, _NOBODY
-        closes = [e.client for e in events if type(e) is ClientClosed]
-        closed = [client for client in closes if client in connected]
-        if len(closed) <= FLOOD:
-            return _NOBODY, _NOBODY
-        brief = set(closed[:-FLOOD_ROWS])
-        # The history keeps the last HISTORY_LENGTH closes: older ones of this
-        # batch would be forgotten within it, so they are not written at all.
-        remembered = brief.intersection(closes[-HISTORY_LENGTH:])
-        return brief, remembered
 
     def _skim(self, event: Event, kind: type, remembered: Collection[int]) -> None:
         """Fold a connect, close or fault of a flood's brief client: its counts,
@@ -197,7 +147,7 @@ class ClientBook:
             if client > self.max_id:
                 self.max_id = client
             if client in remembered:
-                self._brief[client] = _BriefClient(
+                self._brief[client] = BriefClient(
                     event.peer,  # type: ignore[union-attr]
                     event.ts,
                     given_at_connect(self.default_fault),
@@ -322,7 +272,7 @@ class ClientBook:
         return event.client
 
     def _add_history(
-        self, client: ClientRecord | _BriefClient, event: ClientClosed
+        self, client: ClientRecord | BriefClient, event: ClientClosed
     ) -> None:
         """The client's story, told by its close, into the bounded history."""
         history = self.history
@@ -443,34 +393,18 @@ class ClientBook:
             if record is None or not record.samples:  # closed or gone: final
                 settled.append(client_id)
                 continue
-            rates = _rates(record.samples, now, horizon)
+            rates = window_rates(record.samples, now, horizon)
             if rates != (record.rate_in, record.rate_out):
                 record.rate_in, record.rate_out = rates
                 self.changes += 1
             if len(record.samples) == 1:  # the window slid past its last data: zero now
                 settled.append(client_id)
         self._rating.difference_update(settled)
-        self._rate_totals(now, horizon)
-        return gone
-
-    def _rate_totals(self, now: float, horizon: float) -> None:
-        """The server's rates: the totals' growth over the window ending now."""
         totals = self.totals
-        samples = self._total_samples
-        samples.append((now, totals.bytes_in, totals.bytes_out))
-        if now - samples[0][0] < RATE_FLOOR:
-            # Less than a second of growth to measure (the first refreshes): the
-            # open clients' own rates are the best word until there is.
-            open_clients = [r for r in self.clients.values() if not r.closed]
-            totals.rate_in = sum(r.rate_in for r in open_clients)
-            totals.rate_out = sum(r.rate_out for r in open_clients)
-            return
-        while len(samples) > 1 and samples[1][0] <= horizon:
-            samples.popleft()
-        since, base_in, base_out = samples[0]
-        span = max(now - since, RATE_FLOOR)
-        totals.rate_in = max(0, totals.bytes_in - base_in) / span
-        totals.rate_out = max(0, totals.bytes_out - base_out) / span
+        totals.rate_in, totals.rate_out = server_rates(
+            self._total_samples, totals, clients.values(), now, horizon
+        )
+        return gone
 
     def prune(self, keep: Collection[int] = ()) -> set[int]:
         """Forget the closed clients whose linger time is over, but those in `keep`
@@ -495,21 +429,3 @@ class ClientBook:
         if self.started_at is None:
             return 0.0
         return max(0.0, self.clock() - self.started_at)
-
-
-def _rates(
-    samples: list[tuple[float, int, int]], now: float, horizon: float
-) -> tuple[float, float]:
-    """Bytes per second in and out over the window ending at `now`.
-
-    The oldest sample kept is the last one at or before the window's start, so an
-    idle client's rate falls to zero as the window slides past its last data.
-    """
-    drop = 0
-    while drop + 1 < len(samples) and samples[drop + 1][0] <= horizon:
-        drop += 1
-    del samples[:drop]
-    since, base_in, base_out = samples[0]
-    _, total_in, total_out = samples[-1]
-    span = max(now - since, RATE_FLOOR)
-    return (total_in - base_in) / span, (total_out - base_out) / span

@@ -10,14 +10,14 @@ one sort).
 
 The cursor belongs to a client, not to a line: it stays on its client while rows are
 added, updated, sorted and removed, stays on screen while the order churns, and lands
-on the neighbour when its client goes. The columns fit the width (columns.py)."""
+on the neighbour when its client goes. The columns fit the width (columns.py); the
+lines' text and styles, and their caches, are `RowPainter`'s (row_painter.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import ClassVar
 
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
@@ -30,15 +30,14 @@ from textual.strip import Strip
 
 from tui_echo.book import ClientBook
 from tui_echo.events import ClientState, KernelStats
-from tui_echo.ui.widgets.columns import BY_KEY, GAP, Column, RowView, layout_columns
+from tui_echo.ui.widgets.columns import BY_KEY, Column, RowView
+from tui_echo.ui.widgets.row_painter import RowPainter
 from tui_echo.ui.widgets.rows import (
     OrderStamp,
     column_at,
     empty_hint,
-    header_text,
     order_stamp,
     ordered_clients,
-    row_cells,
     sortable,
     table_title,
 )
@@ -143,36 +142,21 @@ class ClientTable(ScrollView, can_focus=True):
         self.cursor_client: int | None = None
         self.view = RowView(kernel=kernel)
         """The time and the kernel's answers the cells are drawn with."""
-        self._styles: dict[str, Style] = {}
-        """Component styles, looked up once: a lookup costs more than a row."""
-        self._layout_for: tuple[int, int, bool, bool, bool] = (
-            -1,
-            -1,
-            False,
-            False,
-            False,
-        )
-        self._layout: list[tuple[Column, int]] = []
-        self._cells: dict[int, list[str]] = {}
-        """The text of the rows drawn since the last update, by client id."""
+        self._painter = RowPainter(book, self.view, self._style_named)
+        """The lines' text and styles, and their caches."""
         self._frame: Frame = ()
         self._title = ""
         self.repaints = 0
         """Repaints asked for by `update_rows` (tests count the skipped ones)."""
 
     def notify_style_update(self) -> None:
-        self._styles.clear()  # the theme or the stylesheet changed
+        self._painter.forget_styles()  # the theme or the stylesheet changed
         super().notify_style_update()
 
-    def _style(self, name: str) -> Style:
-        style = self._styles.get(name)
-        if style is None:
-            if name == "base":
-                style = self.rich_style
-            else:
-                style = self.get_component_rich_style(f"client-table--{name}")
-            self._styles[name] = style
-        return style
+    def _style_named(self, name: str) -> Style:
+        if name == "base":
+            return self.rich_style
+        return self.get_component_rich_style(f"client-table--{name}")
 
     # ---- the rows ---------------------------------------------------------------
 
@@ -202,7 +186,7 @@ class ClientTable(ScrollView, can_focus=True):
         )
         self._restore_cursor(previous_index, keep_visible=was_visible)
         self._update_title()
-        self._cells.clear()
+        self._painter.forget_cells()
         self._repaint_if_changed()
 
     def _on_screen(self, index: int) -> bool:
@@ -222,7 +206,7 @@ class ClientTable(ScrollView, can_focus=True):
         """Repaint unless the screen would look the same (skip the frame)."""
         layout = self._columns()
         rows = tuple(
-            (client_id, tuple(self._row_cells(client_id, layout)))
+            (client_id, tuple(self._painter.cells(client_id, layout)))
             for client_id in self.visible_clients()
         )
         frame = (
@@ -388,7 +372,7 @@ class ClientTable(ScrollView, can_focus=True):
             self.post_message(self.ClientSelected(self, self.cursor_client))
 
     def on_resize(self, event: events.Resize) -> None:
-        self._cells.clear()
+        self._painter.forget_cells()
         self.virtual_size = Size(event.size.width, len(self.order) + 1)
         self._scroll_cursor_into_view()
 
@@ -396,18 +380,7 @@ class ClientTable(ScrollView, can_focus=True):
 
     def _columns(self) -> list[tuple[Column, int]]:
         """The columns that fit now, with their widths (worked out once per size)."""
-        key = (
-            self.scrollable_content_region.width,
-            max(3, len(str(self.book.max_id))),
-            self.book.faults_in_play,
-            self.view.kernel is not None,
-            self.book.tls is not None,
-        )
-        if key != self._layout_for:
-            self._layout_for = key
-            self._layout = layout_columns(*key)
-            self._cells.clear()
-        return self._layout
+        return self._painter.columns(self.scrollable_content_region.width)
 
     def visible_columns(self) -> list[str]:
         """The keys of the columns on screen, left to right."""
@@ -416,51 +389,19 @@ class ClientTable(ScrollView, can_focus=True):
     def _column_at(self, x: int) -> str | None:
         return column_at(self._columns(), x)
 
-    def _row_cells(self, client_id: int, layout: list[tuple[Column, int]]) -> list[str]:
-        """The text of a row's cells (cached until the next update)."""
-        cells = self._cells.get(client_id)
-        if cells is None:
-            record = self.book.clients.get(client_id)
-            if record is None:
-                return []
-            cells = self._cells[client_id] = row_cells(record, layout, self.view)
-        return cells
-
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
+        painter = self._painter
         if y == 0:
-            strip = self._header_strip()
+            strip = painter.header(width, self.sort_column, self.sort_descending)
         else:
             index = round(self.scroll_y) + y - 1
             if 0 <= index < len(self.order):
-                strip = self._row_strip(self.order[index])
+                client_id = self.order[index]
+                cursor = client_id == self.cursor_client
+                strip = painter.row(client_id, width, cursor=cursor)
             elif index == 1 and not self.order:
-                strip = Strip([Segment(" " + self.empty_hint, self._style("hint"))])
+                strip = painter.hint(self.empty_hint)
             else:
-                strip = Strip.blank(width, self._style("base"))
-        return strip.crop_extend(0, width, self._style("base"))
-
-    def _header_strip(self) -> Strip:
-        text = header_text(self._columns(), self.sort_column, self.sort_descending)
-        return Strip([Segment(text, self._style("header"))])
-
-    def _row_strip(self, client_id: int) -> Strip:
-        record = self.book.clients.get(client_id)
-        if record is None:
-            return Strip.blank(
-                self.scrollable_content_region.width, self._style("base")
-            )
-        layout = self._columns()
-        state_style = self._style(record.state)
-        row_style = state_style if record.closed else self._style("base")
-        if client_id == self.cursor_client:
-            row_style = row_style + self._style("cursor")
-            state_style = row_style
-        gap = " " * GAP
-        segments = []
-        for (column, _), text in zip(
-            layout, self._row_cells(client_id, layout), strict=True
-        ):
-            style = state_style if column.key == "state" else row_style
-            segments.append(Segment(text + gap, style))
-        return Strip(segments)
+                strip = painter.blank(width)
+        return strip.crop_extend(0, width, painter.style("base"))
