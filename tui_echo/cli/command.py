@@ -16,7 +16,7 @@ import termios
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tui_echo.cli.arguments import (
     PROG,
@@ -46,8 +46,6 @@ from tui_echo.sources.live import LiveSource
 from tui_echo.sources.replay import LogReplay, ReplayError
 from tui_echo.words import escape, format_address, is_loopback
 
-if TYPE_CHECKING:
-    pass
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 SWITCH_INTERVAL = 0.001
