@@ -27,11 +27,11 @@ from tui_echo.events import (
     ClientState,
     Listening,
     TlsEstablished,
-    event_text,
-    from_json,
     json_line,
     to_json,
 )
+from tui_echo.events_parse import from_json
+from tui_echo.events_text import event_text
 from tui_echo.pytest_plugin import EventRecorder
 from tui_echo.sources.attached import RemoteServer
 from tui_echo.sources.replay import LogReplay

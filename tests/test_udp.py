@@ -25,9 +25,9 @@ from tui_echo.events import (
     ClientData,
     ClientState,
     Listening,
-    from_json_line,
     json_line,
 )
+from tui_echo.events_parse import from_json_line
 from tui_echo.faults import FaultSpec
 from tui_echo.pytest_plugin import EchoServerFixture
 from tui_echo.server import EchoServer

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 
 from tui_echo.control.tls_fields import parse_server_tls, parse_tls_words
 from tui_echo.events import (
-    MAX_TEXT,
     PROTOCOLS,
     ClientState,
     KernelStats,
     TlsEstablished,
 )
+from tui_echo.events_parse import MAX_TEXT
 from tui_echo.faults import FaultActivity, FaultSpec
 from tui_echo.faults.listener import ListenerFault
 from tui_echo.words import quoted

@@ -57,9 +57,8 @@ from tui_echo.events import (
     ScenarioStep,
     ServerError,
     ShutdownComplete,
-    from_json,
-    from_json_line,
 )
+from tui_echo.events_parse import from_json, from_json_line
 from tui_echo.faults import FaultActivity, FaultSpec, fault_text
 from tui_echo.faults.listener import ListenerFault, listener_text
 from tui_echo.sources.contract import (
