@@ -23,7 +23,8 @@ from tests.helpers import (
     wait_until,
 )
 from tui_echo.book import ClientBook
-from tui_echo.control.client import BadAnswerError, parse_stats
+from tui_echo.control.answers import parse_stats
+from tui_echo.control.client import BadAnswerError
 from tui_echo.events import ListenerChanged, to_json
 from tui_echo.events_parse import from_json
 from tui_echo.events_text import event_text

@@ -21,7 +21,8 @@ from tests.tls_helpers import (
     tls_recv_exactly,
 )
 from tui_echo.book import ClientBook
-from tui_echo.control.client import BadAnswerError, parse_list, parse_stats
+from tui_echo.control.answers import parse_list, parse_stats
+from tui_echo.control.client import BadAnswerError
 from tui_echo.events import (
     ClientConnected,
     ClientState,

@@ -13,9 +13,10 @@ event's `seq` against its client's `LIST` line and `STATS`); later events go to 
 feed. When the server goes away the feed says so with an `error` event, and the
 clock stops.
 
-Whatever answers at the path is untrusted (control/client.py): every line has a
-limit, every field is checked, every wait has a deadline or is ended by shutting
-the sockets down; a bad answer is said in words, escaped, never a traceback.
+Whatever answers at the path is untrusted (control/client.py, control/answers.py):
+every line has a limit, every field is checked, every wait has a deadline or is
+ended by shutting the sockets down; a bad answer is said in words, escaped, never a
+traceback.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ from typing import TYPE_CHECKING
 
 from tui_echo.book.records import HISTORY_LENGTH, ClosedClient
 from tui_echo.book.seed import SeedClient, Snapshot, seed_book
+from tui_echo.control.answers import (
+    parse_activity,
+    parse_history,
+    parse_kernel,
+    parse_list,
+    parse_recent,
+    parse_stats,
+)
 from tui_echo.control.client import (
     BadAnswerError,
     CancelledError,
@@ -41,12 +50,6 @@ from tui_echo.control.client import (
     NoAnswerError,
     RefusedError,
     ServerClosedError,
-    parse_activity,
-    parse_history,
-    parse_kernel,
-    parse_list,
-    parse_recent,
-    parse_stats,
     read_reply,
 )
 from tui_echo.engine.feed import EventFeed
