@@ -30,7 +30,7 @@ from tests.helpers import (
 from tests.pilot import REFRESH, SIZE, until
 from tui_echo.book import ClientBook
 from tui_echo.book.seed import SeedClient, Snapshot, seed_book
-from tui_echo.control.client import parse_history, parse_list, parse_stats
+from tui_echo.control.answers import parse_history, parse_list, parse_stats
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,

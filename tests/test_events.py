@@ -19,10 +19,10 @@ from tui_echo.events import (
     Rejected,
     ServerError,
     ShutdownComplete,
-    from_json,
     json_line,
     to_json,
 )
+from tui_echo.events_parse import from_json
 
 
 def test_json_form_has_event_and_ts_first_then_the_spec_fields() -> None:

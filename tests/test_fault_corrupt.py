@@ -17,11 +17,11 @@ from tui_echo.events import (
     ClientConnected,
     Corrupted,
     FaultChanged,
-    event_text,
-    from_json,
     json_line,
     to_json,
 )
+from tui_echo.events_parse import from_json
+from tui_echo.events_text import event_text
 from tui_echo.faults import FaultSpec
 from tui_echo.faults.stack import ALTERED_PIECE
 from tui_echo.faults.stages import LISTED_FLIPS

@@ -23,8 +23,11 @@ from tests.helpers import (
     wait_until,
 )
 from tui_echo.book import ClientBook
-from tui_echo.control.client import BadAnswerError, parse_stats
-from tui_echo.events import ListenerChanged, event_text, from_json, to_json
+from tui_echo.control.answers import parse_stats
+from tui_echo.control.client import BadAnswerError
+from tui_echo.events import ListenerChanged, to_json
+from tui_echo.events_parse import from_json
+from tui_echo.events_text import event_text
 from tui_echo.faults.listener import ListenerFault
 from tui_echo.sources.attached import RemoteServer
 

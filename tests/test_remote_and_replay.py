@@ -30,7 +30,8 @@ from tui_echo.events import (
 )
 from tui_echo.faults import FaultSpec
 from tui_echo.pytest_plugin import EventRecorder
-from tui_echo.sources.attached import GONE, AttachError, RemoteServer
+from tui_echo.sources.attach_stream import GONE
+from tui_echo.sources.attached import AttachError, RemoteServer
 from tui_echo.sources.replay import PACE, LogReplay, ReplayError
 
 StartServer = Callable[..., RunningServer]

@@ -17,11 +17,10 @@ from tui_echo.book.seed import Snapshot, seed_book
 from tui_echo.events import (
     Listening,
     ScenarioStep,
-    from_json,
-    from_json_line,
     json_line,
     to_json,
 )
+from tui_echo.events_parse import from_json, from_json_line
 from tui_echo.faults.scenario_file import parse_scenario
 from tui_echo.sources.attached import RemoteServer
 

@@ -9,10 +9,9 @@ from tui_echo.events import (
     ClientConnected,
     ClientData,
     Listening,
-    event_text,
-    from_json,
-    from_json_line,
 )
+from tui_echo.events_parse import from_json, from_json_line
+from tui_echo.events_text import event_text
 from tui_echo.units import human_duration, human_rate, human_size
 from tui_echo.words import clock_time, escape, hexdump, printable, timestamp
 

@@ -21,17 +21,18 @@ from tests.tls_helpers import (
     tls_recv_exactly,
 )
 from tui_echo.book import ClientBook
-from tui_echo.control.client import BadAnswerError, parse_list, parse_stats
+from tui_echo.control.answers import parse_list, parse_stats
+from tui_echo.control.client import BadAnswerError
 from tui_echo.events import (
     ClientConnected,
     ClientState,
     Listening,
     TlsEstablished,
-    event_text,
-    from_json,
     json_line,
     to_json,
 )
+from tui_echo.events_parse import from_json
+from tui_echo.events_text import event_text
 from tui_echo.pytest_plugin import EventRecorder
 from tui_echo.sources.attached import RemoteServer
 from tui_echo.sources.replay import LogReplay

@@ -15,7 +15,8 @@ from tests.helpers import DEADLINE, Headless, ask_control, wait_until
 from tests.pilot import running_monitor
 from tui_echo.book import ClientBook
 from tui_echo.book.seed import SeedClient, Snapshot, seed_book
-from tui_echo.control.client import BadAnswerError, parse_list, parse_stats
+from tui_echo.control.answers import parse_list, parse_stats
+from tui_echo.control.client import BadAnswerError
 from tui_echo.engine.config import ServerConfig
 from tui_echo.engine.listener import ServerStartError
 from tui_echo.engine.peers import Peer
@@ -25,9 +26,9 @@ from tui_echo.events import (
     ClientData,
     ClientState,
     Listening,
-    from_json_line,
     json_line,
 )
+from tui_echo.events_parse import from_json_line
 from tui_echo.faults import FaultSpec
 from tui_echo.pytest_plugin import EchoServerFixture
 from tui_echo.server import EchoServer

@@ -1,5 +1,7 @@
-"""The events the echo core publishes: small slotted dataclasses with a JSON form and
-a text form, and the readings (client states, kernel numbers) that come with them.
+"""The events the echo core publishes: small slotted dataclasses and their JSON form,
+and the readings (client states, kernel numbers) that come with them. Events from
+outside are read back, checked, by events_parse.py; their text form (the headless
+log's lines) is events_text.py's.
 
 Every event has a wall-clock timestamp `ts` (seconds since the epoch) and a class
 constant `kind`, its name in the JSON form. `Event` is the closed union of them all,
@@ -13,8 +15,6 @@ several times as much to build, and the loop builds several per connection.
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -23,11 +23,9 @@ from json.encoder import encode_basestring_ascii
 from typing import Any, ClassVar
 
 from tui_echo.events_tls import TlsEstablished as TlsEstablished
-from tui_echo.events_tls import tls_line, tls_summary
+from tui_echo.events_tls import tls_line
 from tui_echo.states import FAULT_OFF as FAULT_OFF
 from tui_echo.states import ClientState as ClientState
-from tui_echo.units import human_size
-from tui_echo.words import escape, format_address, quoted
 
 JsonObject = dict[str, Any]
 
@@ -88,6 +86,10 @@ class ClientConnected:
     proto: str = "tcp"
     """`tcp`, or `udp` for a UDP peer (its first datagram); logs older than UDP
     have no such field, and mean `tcp`."""
+
+
+PROTOCOLS = ("tcp", "udp")
+"""The protocols a client may speak (`proto`)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -358,266 +360,3 @@ _LINE_FORMATS: dict[type, Callable[[Any], str]] = {
         f'"offset":{e.offset},"bit":{e.bit},"more":{e.more}}}'
     ),
 }
-
-
-_DATAGRAM_COUNTS = ("datagrams_in", "datagrams_out", "dropped")
-PROTOCOLS = ("tcp", "udp")
-"""The protocols a client may speak (`proto`)."""
-
-_KINDS: dict[str, type[Event]] = {
-    cls.kind: cls
-    for cls in (
-        Listening,
-        ClientConnected,
-        ClientData,
-        ClientClosed,
-        FaultChanged,
-        Rejected,
-        ServerError,
-        TlsEstablished,
-        ShutdownComplete,
-        ListenerChanged,
-        ScenarioStep,
-        Corrupted,
-    )
-}
-_TYPES: dict[str, tuple[type, ...]] = {
-    "host": (str,),
-    "peer": (str,),
-    "reason": (str,),
-    "message": (str,),
-    "fault": (str,),
-    "state": (str,),
-    "client": (int,),
-    "port": (int,),
-    "bytes": (int,),
-    "bytes_in": (int,),
-    "bytes_out": (int,),
-    "pending": (int,),
-    "discarded": (int,),
-    "offset": (int,),
-    "bit": (int,),
-    "more": (int,),
-    "ts": (int, float),
-    "step": (int,),
-    "clock": (int, float),
-    "does": (str,),
-    "next_at": (int, float),
-    "next_does": (str,),
-    "proto": (str,),
-    "udp_port": (int,),
-    "datagrams_in": (int,),
-    "datagrams_out": (int,),
-    "dropped": (int,),
-    "tls_ca": (str,),
-    "tls_fingerprint": (str,),
-    "version": (str,),
-    "cipher": (str,),
-    "alpn": (str,),
-    "sni": (str,),
-    "client_cert": (str,),
-    "client_cert_issuer": (str,),
-    "client_cert_expires": (int, float),
-    "resumed": (bool,),
-}
-_OPTIONAL = frozenset(
-    {
-        "discarded",
-        "more",
-        "proto",
-        "udp_port",
-        *_DATAGRAM_COUNTS,
-        "tls_ca",
-        "tls_fingerprint",
-        "alpn",
-        "sni",
-        "client_cert",
-        "client_cert_issuer",
-        "client_cert_expires",
-    }
-)
-"""Fields an event from outside may leave out or give as null (older logs have
-none of these; a TLS event's ALPN, SNI and certificate may be null)."""
-
-MAX_TEXT = 1024
-"""Longest text field an event from outside may carry (a peer, a reason)."""
-
-_LARGEST_COUNT = (1 << 63) - 1
-_LARGEST: dict[str, float] = {
-    "client": _LARGEST_COUNT,
-    "port": 65535,
-    "udp_port": 65535,
-    "bytes": _LARGEST_COUNT,
-    "bytes_in": _LARGEST_COUNT,
-    "bytes_out": _LARGEST_COUNT,
-    "pending": _LARGEST_COUNT,
-    "discarded": _LARGEST_COUNT,
-    "offset": _LARGEST_COUNT,
-    "bit": 7,
-    "more": _LARGEST_COUNT,
-    "ts": 32503680000.0,  # the year 3000: no later clock makes sense here
-    "step": _LARGEST_COUNT,
-    "clock": 32503680000.0,
-    "next_at": 32503680000.0,
-    "datagrams_in": _LARGEST_COUNT,
-    "datagrams_out": _LARGEST_COUNT,
-    "dropped": _LARGEST_COUNT,
-    "client_cert_expires": 32503680000.0,
-}
-"""The largest value a number field may have in an event from outside."""
-
-
-def from_json(payload: object) -> Event:
-    """The event a JSON object (as `to_json` made it) stands for; extra keys such as
-    the control socket's `seq` are ignored.
-
-    Raises:
-        ValueError: it is not one of our events (unknown kind, a field missing, of
-            the wrong type, out of range or too long).
-    """
-    if not isinstance(payload, dict):
-        raise ValueError("not a JSON object")
-    kind = payload.get("event")
-    cls = _KINDS.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        if kind is None:
-            raise ValueError('not a tui-echo event: it has no "event" field')
-        raise ValueError(f"not a tui-echo event: unknown kind {quoted(str(kind), 40)}")
-    values: dict[str, Any] = {}
-    optional_client = cls in (ServerError, FaultChanged)
-    for name in cls.__slots__:
-        value = payload.get(name)
-        if value is None and (
-            (name == "client" and optional_client) or name in _OPTIONAL
-        ):
-            continue  # absent: no client concerned, nothing discarded, no TLS
-        if name not in payload:
-            raise ValueError(f"{kind} event without {name!r}")
-        if (isinstance(value, bool) and name != "resumed") or not isinstance(
-            value, _TYPES[name]
-        ):
-            raise ValueError(
-                f"{kind} event with a bad {name!r}: {quoted(repr(value), 40)}"
-            )
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"{kind} event with a bad {name!r}: {value!r}")
-        if (
-            isinstance(value, (int, float))
-            and not isinstance(value, bool)
-            and not 0 <= value <= _LARGEST[name]
-        ):
-            shown = quoted(str(value), 24)
-            raise ValueError(f"{kind} event with {name!r} out of range: {shown}")
-        if isinstance(value, str):
-            if len(value) > MAX_TEXT:
-                raise ValueError(f"{kind} event with a {name!r} too long to show")
-            value = escape(value)
-        values[name] = value
-    if values.get("proto", "tcp") not in PROTOCOLS:
-        shown = quoted(values["proto"], 40)
-        raise ValueError(f"connect event with an unknown proto: {shown}")
-    if cls is ClientData:
-        try:
-            values["state"] = ClientState(values["state"])
-        except ValueError:
-            raise ValueError(
-                f"data event with an unknown state: {quoted(values['state'], 40)}"
-            ) from None
-    return cls(**values)
-
-
-def from_json_line(raw: bytes | str) -> Event:
-    """An event from one JSON line (ValueError if it is not one of ours)."""
-    try:
-        payload = json.loads(raw)
-    except json.JSONDecodeError:
-        raise ValueError("not JSON") from None
-    except RecursionError:  # `[[[[...` deeper than the parser's stack
-        raise ValueError("JSON nested too deeply to be an event") from None
-    return from_json(payload)
-
-
-def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None) -> str:
-    """One line saying what happened, without timestamp; `peer_of` names clients."""
-
-    def who(client: int) -> str:
-        peer = peer_of(client) if peer_of is not None else None
-        return f"#{client} {peer}" if peer else f"#{client}"
-
-    match event:
-        case Listening():
-            where = format_address(event.host, event.port)
-            tls = "" if event.tls_fingerprint is None else "  tls"
-            if event.tls_ca is not None:
-                tls += f"  ca {event.tls_ca}"
-            if event.tls_fingerprint is not None:
-                tls += f"  sha256 {event.tls_fingerprint}"
-            if event.udp_port is not None:
-                return f"listening   on {where} (TCP, and UDP on the same port){tls}"
-            return f"listening   on {where}{tls}"
-        case ClientConnected():
-            udp = " udp" if event.proto == "udp" else ""
-            return f"connect     #{event.client} {event.peer}{udp}"
-        case ClientData():
-            datagrams = (
-                ""
-                if event.datagrams_in is None
-                else f"  datagrams in {event.datagrams_in:,}"
-                f" out {event.datagrams_out or 0:,} dropped {event.dropped or 0:,}"
-            )
-            return (
-                f"data        {who(event.client)} +{human_size(event.bytes)}"
-                f"  in {human_size(event.bytes_in)}  out {human_size(event.bytes_out)}"
-                f"  pending {human_size(event.pending)}  {event.state}{datagrams}"
-            )
-        case ClientClosed():
-            discarded = (
-                f"  discarded {human_size(event.discarded)}" if event.discarded else ""
-            )
-            return (
-                f"close       {who(event.client)} {event.reason}"
-                f"  in {human_size(event.bytes_in)}  out {human_size(event.bytes_out)}"
-                f"{discarded}"
-            )
-        case Rejected():
-            return f"rejected    {event.peer} {event.reason}"
-        case ServerError():
-            where = f"{who(event.client)} " if event.client is not None else ""
-            return f"error       {where}{event.message}"
-        case FaultChanged():
-            where = who(event.client) if event.client is not None else "new clients"
-            if event.fault == FAULT_OFF:
-                return f"fault       {where}: cleared"
-            return f"fault       {where}: {event.fault}"
-        case TlsEstablished():
-            return f"tls         {who(event.client)} {tls_summary(event)}"
-        case ShutdownComplete():
-            return "shutdown"
-        case ListenerChanged():
-            if event.fault == FAULT_OFF:
-                return "listener    off: accepting as usual"
-            return f"listener    {event.fault}"
-        case ScenarioStep():
-            now = (
-                "started"
-                if event.step == 0
-                else f"step {event.step} at {_seconds(event.clock)}: {event.does}"
-            )
-            if not event.next_does:
-                return f"scenario    {now}; no more timed steps"
-            return (
-                f"scenario    {now}; next at {_seconds(event.next_at)}:"
-                f" {event.next_does}"
-            )
-
-        case Corrupted():
-            more = f"  and {event.more:,} more not listed" if event.more else ""
-            return (
-                f"corrupt     {who(event.client)} offset {event.offset:,}"
-                f" bit {event.bit}{more}"
-            )
-
-
-def _seconds(seconds: float) -> str:
-    """A time on a scenario's clock, for its log line: `12.5s`."""
-    return f"{seconds:.6g}s" if seconds < 1e6 else f"{seconds:.0f}s"

@@ -15,7 +15,8 @@ from collections.abc import Callable
 
 from tui_echo.book import ClientBook
 from tui_echo.engine.feed import EventFeed
-from tui_echo.events import ClientClosed, Event, ShutdownComplete, event_text, json_line
+from tui_echo.events import ClientClosed, Event, ShutdownComplete, json_line
+from tui_echo.events_text import event_text
 from tui_echo.server import EchoServer
 from tui_echo.units import human_duration
 from tui_echo.words import os_reason, timestamp

@@ -13,7 +13,8 @@ import math
 import re
 from urllib.parse import quote, unquote
 
-from tui_echo.events import MAX_TEXT, TlsEstablished
+from tui_echo.events import TlsEstablished
+from tui_echo.events_parse import MAX_TEXT
 from tui_echo.words import escape
 
 NONE = "-"

@@ -6,22 +6,23 @@ one streams `EVENTS`, the other carries `LIST`, `STATS`, `HISTORY` and then the
 commands, from a worker thread, so the monitor never waits on a socket.
 
 Attaching starts from the server's truth with no gap and no double count: the
-stream is opened first and what it says is held back while `LIST`, `STATS` and
-`HISTORY` are asked; `prepare(book)` brings the monitor's book to that snapshot
-(book/seed.py) and folds the held events the snapshot does not reflect (each
-event's `seq` against its client's `LIST` line and `STATS`); later events go to the
-feed. When the server goes away the feed says so with an `error` event, and the
-clock stops.
+stream is opened first and what it says is held back (attach_stream.py) while
+`LIST`, `STATS` and `HISTORY` are asked (attach_snapshot.py); `prepare(book)`
+brings the monitor's book to that snapshot (book/seed.py) and folds the held
+events the snapshot does not reflect (each event's `seq` against its client's
+`LIST` line and `STATS`); later events go to the feed. When the server goes away
+the feed says so with an `error` event, and the clock stops. This module connects,
+carries the commands, and detaches.
 
-Whatever answers at the path is untrusted (control/client.py): every line has a
-limit, every field is checked, every wait has a deadline or is ended by shutting
-the sockets down; a bad answer is said in words, escaped, never a traceback.
+Whatever answers at the path is untrusted (control/client.py, control/answers.py):
+every line has a limit, every field is checked, every wait has a deadline or is
+ended by shutting the sockets down; a bad answer is said in words, escaped, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import queue
 import socket
@@ -31,8 +32,8 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from tui_echo.book.records import HISTORY_LENGTH, ClosedClient
-from tui_echo.book.seed import SeedClient, Snapshot, seed_book
+from tui_echo.book.seed import Snapshot, seed_book
+from tui_echo.control.answers import parse_activity, parse_kernel, parse_recent
 from tui_echo.control.client import (
     BadAnswerError,
     CancelledError,
@@ -41,27 +42,14 @@ from tui_echo.control.client import (
     NoAnswerError,
     RefusedError,
     ServerClosedError,
-    parse_activity,
-    parse_history,
-    parse_kernel,
-    parse_list,
-    parse_recent,
-    parse_stats,
     read_reply,
 )
 from tui_echo.engine.feed import EventFeed
-from tui_echo.events import (
-    ClientData,
-    Event,
-    KernelStats,
-    ScenarioStep,
-    ServerError,
-    ShutdownComplete,
-    from_json,
-    from_json_line,
-)
+from tui_echo.events import ClientData, Event, KernelStats, ServerError
 from tui_echo.faults import FaultActivity, FaultSpec, fault_text
 from tui_echo.faults.listener import ListenerFault, listener_text
+from tui_echo.sources.attach_snapshot import take_snapshot
+from tui_echo.sources.attach_stream import EventStream
 from tui_echo.sources.contract import (
     Commands,
     FaultTarget,
@@ -80,22 +68,9 @@ ATTACH_TIMEOUT = 5.0
 `HISTORY`): a server that does not answer, or trickles, is given up on."""
 REPLY_TIMEOUT = 5.0
 """Seconds a command's answer may take once attached."""
-CATCH_UP = 0.2
-"""Seconds to wait for the stream to show an event, when none came while the
-snapshot was taken (then nothing happened meanwhile)."""
 JOIN_TIMEOUT = 1.0
 """Seconds to wait for a thread when detaching (its socket is shut down: it ends at
 once)."""
-MAX_LISTED = 250_000
-"""Clients a `LIST` answer may have (256 bytes a line at most on average)."""
-MAX_EARLY = 100_000
-"""Events the stream may bring while the snapshot is taken..."""
-MAX_EARLY_BYTES = 32 << 20
-"""... and their bytes (held in memory until the book takes them)."""
-_LARGEST_SEQ = (1 << 63) - 1
-
-GONE = "the server went away (its control socket closed)"
-
 
 KEEPALIVE = 2.0
 """Seconds of silence after which the command connection says `PING`: the server
@@ -150,8 +125,6 @@ class RemoteServer:
         self._reply_timeout = reply_timeout
         self._ended_at: float | None = None
         self._ended = False
-        self._end_reason: str | None = None
-        """Why a bad answer ended the source, in words."""
         self._ending = threading.Lock()
         self._closed = False
         self.seed: Seed | None = self.prepare
@@ -161,16 +134,6 @@ class RemoteServer:
         self._recent: dict[int, bytes] = {}
         self._activity: dict[int, FaultActivity | None] = {}
         self._inspected: set[int] = set()
-        # What the stream said while the snapshot was taken, held for `prepare`;
-        # the reader thread and the attaching thread share it under the lock.
-        self._seen = threading.Condition()
-        self._early: list[tuple[int, Event]] = []
-        self._cut: int | None = None
-        self._first_seq: int | None = None
-        self._last_seq = 0
-        self._too_many = False
-        self._early_bytes = 0
-        self._stream_ended = False
         deadline = time.monotonic() + timeout
         self._stream = _connect(path, timeout)
         try:
@@ -178,14 +141,15 @@ class RemoteServer:
         except AttachError:
             self._stream.close()
             raise
-        self._lines = LineReader(self._stream)
+        self._events = EventStream(self._stream, self._publish, self._end)
         self._replies = LineReader(self._commands)
         try:
             try:
                 self._first_look(deadline, cancel)
             except (ControlClientError, OSError):
-                if self._end_reason is not None:  # the stream said what went wrong
-                    raise BadAnswerError(self._end_reason) from None
+                reason = self._events.end_reason
+                if reason is not None:  # the stream said what went wrong
+                    raise BadAnswerError(reason) from None
                 raise
         except CancelledError:
             self.close()
@@ -220,166 +184,16 @@ class RemoteServer:
 
     def _first_look(self, deadline: float, cancel: threading.Event | None) -> None:
         """Open the stream, then take the snapshot while the stream is held back."""
-        self._stream.sendall(b"EVENTS\n")
-        if read_reply(self._lines, "EVENTS", deadline, cancel, max_lines=0):
-            raise BadAnswerError("the server did not start the events stream")
-        reader = threading.Thread(
-            target=self._read_events, name="tui-echo-attach", daemon=True
+        self._threads.append(self._events.open(deadline, cancel))
+        self.snapshot = take_snapshot(
+            self._commands, self._replies, self._events, deadline, cancel
         )
-        self._threads.append(reader)
-        reader.start()
-        # LIST before STATS: every LIST line's seq is then at most STATS' seq, so
-        # STATS' totals are one cut that every held event is judged against.
-        # HISTORY last: a client that closes meanwhile is in it, or its close is
-        # held (and its record, seeded or held, gives the book its history line).
-        # SCENARIO after them: the latest step, or a later one that the held
-        # events also carry (applied after the snapshot, they end on the same).
-        self._commands.sendall(b"LIST\nSTATS\nHISTORY\nSCENARIO\n")
-        listed = [
-            parse_list(line)
-            for line in read_reply(
-                self._replies,
-                "LIST",
-                deadline,
-                cancel,
-                max_lines=MAX_LISTED,
-                max_bytes=MAX_LISTED * 256,
-            )
-        ]
-        listed_at = time.time()
-        stats_lines = read_reply(self._replies, "STATS", deadline, cancel, max_lines=1)
-        if not stats_lines:
-            raise BadAnswerError("the STATS answer is empty")
-        stats = parse_stats(stats_lines[0])
-        history = [
-            parse_history(line)
-            for line in read_reply(
-                self._replies,
-                "HISTORY",
-                deadline,
-                cancel,
-                max_lines=10 * HISTORY_LENGTH,
-            )[-HISTORY_LENGTH:]
-        ]
-        scenario = self._scenario(deadline, cancel)
-        self._catch_up(stats.seq, deadline, cancel)
-        if self._stream_ended:  # while attaching: no monitor to show it to
-            raise BadAnswerError(self._end_reason or "the server ended the events")
-        if self._too_many:
-            raise BadAnswerError(f"more than {MAX_EARLY:,} events came while attaching")
-        for line in listed:
-            if line.seq > stats.seq:
-                raise BadAnswerError(
-                    f"a LIST line of seq={line.seq}, after STATS' seq={stats.seq}"
-                )
-        now = time.time()
-        self.snapshot = Snapshot(
-            host=stats.host,
-            port=stats.port,
-            started_at=stats.started,
-            default_fault=stats.fault,
-            listener=stats.listener,
-            tls=stats.tls,
-            clients_now=stats.clients,
-            clients_total=stats.total,
-            rejected=stats.rejected,
-            bytes_in=stats.bytes_in,
-            bytes_out=stats.bytes_out,
-            seq=stats.seq,
-            taken_at=now,
-            clients=[
-                SeedClient(
-                    id=line.id,
-                    peer=line.peer,
-                    state=line.state,
-                    connected_at=listed_at - line.age,
-                    last_active=listed_at - line.idle,
-                    bytes_in=line.bytes_in,
-                    bytes_out=line.bytes_out,
-                    pending=line.pending,
-                    fault=line.fault,
-                    seq=line.seq,
-                    proto=line.proto,
-                    datagrams_in=line.datagrams_in,
-                    datagrams_out=line.datagrams_out,
-                    dropped=line.dropped,
-                    tls=line.tls,
-                )
-                for line in listed
-            ],
-            history=[
-                ClosedClient(
-                    id=line.id,
-                    peer=line.peer,
-                    connected_at=line.connected,
-                    closed_at=line.closed,
-                    reason=line.reason,
-                    bytes_in=line.bytes_in,
-                    bytes_out=line.bytes_out,
-                    discarded=line.discarded,
-                    fault=line.fault,
-                )
-                for line in history
-            ],
-            scenario=scenario,
-        )
-
-    def _scenario(
-        self, deadline: float, cancel: threading.Event | None
-    ) -> ScenarioStep | None:
-        """The server's latest `scenario` event, if it runs a scenario."""
-        lines = read_reply(self._replies, "SCENARIO", deadline, cancel, max_lines=1)
-        if not lines:
-            return None
-        try:
-            event = from_json_line(lines[0])
-        except ValueError as exc:
-            raise BadAnswerError(
-                f"the SCENARIO answer is not an event: {exc}"
-            ) from None
-        if not isinstance(event, ScenarioStep):
-            raise BadAnswerError(
-                f"the SCENARIO answer is a {event.kind} event, not a scenario event"
-            )
-        return event
-
-    def _catch_up(
-        self, seq: int, deadline: float, cancel: threading.Event | None
-    ) -> None:
-        """Wait until the stream has brought every event up to `seq` (it numbers
-        them one by one, from where it started), then send later ones to the feed.
-
-        If no event came at all, wait `CATCH_UP` for one: the stream's start is
-        not said, and a quiet server may have published none since."""
-        quiet_until = time.monotonic() + CATCH_UP
-        with self._seen:
-            while not self._stream_ended and not self._too_many:
-                first = self._first_seq
-                if first is None:
-                    if time.monotonic() >= quiet_until:
-                        break
-                elif first > seq or self._last_seq >= seq:
-                    break
-                if cancel is not None and cancel.is_set():
-                    raise CancelledError("cancelled")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise NoAnswerError("the events stream fell behind")
-                self._seen.wait(min(left, 0.05))
-            self._cut = seq
-            held, self._early = self._early, []
-            for event_seq, event in held:
-                if event_seq <= seq:
-                    self._early.append((event_seq, event))
-                else:
-                    self._publish(event)
 
     def prepare(self, book: ClientBook) -> None:
         """Bring a fresh `book` to the server as it was when attached, with the
         events held meanwhile (once, before the book folds anything from the feed;
         `tui-echo attach` calls it with the monitor's book)."""
-        with self._seen:
-            early, self._early = self._early, []
+        early = self._events.take_early()
         if self.snapshot is not None:
             seed_book(book, self.snapshot, early)
 
@@ -434,6 +248,9 @@ class RemoteServer:
     def clock(self) -> float:
         """The wall clock (the server's events carry its same-host time), stopped
         when the source ended: a server gone has no uptime growing."""
+        stopped = self._events.stopped_at  # the server's own last moment
+        if stopped is not None:
+            return stopped
         ended = self._ended_at
         return time.time() if ended is None else ended
 
@@ -466,7 +283,7 @@ class RemoteServer:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def _end(self, message: str | None, *, cut_off: bool) -> None:
+    def _end(self, message: str | None, cut_off: bool) -> None:
         """The source is over: say why (unless we hung up), stop the clock, and hang
         up so the other thread ends too."""
         with self._ending:
@@ -476,7 +293,6 @@ class RemoteServer:
         if self._ended_at is None:
             self._ended_at = time.time()
         if cut_off:
-            self._end_reason = message
             self.cut_off = True
         else:
             self.gone = True
@@ -536,85 +352,6 @@ class RemoteServer:
             self._recent[int(args)] = parse_recent(reply[0])
         elif command == "ACTIVITY" and reply:
             self._activity[int(args)] = parse_activity(reply[0])
-
-    def _read_events(self) -> None:
-        message: str | None = GONE
-        cut_off = False
-        try:
-            while True:
-                try:
-                    raw = self._lines.readline()
-                except BadAnswerError as exc:
-                    raise BadAnswerError(f"the events stream has {exc}") from None
-                seq, event = self._event(raw)
-                self._route(seq, event, len(raw))
-        except ServerClosedError:
-            pass
-        except BadAnswerError as exc:
-            message, cut_off = str(exc), True
-        with self._seen:
-            if cut_off:  # before the attaching thread can see the end
-                self._end_reason = message
-            self._stream_ended = True
-            self._seen.notify_all()
-        self._end(message, cut_off=cut_off)
-
-    def _event(self, raw: bytes) -> tuple[int, Event]:
-        """An event line's `seq` and event (BadAnswerError, in words, if it is not)."""
-        text = raw.decode("ascii", "backslashreplace")
-        if raw.startswith(b"ERR"):
-            if raw.startswith(b"ERR too slow"):
-                raise BadAnswerError(
-                    "the server cut this monitor off: it fell too far behind"
-                    " the events (the server goes on; attach again)"
-                )
-            raise BadAnswerError(
-                f"the server ended the events: {quoted(text[3:].strip())}"
-            )
-        try:
-            payload = json.loads(raw)
-        except (ValueError, RecursionError):  # RecursionError: [[[[... nested deep
-            raise BadAnswerError(
-                f"the server sent a line that is not JSON: {quoted(text)}"
-            ) from None
-        seq = payload.get("seq") if isinstance(payload, dict) else None
-        if (
-            not isinstance(seq, int)
-            or isinstance(seq, bool)
-            or not self._last_seq < seq <= _LARGEST_SEQ
-        ):
-            raise BadAnswerError(
-                "the server sent an event without a seq following the last"
-                f" ({self._last_seq}): {quoted(text)}"
-            )
-        try:
-            event = from_json(payload)
-        except (ValueError, RecursionError) as exc:
-            raise BadAnswerError(
-                f"the server sent a bad event ({exc}): {quoted(text)}"
-            ) from None
-        return seq, event
-
-    def _route(self, seq: int, event: Event, size: int) -> None:
-        """Hold an event for `prepare` until the snapshot's cut is known and while
-        it is at or before it; publish the later ones."""
-        with self._seen:
-            if self._first_seq is None:
-                self._first_seq = seq
-            self._last_seq = seq
-            cut = self._cut
-            if cut is None:
-                self._early_bytes += size
-                if len(self._early) >= MAX_EARLY or self._early_bytes > MAX_EARLY_BYTES:
-                    self._too_many = True
-                else:
-                    self._early.append((seq, event))
-            elif seq > cut:
-                self._publish(event)
-            # (at or before the cut once it is set: the snapshot reflects it)
-            self._seen.notify_all()
-        if isinstance(event, ShutdownComplete):
-            self._ended_at = event.ts  # the server's own last moment
 
     def _publish(self, event: Event) -> None:
         if isinstance(event, ClientData):

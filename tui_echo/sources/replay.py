@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from tui_echo.engine.feed import EventFeed
-from tui_echo.events import ClientData, Event, ServerError, from_json_line
+from tui_echo.events import ClientData, Event, ServerError
+from tui_echo.events_parse import from_json_line
 from tui_echo.sources.contract import Commands, KernelProbe, Mode, Playback, Seed
 from tui_echo.words import os_reason, quoted
 

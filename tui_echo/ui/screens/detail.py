@@ -26,8 +26,8 @@ from tui_echo.events import (
     ClientData,
     Event,
     TlsEstablished,
-    event_text,
 )
+from tui_echo.events_text import event_text
 from tui_echo.sources.contract import Source
 from tui_echo.ui.screens.graphs import GraphScreen
 from tui_echo.units import RING_SIZE, human_duration, human_rate, human_size

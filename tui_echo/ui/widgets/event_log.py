@@ -26,7 +26,8 @@ from textual.strip import Strip
 from textual.widgets import Log
 
 from tui_echo.book import ClientBook
-from tui_echo.events import ClientData, Event, event_text
+from tui_echo.events import ClientData, Event
+from tui_echo.events_text import event_text
 from tui_echo.units import human_size
 from tui_echo.words import clock_time, escape
 
