@@ -25,7 +25,7 @@ from tui_echo.cli.arguments import (
     build_replay_parser,
 )
 from tui_echo.cli.headless import LineWriter, run_headless
-from tui_echo.cli.process import allow_all_descriptors, collect_garbage_less_often
+from tui_echo.cli.process import allow_all_descriptors
 from tui_echo.cli.scenario import (
     ScenarioFileError,
     read_scenario,
@@ -45,7 +45,6 @@ from tui_echo.sources.contract import Source
 from tui_echo.sources.live import LiveSource
 from tui_echo.sources.replay import LogReplay, ReplayError
 from tui_echo.words import escape, format_address, is_loopback
-
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 SWITCH_INTERVAL = 0.001
@@ -246,7 +245,6 @@ def _run_monitor(
             watching.append(leave_if_stuck(finished, release_all))
 
     signals.on_request(watch_the_quit)
-    collect_garbage_less_often()
     try:
         app.run()
     finally:
