@@ -16,4 +16,3 @@ def allow_all_descriptors() -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         return hard
     return soft
-
