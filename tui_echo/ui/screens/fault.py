@@ -7,18 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_echo.faults import FaultSpec, FaultTarget
 from tui_echo.faults.items import PRESETS, hint
 from tui_echo.faults.spec import check_protocol, check_target
+from tui_echo.ui.screens.spec_dialog import SpecDialog, dialog_bindings
 from tui_echo.ui.widgets.key_footer import KeyFooter
 
 ITEMS_HELP = hint()
@@ -36,23 +35,11 @@ class FaultChoice:
     spec: FaultSpec | None
 
 
-class FaultScreen(ModalScreen[FaultChoice | None]):
+class FaultScreen(SpecDialog[FaultChoice]):
     """Asks for a fault; dismisses with a `FaultChoice`, or None when cancelled."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", tooltip="Change nothing"),
-        Binding("tab", "app.focus_next", "Type a SPEC", tooltip="Presets or a SPEC"),
-        *(
-            Binding(
-                preset.key,
-                f"preset({preset.key!r})",
-                preset.name,
-                tooltip=f"{preset.name}: {preset.spec}",
-                show=False,
-            )
-            for preset in PRESETS
-        ),
-    ]
+    PRESETS = PRESETS
+    BINDINGS: ClassVar[list[BindingType]] = dialog_bindings(PRESETS)
 
     def __init__(
         self,
@@ -91,48 +78,9 @@ class FaultScreen(ModalScreen[FaultChoice | None]):
             yield Label(KEYS_HINT, id="fault-keys")
         yield KeyFooter()  # this dialog's keys: the main screen's do not work here
 
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    def action_preset(self, key: str) -> None:
-        """Apply a preset at once."""
-        preset = next(p for p in PRESETS if p.key == key)
-        self._apply(preset.spec)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(OptionList.OptionSelected, "#presets")
-    def _on_preset(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id is not None:
-            self.action_preset(event.option.id)
-
-    @on(Input.Changed, "#spec")
-    def _on_typed(self, event: Input.Changed) -> None:
-        self._check(event.value)
-
-    @on(Input.Submitted, "#spec")
-    def _on_submitted(self, event: Input.Submitted) -> None:
-        self._apply(event.value)
-
-    def _check(self, text: str) -> FaultChoice | None:
-        """The choice a SPEC makes, or None with its error shown."""
-        error = self.query_one("#fault-error", Static)
-        try:
-            choice = FaultChoice(FaultSpec.parse(text))
-            check_target(self.whom, choice.spec)
-            if isinstance(self.whom, int):  # `slice` for a UDP peer, ...
-                check_protocol(choice.spec, self.proto, self.whom)
-        except ValueError as exc:
-            # Content, not markup: the message quotes what was typed.
-            error.update(Content(str(exc)))
-            error.add_class("-error")
-            return None
-        error.update("")
-        error.remove_class("-error")
+    def choose(self, text: str) -> FaultChoice:
+        choice = FaultChoice(FaultSpec.parse(text))
+        check_target(self.whom, choice.spec)
+        if isinstance(self.whom, int):  # `slice` for a UDP peer, ...
+            check_protocol(choice.spec, self.proto, self.whom)
         return choice
-
-    def _apply(self, text: str) -> None:
-        choice = self._check(text)
-        if choice is not None:
-            self.dismiss(choice)

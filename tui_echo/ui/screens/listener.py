@@ -7,16 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_echo.faults.listener import EFFECTS, ListenerFault
+from tui_echo.ui.screens.spec_dialog import SpecDialog, dialog_bindings
 from tui_echo.ui.widgets.key_footer import KeyFooter
 
 
@@ -53,7 +52,7 @@ class ListenerChoice:
     fault: ListenerFault | None
 
 
-class ListenerScreen(ModalScreen[ListenerChoice | None]):
+class ListenerScreen(SpecDialog[ListenerChoice]):
     """Asks for a listener fault; dismisses with a `ListenerChoice`, or None when
     cancelled."""
 
@@ -64,20 +63,8 @@ class ListenerScreen(ModalScreen[ListenerChoice | None]):
     }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", tooltip="Change nothing"),
-        Binding("tab", "app.focus_next", "Type a SPEC", tooltip="Presets or a SPEC"),
-        *(
-            Binding(
-                preset.key,
-                f"preset({preset.key!r})",
-                preset.name,
-                tooltip=f"{preset.name}: {preset.spec}",
-                show=False,
-            )
-            for preset in PRESETS
-        ),
-    ]
+    PRESETS = PRESETS
+    BINDINGS: ClassVar[list[BindingType]] = dialog_bindings(PRESETS)
 
     def __init__(self, current: str) -> None:
         """`current` is the listener fault in force (`off` for none)."""
@@ -106,45 +93,5 @@ class ListenerScreen(ModalScreen[ListenerChoice | None]):
             yield Label(KEYS_HINT, id="fault-keys")
         yield KeyFooter()  # this dialog's keys: the main screen's do not work here
 
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    def action_preset(self, key: str) -> None:
-        """Apply a preset at once."""
-        preset = next(p for p in PRESETS if p.key == key)
-        self._apply(preset.spec)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(OptionList.OptionSelected, "#presets")
-    def _on_preset(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id is not None:
-            self.action_preset(event.option.id)
-
-    @on(Input.Changed, "#spec")
-    def _on_typed(self, event: Input.Changed) -> None:
-        self._check(event.value)
-
-    @on(Input.Submitted, "#spec")
-    def _on_submitted(self, event: Input.Submitted) -> None:
-        self._apply(event.value)
-
-    def _check(self, text: str) -> ListenerChoice | None:
-        """The choice a SPEC makes, or None with its error shown."""
-        error = self.query_one("#fault-error", Static)
-        try:
-            choice = ListenerChoice(ListenerFault.parse(text))
-        except ValueError as exc:
-            # Content, not markup: the message quotes what was typed.
-            error.update(Content(str(exc)))
-            error.add_class("-error")
-            return None
-        error.update("")
-        error.remove_class("-error")
-        return choice
-
-    def _apply(self, text: str) -> None:
-        choice = self._check(text)
-        if choice is not None:
-            self.dismiss(choice)
+    def choose(self, text: str) -> ListenerChoice:
+        return ListenerChoice(ListenerFault.parse(text))
