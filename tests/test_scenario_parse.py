@@ -221,6 +221,14 @@ ONE = '\n[[step]]\nat = "1s"\ntarget = "new"\nfault = "off"\n'
         ),
         ("[profile.off]\ndelay = '1s'\n" + ONE, "profile 'off': the name is a fault"),
         (
+            "[[step]]\nat = '1s'\ntarget = 3\nfault = 'p=50%,delay=1s'\n",
+            "step 1, fault: fault item 'p' is for new clients",
+        ),
+        (
+            "[[step]]\nafter_connect = '1s'\nfault = 'p=50%,delay=1s'\n",
+            "step 1, fault: fault item 'p' is for new clients",
+        ),
+        (
             "[profile.3g]\ndelay = '1s'\n" + ONE,
             "profile '3g': a name is lower-case",
         ),

@@ -113,6 +113,40 @@ def test_a_step_after_connect_sets_that_client_and_is_cancelled_by_its_close(
     assert running.events.of(ScenarioStep, step=1) == []  # per client: no clock
 
 
+def test_a_client_step_takes_the_items_of_its_protocol(
+    start_server: StartServer,
+) -> None:
+    """A SPEC with UDP's items: a TCP client takes the rest of it (as a default
+    does), never an internal error; a step on a client id that cannot take it
+    says so, naming the step."""
+    running = started(
+        start_server,
+        '[[step]]\nafter_connect = "0.05s"\nfault = "delay=200ms,loss=5%"\n'
+        '[[step]]\nafter_connect = "0.05s"\nfault = "duplicate=5%"\n',
+    )
+    client, client_id = connected(running)
+    with client:
+        changed = running.events.wait_for(FaultChanged, client=client_id)
+        assert changed.fault == "delay=200ms"
+        assert 0.2 <= timed_echo(client) < 0.2 + SLACK  # both steps are past
+    assert running.events.of(ServerError) == []
+    assert len(running.events.of(FaultChanged, client=client_id)) == 1
+
+
+def test_a_step_a_client_cannot_take_is_an_error_naming_the_step(
+    start_server: StartServer,
+) -> None:
+    running = started(
+        start_server, '[[step]]\nat = "0.3s"\ntarget = 1\nfault = "loss=5%"\n'
+    )
+    client, client_id = connected(running)
+    with client:
+        assert client_id == 1
+        error = running.events.wait_for(ServerError)
+    assert error.message.startswith("scenario step 1: fault item 'loss'")
+    assert "internal error" not in error.message
+
+
 def test_a_step_repeats_every_so_often(start_server: StartServer) -> None:
     running = started(
         start_server,

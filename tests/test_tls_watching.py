@@ -256,3 +256,17 @@ def test_a_recorded_tls_session_replays_with_its_tls_fields(tmp_path: Path) -> N
         assert seen.poll() == session
     finally:
         replay.stop()
+
+
+def test_a_ca_path_with_escapes_reaches_the_text_log_escaped() -> None:
+    """`--tls-ca-out` is the user's path: the text log shows it, never raw."""
+    event = Listening(
+        host="127.0.0.1",
+        port=9000,
+        tls_ca="/tmp/\x1b[2Jca.pem",
+        tls_fingerprint="AB:CD",
+        ts=1.0,
+    )
+    line = event_text(event)
+    assert "\x1b" not in line
+    assert "ca /tmp/\\x1b[2Jca.pem" in line

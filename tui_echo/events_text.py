@@ -28,7 +28,7 @@ from tui_echo.events import (
 from tui_echo.events_tls import tls_summary
 from tui_echo.states import FAULT_OFF
 from tui_echo.units import human_size
-from tui_echo.words import format_address
+from tui_echo.words import escape, format_address
 
 
 def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None) -> str:
@@ -43,7 +43,7 @@ def event_text(event: Event, peer_of: Callable[[int], str | None] | None = None)
             where = format_address(event.host, event.port)
             tls = "" if event.tls_fingerprint is None else "  tls"
             if event.tls_ca is not None:
-                tls += f"  ca {event.tls_ca}"
+                tls += f"  ca {escape(event.tls_ca)}"  # a path the user gave
             if event.tls_fingerprint is not None:
                 tls += f"  sha256 {event.tls_fingerprint}"
             if event.udp_port is not None:

@@ -265,9 +265,9 @@ def echo_server(
     if wants_tls or mtls:
         tls = ClientSide(mtls=mtls)
         settings["tls"] = tls.settings()
-    if settings:
-        echo_server_config = dataclasses.replace(echo_server_config, **settings)
-    try:
+    try:  # a setting ServerConfig refuses must not leave the mTLS files behind
+        if settings:
+            echo_server_config = dataclasses.replace(echo_server_config, **settings)
         server = EchoServer(echo_server_config).start()
         try:
             yield EchoServerFixture(server, tls)

@@ -61,7 +61,13 @@ def generate(ca_out: str | None) -> Certificates:
         ) from None
     authority = trustme.CA(organization_name="tui-echo throwaway CA")
     leaf = authority.issue_cert(*NAMES, organization_name="tui-echo")
-    directory = Path(tempfile.mkdtemp(prefix="tui-echo-tls-"))  # 0700
+    try:
+        directory = Path(tempfile.mkdtemp(prefix="tui-echo-tls-"))  # 0700
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CertificateError(
+            f"cannot make a private directory for the key: {reason.lower()}"
+        ) from None
     try:
         chain = directory / "server.pem"
         _write_private(chain, leaf.private_key_and_cert_chain_pem.bytes())
@@ -73,6 +79,12 @@ def generate(ca_out: str | None) -> Certificates:
             raise CertificateError(
                 f"cannot write the CA to {quoted(str(ca))}: {reason.lower()}"
             ) from None
+    except OSError as exc:  # the key's directory or file (disk full, ...)
+        shutil.rmtree(directory, ignore_errors=True)
+        reason = exc.strerror or str(exc)
+        raise CertificateError(
+            f"cannot make the certificate: {reason.lower()}"
+        ) from None
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise

@@ -138,7 +138,9 @@ class EchoLoop(LoopCommands, Admission, Ticking, TlsLoop):
                 self.clients,
                 config.idle_timeout or UDP_IDLE_TIMEOUT,
                 # A new peer also waits for a backlogged feed (echoed, untracked).
-                lambda: self._room_for_one() and not self.feed.backlogged,
+                lambda: (
+                    self._room_for_one(self._door.held) and not self.feed.backlogged
+                ),
                 lambda client_id: self._give_default("udp", client_id),
                 self.publish,
                 self._publish_close,

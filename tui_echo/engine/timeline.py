@@ -193,13 +193,24 @@ class Timeline:
         if step.target == "listener":
             self._set_listener_fault(step.listener)
             return
+        spec = step.spec
         if isinstance(step.target, int) or step.target in ("all", "new"):
             target = step.target
         elif step.target == CLIENT and client_id is not None:
             target = client_id
+            # A client that connected (TCP or TLS) takes the items TCP has; a
+            # SPEC with none of them (UDP's loss=, ...) leaves it as it is.
+            spec = None if spec is None else spec.for_protocol("tcp")
+            if step.spec is not None and spec is None:
+                return
         else:
             raise AssertionError(f"step {step.number}: no way to {step.does()}")
-        if not self._set_fault(target, step.spec):
+        try:
+            found = self._set_fault(target, spec)
+        except ValueError as exc:  # a client whose protocol cannot take the SPEC
+            self._publish(ServerError(message=f"scenario step {step.number}: {exc}"))
+            return
+        if not found:
             self._publish(
                 ServerError(message=f"scenario step {step.number}: no client {target}")
             )

@@ -51,34 +51,44 @@ if TYPE_CHECKING:
     from tui_echo.faults import FaultSpec
 
 _WOULD_BLOCK = (ssl.SSLWantReadError, ssl.SSLWantWriteError)
+STALE_HANDSHAKES = 1024
+"""Handshake deadlines beyond two per client that make the queue worth pruning."""
+
+
+def _still_shaking(entry: tuple[socket.socket, Connection] | None) -> bool:
+    """True for a client that is still here and has not finished its handshake."""
+    return (
+        entry is not None
+        and isinstance(entry[1], TlsConnection)
+        and (entry[1].handshaking)
+    )
 
 
 class TlsLoop:
-    """The TLS handlers of `EchoLoop` (a mixin: the attributes below are its)."""
+    """The TLS handlers of `EchoLoop` (a mixin; the attributes and calls declared
+    below for the type checker are the loop's own)."""
 
-    tls: TlsServer | None
-    clients: Clients
-    _limits: Limits
-    _default_fault: FaultSpec | None
-    poller: Poller
-    _buffer: bytearray
-    _view: memoryview
-    _active: set[Connection]
-    _handshakes: deque[tuple[float, int]]
-    """(deadline, client id) of each handshake begun, in the order they began
-    (one timeout for all: the order of their deadlines too)."""
+    if TYPE_CHECKING:  # the loop's, read and called here
+        tls: TlsServer | None
+        clients: Clients
+        _limits: Limits
+        _default_fault: FaultSpec | None
+        poller: Poller
+        _buffer: bytearray
+        _view: memoryview
+        _active: set[Connection]
+        _handshakes: deque[tuple[float, int]]
+        """(deadline, client id) of each handshake begun, in the order they began
+        (one timeout for all: the order of their deadlines too)."""
 
-    def _carry_out(self, sock: socket.socket, conn: Connection, todo: int) -> None:
-        raise NotImplementedError
-
-    def publish(self, event: Event) -> None:
-        raise NotImplementedError
-
-    def _on_hangup(self, sock: socket.socket, conn: Connection) -> None:
-        raise NotImplementedError
-
-    def _welcome(self, sock: socket.socket, conn: Connection, now: float) -> None:
-        raise NotImplementedError
+        def _carry_out(
+            self, sock: socket.socket, conn: Connection, todo: int
+        ) -> None: ...
+        def publish(self, event: Event) -> None: ...
+        def _on_hangup(self, sock: socket.socket, conn: Connection) -> None: ...
+        def _welcome(
+            self, sock: socket.socket, conn: Connection, now: float
+        ) -> None: ...
 
     # ---- accepting ------------------------------------------------------------
 
@@ -102,6 +112,14 @@ class TlsLoop:
         """Close the clients whose handshake outlived `--handshake-timeout` (each
         tick; the oldest first, so the cost is what expires)."""
         handshakes, by_id = self._handshakes, self.clients.by_id
+        if len(handshakes) > 2 * len(by_id) + STALE_HANDSHAKES:
+            # Clients that came and went (a connect flood under a long timeout):
+            # only the ones still shaking hands need a deadline kept.
+            self._handshakes = handshakes = deque(
+                (deadline, client_id)
+                for deadline, client_id in handshakes
+                if _still_shaking(by_id.get(client_id))
+            )
         while handshakes and handshakes[0][0] <= now:
             _, client_id = handshakes.popleft()
             entry = by_id.get(client_id)

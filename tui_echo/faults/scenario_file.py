@@ -17,7 +17,7 @@ from tui_echo.faults.items import BY_NAME
 from tui_echo.faults.listener import ListenerFault
 from tui_echo.faults.profiles import BUILT_IN_PROFILES
 from tui_echo.faults.scenario import CLIENT, Scenario, Step, StepTarget
-from tui_echo.faults.spec import FaultSpec
+from tui_echo.faults.spec import FaultSpec, check_target
 from tui_echo.states import FAULT_OFF
 from tui_echo.units import MAX_SECONDS, parse_duration
 from tui_echo.words import escape, quoted
@@ -183,6 +183,11 @@ def _step(number: int, table: dict[str, Any], profiles: dict[str, FaultSpec]) ->
         )
     target = _target(where, table.get("target"), per_client=after_connect is not None)
     fault, spec, listener = _fault(where, table.get("fault"), target, profiles)
+    if target == CLIENT or isinstance(target, int):  # one client: no `p=` draw
+        try:
+            check_target(0, spec)
+        except ValueError as exc:
+            raise ValueError(f"{where}, fault: {exc}") from None
     return Step(
         number=number,
         target=target,
