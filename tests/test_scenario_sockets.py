@@ -212,3 +212,35 @@ def test_a_server_without_a_scenario_publishes_no_scenario_event(
     client, _ = connected(running)
     client.close()
     assert running.events.of(ScenarioStep) == []
+
+
+def test_a_step_after_connect_is_a_udp_peers_too_with_its_items(
+    start_server: StartServer,
+) -> None:
+    """A UDP peer is a client from its first datagram: its `after_connect` steps
+    run, with the SPEC's items that mean something for UDP (not `slice`), and end
+    when it is forgotten."""
+    running = start_server(
+        udp=True,
+        scenario=parse_scenario(
+            '[[step]]\nafter_connect = "0.05s"\nevery = "0.05s"\n'
+            'fault = "delay=100ms,slice=1"\n'
+        ),
+    )
+    with running.udp_socket() as first, running.udp_socket() as second:
+        first.send(b"hello")
+        assert first.recv(100) == b"hello"
+        one = running.events.wait_for(ClientConnected, proto="udp").client
+        # `slice` means nothing for UDP: the peer takes the rest of the SPEC.
+        assert running.events.wait_for(FaultChanged, client=one).fault == "delay=100ms"
+        running.kick(one)  # forgotten: its steps end with it
+        settled = len(running.events.of(FaultChanged, client=one))
+        second.send(b"next")
+        assert second.recv(100) == b"next"
+        two = running.events.wait_for(
+            ClientConnected, lambda e: e.proto == "udp" and e.client != one
+        ).client
+        # Three of the second peer's repeats: a first one's would have come too.
+        wait_until(lambda: len(running.events.of(FaultChanged, client=two)) >= 3)
+        assert len(running.events.of(FaultChanged, client=one)) == settled
+    assert running.events.of(ServerError) == []

@@ -134,6 +134,14 @@ class Admission:
         if self._timeline is not None and self._timeline.per_client:
             self._timeline.connected(conn.id, now)
 
+    def _peer_arrived(self, client_id: int) -> FaultSpec | None:
+        """A UDP peer's first datagram made it a client: its scenario steps are
+        armed; returns its share of the default fault."""
+        given = self._give_default("udp", client_id)
+        if self._timeline is not None and self._timeline.per_client:
+            self._timeline.connected(client_id, time.monotonic())
+        return given
+
     def _give_default(self, proto: str, client_id: int) -> FaultSpec | None:
         """The fault a new client or peer gets of the default: the items that mean
         something for its protocol, drawn if `p=` says so. It goes without an

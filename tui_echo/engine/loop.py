@@ -123,6 +123,7 @@ class EchoLoop(LoopCommands, Admission, Ticking, TlsLoop):
                 self.set_fault,
                 self.set_listener_fault,
                 self.publish,
+                lambda client_id: "tcp" if self.peer(client_id) is None else "udp",
             )
         )
         """The scenario's steps to come (`--scenario`), or None."""
@@ -141,7 +142,7 @@ class EchoLoop(LoopCommands, Admission, Ticking, TlsLoop):
                 lambda: (
                     self._room_for_one(self._door.held) and not self.feed.backlogged
                 ),
-                lambda client_id: self._give_default("udp", client_id),
+                self._peer_arrived,
                 self.publish,
                 self._publish_close,
                 self._budget_flipped,
@@ -408,6 +409,8 @@ class EchoLoop(LoopCommands, Admission, Ticking, TlsLoop):
         self, closed: ClientClosed, last_data: ClientData | None
     ) -> None:
         """Publish a close, after the client's last data event if there is one."""
+        if self._timeline is not None:  # a UDP peer's steps end too
+            self._timeline.closed(closed.client)
         self.feed.publish_close(closed, last_data)
         self._count_and_stream([closed] if last_data is None else [last_data, closed])
 

@@ -54,6 +54,7 @@ class Timeline:
         "_clients",
         "_order",
         "_per_client",
+        "_proto_of",
         "_publish",
         "_set_fault",
         "_set_listener_fault",
@@ -70,8 +71,12 @@ class Timeline:
         set_fault: SetFault,
         set_listener_fault: SetListenerFault,
         publish: Callable[[Event], None],
+        proto_of: Callable[[int], str] = lambda client_id: "tcp",
     ) -> None:
+        """`proto_of` says what a client speaks (`tcp`, `udp`): an `after_connect`
+        step gives it the items of the SPEC that mean something for that."""
         self._by_number = {step.number: step for step in scenario.steps}
+        self._proto_of = proto_of
         self._per_client = scenario.per_client
         self._timers = timers
         self._set_fault = set_fault
@@ -198,9 +203,9 @@ class Timeline:
             target = step.target
         elif step.target == CLIENT and client_id is not None:
             target = client_id
-            # A client that connected (TCP or TLS) takes the items TCP has; a
-            # SPEC with none of them (UDP's loss=, ...) leaves it as it is.
-            spec = None if spec is None else spec.for_protocol("tcp")
+            # The client takes the items its protocol has (a TCP client none of
+            # UDP's loss=, ...); a SPEC with none of them leaves it as it is.
+            spec = None if spec is None else spec.for_protocol(self._proto_of(target))
             if step.spec is not None and spec is None:
                 return
         else:
