@@ -386,8 +386,6 @@ class EchoLoop(LoopCommands, Admission, Ticking, TlsLoop):
         if not self.clients.remove(fd, conn):
             return
         self._active.discard(conn)
-        if self._timeline is not None:
-            self._timeline.closed(conn.id)
         with contextlib.suppress(KeyError, ValueError, OSError):
             self.poller.unregister(fd)
         if self.tls is None:
@@ -409,7 +407,7 @@ class EchoLoop(LoopCommands, Admission, Ticking, TlsLoop):
         self, closed: ClientClosed, last_data: ClientData | None
     ) -> None:
         """Publish a close, after the client's last data event if there is one."""
-        if self._timeline is not None:  # a UDP peer's steps end too
+        if self._timeline is not None:  # its steps end with it (TCP or UDP)
             self._timeline.closed(closed.client)
         self.feed.publish_close(closed, last_data)
         self._count_and_stream([closed] if last_data is None else [last_data, closed])
