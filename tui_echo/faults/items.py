@@ -106,12 +106,13 @@ def hint() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Preset:
-    """A fault one key away in the monitor's fault dialog."""
+    """A SPEC one key away in one of the monitor's dialogs (a client's fault here;
+    the listener's in ui/screens/listener.py)."""
 
     key: str
     name: str
     spec: str
-    """The SPEC, as `str(FaultSpec)` writes it (so the FAULT column matches)."""
+    """The SPEC, as its value's `str()` writes it (so the FAULT column matches)."""
 
 
 PRESETS: tuple[Preset, ...] = (

@@ -14,27 +14,18 @@ from textual.content import Content
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_echo.faults.items import Preset
 from tui_echo.faults.listener import EFFECTS, ListenerFault
 from tui_echo.ui.screens.spec_dialog import SpecDialog, dialog_bindings
 from tui_echo.ui.widgets.key_footer import KeyFooter
 
-
-@dataclass(frozen=True, slots=True)
-class ListenerPreset:
-    """A listener fault one key away."""
-
-    key: str
-    name: str
-    spec: str
-
-
-PRESETS: tuple[ListenerPreset, ...] = (
-    ListenerPreset("1", "refuse connects", "refuse"),
-    ListenerPreset("2", "refuse for 5 s", "refuse,for=5s"),
-    ListenerPreset("3", "drop connects", "drop"),
-    ListenerPreset("4", "accept 200 ms late", "accept-delay=200ms"),
-    ListenerPreset("5", "accept 2 s late", "accept-delay=2s"),
-    ListenerPreset("0", "off", "off"),
+PRESETS: tuple[Preset, ...] = (
+    Preset("1", "refuse connects", "refuse"),
+    Preset("2", "refuse for 5 s", "refuse,for=5s"),
+    Preset("3", "drop connects", "drop"),
+    Preset("4", "accept 200 ms late", "accept-delay=200ms"),
+    Preset("5", "accept 2 s late", "accept-delay=2s"),
+    Preset("0", "off", "off"),
 )
 
 ITEMS_HELP = (

@@ -6,7 +6,7 @@ applies nothing; enter applies one that does, escape changes nothing."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar, Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 from textual import on
 from textual.binding import Binding, BindingType
@@ -14,18 +14,9 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 
+from tui_echo.faults.items import Preset
+
 Choice = TypeVar("Choice")
-
-
-class Preset(Protocol):
-    """A SPEC one key away."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def spec(self) -> str: ...
 
 
 def dialog_bindings(presets: Sequence[Preset]) -> list[BindingType]:
