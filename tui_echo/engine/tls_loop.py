@@ -55,13 +55,16 @@ STALE_HANDSHAKES = 1024
 """Handshake deadlines beyond two per client that make the queue worth pruning."""
 
 
-def _still_shaking(entry: tuple[socket.socket, Connection] | None) -> bool:
-    """True for a client that is still here and has not finished its handshake."""
-    return (
-        entry is not None
-        and isinstance(entry[1], TlsConnection)
-        and (entry[1].handshaking)
-    )
+def _handshaking(
+    entry: tuple[socket.socket, Connection] | None,
+) -> tuple[socket.socket, TlsConnection] | None:
+    """The client of `entry` if it is still here and still shaking hands."""
+    if entry is None:
+        return None
+    sock, conn = entry
+    if isinstance(conn, TlsConnection) and conn.handshaking:
+        return sock, conn
+    return None
 
 
 class TlsLoop:
@@ -118,15 +121,13 @@ class TlsLoop:
             self._handshakes = handshakes = deque(
                 (deadline, client_id)
                 for deadline, client_id in handshakes
-                if _still_shaking(by_id.get(client_id))
+                if _handshaking(by_id.get(client_id)) is not None
             )
         while handshakes and handshakes[0][0] <= now:
             _, client_id = handshakes.popleft()
-            entry = by_id.get(client_id)
-            if entry is None:
-                continue
-            sock, conn = entry
-            if isinstance(conn, TlsConnection) and conn.handshaking:
+            shaking = _handshaking(by_id.get(client_id))
+            if shaking is not None:
+                sock, conn = shaking
                 self._carry_out(
                     sock, conn, conn.handshake_failed(CloseReason.HANDSHAKE_TIMEOUT)
                 )
