@@ -131,6 +131,13 @@ def test_the_book_shows_handshake_until_the_tls_event() -> None:
     assert book.tls == (None, FINGERPRINT)
 
 
+def test_a_udp_peer_of_a_tls_server_has_no_handshake() -> None:
+    book = ClientBook(clock=lambda: 10.0)
+    book.apply(Listening(host="h", port=1, tls_fingerprint=FINGERPRINT, ts=1.0))
+    book.apply(ClientConnected(client=4, peer="127.0.0.1:6", proto="udp", ts=2.0))
+    assert book.clients[4].state is ClientState.OPEN
+
+
 def test_without_tls_a_client_is_open_at_connect() -> None:
     book = ClientBook(clock=lambda: 10.0)
     book.apply(Listening(host="h", port=1, ts=1.0))

@@ -213,7 +213,7 @@ class ClientBook:
             last_active=event.ts,
             proto=event.proto,
         )
-        if self.tls is not None:  # a TLS client negotiates first
+        if self.tls is not None and event.proto == "tcp":  # TLS negotiates first
             record.state = ClientState.HANDSHAKE
         if self.detail:
             record.samples = [(event.ts, 0, 0)]
