@@ -393,6 +393,8 @@ async def test_h_shows_the_closed_clients_with_their_story(monitor: Monitor) -> 
     recv_exactly(first, 300)
     await monitor.row_showing(1, "300 B")
     first.close()
+    # Client 1's close must reach the server before the kick, or the order is a race.
+    await monitor.until(lambda: monitor.table.order == [2], "client 1 to leave")
     monitor.table.select_client(2)
     await monitor.row_showing(2, "open")
     await monitor.pilot.press("k")
