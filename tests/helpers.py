@@ -26,6 +26,8 @@ import pytest
 
 from tui_echo.control.protocol import REPLY_BACKLOG, Operator
 from tui_echo.control.session import ControlSession
+from tui_echo.engine.connection import CLOSE, SEND, Connection
+from tui_echo.engine.poller import WRITE
 from tui_echo.events import (
     ClientClosed,
     ClientConnected,
@@ -408,3 +410,24 @@ class IdleOperator:
 
     def kernel_lines(self, client_ids: Sequence[int]) -> Iterable[str]:
         return []
+
+
+def fire_timer(conn: Connection, now: float) -> int:
+    """What the loop does when `conn.deadline` comes, up to its send: `timer`, and
+    on `SEND` a send that took nothing yet, so `WRITE` is of interest and
+    `send_all` sends what was released."""
+    todo = conn.timer(now)
+    return conn.flushed(0, now) if todo & SEND else todo
+
+
+def send_all(conn: Connection, now: float) -> list[bytes]:
+    """What the loop sends while `WRITE` is of interest, piece by piece."""
+    pieces = []
+    for _ in range(10_000):
+        if not conn.interest & WRITE:
+            break
+        piece = bytes(conn.outgoing())
+        pieces.append(piece)
+        if conn.flushed(len(piece), now) & CLOSE:
+            break
+    return pieces

@@ -11,11 +11,13 @@ import random
 
 import pytest
 
+from tests.helpers import fire_timer, send_all
 from tui_echo.engine.connection import (
     BUDGET,
     CLOSE,
     ECHO,
     INTEREST,
+    SEND,
     WAKE,
     Connection,
     Limits,
@@ -59,19 +61,6 @@ def pending_plain(conn: Connection, data: bytes, now: float = 0.0) -> None:
     """`data` arrives and its echo is not taken at all: all of it pending."""
     assert arrive(conn, data, now) == ECHO
     conn.cut_short(memoryview(data), 0)
-
-
-def send_all(conn: Connection, now: float) -> list[bytes]:
-    """What the loop sends while `WRITE` is of interest, piece by piece."""
-    pieces = []
-    for _ in range(10_000):
-        if not conn.interest & WRITE:
-            break
-        piece = bytes(conn.outgoing())
-        pieces.append(piece)
-        if conn.flushed(len(piece), now) & CLOSE:
-            break
-    return pieces
 
 
 def activity(conn: Connection) -> FaultActivity:
@@ -271,12 +260,45 @@ def test_delayed_bytes_are_pending_until_sent_and_dropped_at_close() -> None:
     arrive(conn, b"ab", now=0.0)
     arrive(conn, b"cde", now=0.1)
     assert conn.pending == 5
-    conn.timer(now=1.05)
+    fire_timer(conn, now=1.05)
     assert conn.pending == 5
     assert send_all(conn, now=1.05) == [b"ab"]
     assert conn.pending == 3
     conn.discard()
     assert conn.pending == 0
+
+
+def test_released_bytes_are_sent_at_once_without_asking_the_poller() -> None:
+    conn = with_fault("delay=1s")
+    arrive(conn, b"abc", now=0.0)
+    assert conn.interest == READ
+    assert conn.timer(now=1.0) == SEND
+    assert bytes(conn.outgoing()) == b"abc"
+    assert conn.flushed(3, now=1.0) == 0  # all went: nothing for the poller
+    assert (conn.interest, conn.pending, conn.deadline) == (READ, 0, None)
+
+
+def test_released_bytes_a_send_did_not_take_wait_for_the_poller() -> None:
+    conn = with_fault("delay=1s")
+    arrive(conn, b"abc", now=0.0)
+    arrive(conn, b"de", now=0.5)
+    assert conn.timer(now=1.0) == SEND
+    assert conn.flushed(1, now=1.0) == INTEREST | WAKE  # "bc" left, "de" at 1.5
+    assert conn.interest == READ | WRITE
+    assert bytes(conn.outgoing()) == b"bc"
+    assert conn.deadline == pytest.approx(1.5)
+
+
+def test_a_timer_sends_nothing_itself_to_a_full_socket_or_under_pacing() -> None:
+    full = make()
+    pending_plain(full, b"xy")  # the socket took none of it: `WRITE` watched
+    with_fault("delay=1s", conn=full)
+    arrive(full, b"abc", now=0.0)
+    assert full.timer(now=1.0) == 0  # the poller says when the socket has room
+    assert bytes(full.outgoing()) == b"xyabc"
+    paced = with_fault("delay=1s,gap=10s")
+    arrive(paced, b"abc", now=0.0)
+    assert not paced.timer(now=1.0) & SEND  # only `send_wait` may let it go
 
 
 def test_bytes_pending_before_a_delay_go_first_then_the_delayed_ones() -> None:
@@ -285,7 +307,7 @@ def test_bytes_pending_before_a_delay_go_first_then_the_delayed_ones() -> None:
     with_fault("delay=1s", conn=conn)
     arrive(conn, b"abc", now=0.0)
     assert conn.pending == 5
-    conn.timer(now=1.0)
+    fire_timer(conn, now=1.0)
     assert b"".join(send_all(conn, now=1.0)) == b"xyabc"
     assert conn.pending == 0
 
@@ -294,7 +316,7 @@ def test_a_delay_next_to_slices_holds_then_slices() -> None:
     conn = with_fault("delay=100ms,slice=2")
     arrive(conn, b"abcde", now=0.0)
     assert conn.deadline == pytest.approx(0.1)
-    conn.timer(now=0.1)
+    fire_timer(conn, now=0.1)
     assert send_all(conn, now=0.1) == [b"ab", b"cd", b"e"]
     assert activity(conn) == FaultActivity(delayed=5, pieces=3, discarded=0)
 
@@ -350,7 +372,7 @@ def test_the_first_rated_send_waits_for_its_bytes_from_an_empty_bucket(
 def test_a_rated_timer_that_comes_early_keeps_the_bytes_it_earned() -> None:
     conn = with_fault("rate=1000")
     arrive(conn, bytes(100), now=0.0)
-    conn.timer(now=0.005)  # 5 of the 20 bytes earned
+    fire_timer(conn, now=0.005)  # 5 of the 20 bytes earned
     assert conn.deadline == pytest.approx(0.02, rel=1e-12)
 
 
@@ -373,7 +395,7 @@ def test_a_close_due_before_the_next_piece_is_not_put_off() -> None:
     arrive(conn, b"abc", now=0.0)
     conn.flushed(1, now=0.0)
     assert conn.deadline == pytest.approx(0.5)
-    assert conn.timer(now=0.5) == CLOSE
+    assert fire_timer(conn, now=0.5) == CLOSE
     assert conn.close_reason == "close-in"
 
 

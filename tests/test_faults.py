@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from tests.helpers import fire_timer, send_all
 from tui_echo.engine.connection import (
     CLOSE,
     ECHO,
@@ -133,17 +134,6 @@ def arrive(conn: Connection, data: bytes, now: float) -> int:
     return todo
 
 
-def send_all(conn: Connection, now: float) -> list[bytes]:
-    """What the loop sends while `WRITE` is of interest, piece by piece."""
-    pieces = []
-    while conn.interest & WRITE:
-        piece = bytes(conn.outgoing())
-        pieces.append(piece)
-        if conn.flushed(len(piece), now) & CLOSE:
-            break
-    return pieces
-
-
 def test_delay_holds_bytes_until_their_time_then_sends_them_in_order() -> None:
     conn = make("delay=100ms")
     todo = arrive(conn, b"abc", now=1.0)
@@ -153,10 +143,10 @@ def test_delay_holds_bytes_until_their_time_then_sends_them_in_order() -> None:
     assert conn.pending == 3
     arrive(conn, b"def", now=1.05)
     assert conn.deadline == pytest.approx(1.1)  # the oldest decides
-    conn.timer(now=1.1)
+    fire_timer(conn, now=1.1)
     assert send_all(conn, now=1.1) == [b"abc"]
     assert conn.deadline == pytest.approx(1.15)
-    conn.timer(now=conn.deadline)  # as the loop does: at the deadline itself
+    fire_timer(conn, now=conn.deadline)  # as the loop does: at the deadline itself
     assert send_all(conn, now=1.15) == [b"def"]
     assert conn.deadline is None
     assert conn.fault is not None
@@ -194,7 +184,7 @@ def test_gap_waits_between_pieces() -> None:
     assert send_all(conn, now=0.0) == [b"ab"]
     assert conn.deadline == pytest.approx(0.05)
     assert not conn.interest & WRITE
-    conn.timer(now=0.05)
+    fire_timer(conn, now=0.05)
     assert send_all(conn, now=0.05) == [b"cd"]
 
 
@@ -207,7 +197,7 @@ def test_rate_is_a_token_bucket_of_one_second() -> None:
     while sent < 5000 and now < 10:
         assert conn.deadline is not None
         now = conn.deadline
-        conn.timer(now)
+        fire_timer(conn, now)
         sent += sum(len(p) for p in send_all(conn, now))
     assert now == pytest.approx(5.0, abs=0.05)  # 5000 bytes at 1000 B/s
 
@@ -265,7 +255,7 @@ def test_close_in_and_reset_in_count_from_when_the_fault_was_set(
 ) -> None:
     conn = make(spec, now=10.0)
     assert conn.deadline == pytest.approx(12.0)
-    assert conn.timer(now=12.0) == CLOSE
+    assert fire_timer(conn, now=12.0) == CLOSE
     assert (conn.close_reason, conn.close_how) == (reason, how)
 
 
@@ -323,7 +313,7 @@ def test_replacing_a_long_delay_with_a_short_one_keeps_the_order() -> None:
     conn.set_fault(FaultSpec.parse("delay=1s"), now=0.5)  # A now due at 1.5
     arrive(conn, b"B", now=0.6)  # due at 1.6, after A
     assert conn.deadline is not None
-    conn.timer(now=2.0)
+    fire_timer(conn, now=2.0)
     assert b"".join(send_all(conn, now=2.0)) == b"AB"
 
 

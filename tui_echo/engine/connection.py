@@ -9,6 +9,8 @@ The loop (`loop.py`) owns the socket, the poller and the timer heap. It tells a
     todo = conn.flushed(sent, now)      # pending bytes (`conn.outgoing()`) went
     todo = conn.eof(now)                # the client shut down its sending side
     todo = conn.timer(now)              # `conn.deadline` came
+    if todo & SEND:                     # released bytes may go: send `outgoing()`,
+        todo = conn.flushed(sent, now)  # ...then say how many went (0 if none)
 
 and acts on the flags: `INTEREST` (register `conn.interest` with the poller),
 `WAKE` (call `timer` at `conn.deadline`), `CLOSE` (close the socket the way
@@ -68,6 +70,10 @@ BUDGET = 8
 """The memory budget went over or back under: tell every connection."""
 WAKE = 16
 """Call `timer` at `deadline` (a new, different deadline)."""
+SEND = 32
+"""Send `outgoing()` now and report it with `flushed` (bytes a timer released to a
+socket not known to be full: one send, not a `WRITE` round trip through the
+poller); nothing else is decided until `flushed`."""
 
 OVER_BUDGET_READ = 4096
 """Most a client with nothing pending may read while all clients together are over
@@ -256,6 +262,8 @@ class Connection:
         if reason is not None:
             return self._close(reason)
         self.outbuf = fault.release(self.outbuf, now)
+        if self.outbuf and not (self.interest & WRITE or fault.shapes_sends):
+            return SEND
         return self._after_change(now)
 
     def failed(self, error: OSError) -> int:
