@@ -151,7 +151,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="also run the selected tui-echo servers from this git revision's "
         "tui_echo/ (as NAME@SHORTREV), and report this build relative to it",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out is not None and (not args.out or Path(args.out).name != args.out):
+        parser.error(f"--out: a name for a file in results/, not {args.out!r}")
+    return args
 
 
 def pick(names: str | None, catalog: tuple[Named, ...], what: str) -> list[Named]:

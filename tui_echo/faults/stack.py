@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 
 from tui_echo.events import Corrupted
 from tui_echo.faults.spec import FaultActivity, FaultSpec
@@ -26,6 +27,11 @@ class FaultStack:
     """The stages of one client's fault, and the bytes it holds back."""
 
     __slots__ = (
+        "_admitting",
+        "_hearing",
+        "_holding",
+        "_timed",
+        "_timing",
         "alters_bytes",
         "corrupter",
         "delayed",
@@ -53,6 +59,13 @@ class FaultStack:
     ) -> None:
         self.spec = spec
         self.stages: list[Stage] = build_stages(spec, now)
+        # The stages that do something at each step of every message, in order: a
+        # stage that keeps the base class's no-op is not called for each one.
+        self._admitting = _doing(self.stages, Stage.admit)
+        self._holding = _doing(self.stages, Stage.hold_until)
+        self._hearing = _doing(self.stages, Stage.sent)
+        self._timing = _doing(self.stages, Stage.deadline)
+        self._timed = _doing(self.stages, Stage.due)
         self.rng = rng
         """The faults' one seeded generator (`--seed`)."""
         self.shapes_sends = any(stage.shapes_sends for stage in self.stages)
@@ -94,7 +107,7 @@ class FaultStack:
         is not kept is counted as discarded (all of it when closing)."""
         received, echoed = bytes_in - self.in_base, bytes_out - self.out_base
         keep = size
-        for stage in self.stages:
+        for stage in self._admitting:
             keep, reason = stage.admit(keep, received, echoed, pending)
             if reason is not None:
                 self.discarded += size
@@ -106,7 +119,7 @@ class FaultStack:
         """Hold `data` back if a stage says so, behind what waits already (order is
         kept); False: it may go as soon as sends allow."""
         release = None
-        for stage in self.stages:
+        for stage in self._holding:
             until = stage.hold_until(now, self.rng)
             if until is not None and (release is None or until > release):
                 release = until
@@ -195,14 +208,14 @@ class FaultStack:
             self.pieces += 1
         echoed = bytes_out - self.out_base
         reason = None
-        for stage in self.stages:  # every stage hears of it, whoever closes
+        for stage in self._hearing:  # every stage hears of it, whoever closes
             reason = stage.sent(count, echoed, now) or reason
         return reason
 
     def deadline(self) -> float | None:
         """When `due` (or a held byte's release) needs the loop's attention next."""
         deadline = self.held[0][0] if self.held else None
-        for stage in self.stages:
+        for stage in self._timing:
             at = stage.deadline()
             if at is not None and (deadline is None or at < deadline):
                 deadline = at
@@ -210,7 +223,7 @@ class FaultStack:
 
     def due(self, now: float) -> CloseReason | None:
         """A reason to close now that the time has come, if one has."""
-        for stage in self.stages:
+        for stage in self._timed:
             reason = stage.due(now)
             if reason is not None:
                 return reason
@@ -225,3 +238,9 @@ class FaultStack:
         """What the fault has done since it was set."""
         corrupted = 0 if self.corrupter is None else self.corrupter.made
         return FaultActivity(self.delayed, self.pieces, self.discarded, corrupted)
+
+
+def _doing(stages: list[Stage], hook: Callable[..., object]) -> list[Stage]:
+    """The `stages` (in order) whose class overrides `hook`, a method of `Stage`."""
+    name = hook.__name__
+    return [stage for stage in stages if getattr(type(stage), name) is not hook]
