@@ -145,8 +145,10 @@ async def test_a_flood_sized_log_shows_at_once_quits_at_once_and_stays_bounded(
         quit_took = time.monotonic() - asked
     finally:
         replay.stop()
-    assert first_frame < 1.0, first_frame  # 12 s before (issue 16)
-    assert quit_took < 1.0, quit_took
+    # Bounds far from the bug (12 s before issue 16) and from a busy CI machine
+    # (1.1 s seen there): the speed itself is the benchmark's to measure.
+    assert first_frame < 4.0, first_frame
+    assert quit_took < 3.0, quit_took
     assert most_waiting <= replay.feed.backlog_limit + 2, most_waiting
 
 
@@ -167,4 +169,4 @@ def test_the_player_reads_no_further_than_the_monitor_has_folded(
         started = time.monotonic()
     finally:
         replay.stop()
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0  # stop() does not wait for the reader

@@ -71,9 +71,8 @@ BUDGET = 8
 WAKE = 16
 """Call `timer` at `deadline` (a new, different deadline)."""
 SEND = 32
-"""Send `outgoing()` now and report it with `flushed` (bytes a timer released to a
-socket not known to be full: one send, not a `WRITE` round trip through the
-poller); nothing else is decided until `flushed`."""
+"""Send `outgoing()` now, then report it with `flushed` (bytes a timer released, to
+a socket not known to be full: one send, not a `WRITE` round trip via the poller)."""
 
 OVER_BUDGET_READ = 4096
 """Most a client with nothing pending may read while all clients together are over

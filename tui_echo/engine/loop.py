@@ -8,10 +8,10 @@ and carries out the `Todo` flags it gets back.
 Other threads hand it commands (`call`, engine/commands.py); it talks back through
 the `EventFeed`: lifecycle events at once, data events coalesced once per `TICK`.
 
-This module is the loop itself: readiness, I/O, timers, closing. Its other parts
-are rooms of their own that `EchoLoop` inherits: who comes in (admission.py),
-what other threads ask of it (loop_commands.py), what it does each tick
-(tick.py), and TLS (tls_loop.py).
+This module is the loop itself: readiness, I/O, closing. Its other parts are
+rooms of their own that `EchoLoop` inherits: who comes in (admission.py), what
+other threads ask of it (loop_commands.py), what it does each tick (tick.py),
+when a deadline comes (timer_work.py), and TLS (tls_loop.py).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from tui_echo.engine.connection import (
     ECHO,
     INTEREST,
     RECV_SIZE,
-    SEND,
     WAKE,
     Connection,
     Limits,
@@ -50,7 +49,8 @@ from tui_echo.engine.peers import UDP_IDLE_TIMEOUT
 from tui_echo.engine.poller import READ, READABLE, TROUBLE, WRITE, Poller
 from tui_echo.engine.side_channel import SideChannel
 from tui_echo.engine.tick import TICK, Ticking
-from tui_echo.engine.timeline import Alarm, Timeline
+from tui_echo.engine.timeline import Timeline
+from tui_echo.engine.timer_work import TimerWork
 from tui_echo.engine.timers import TIMER_SLACK, Timers, wait_until
 from tui_echo.engine.tls_loop import TlsLoop
 from tui_echo.engine.tls_setup import TlsServer
@@ -65,7 +65,7 @@ from tui_echo.faults.spec import chance_generator
 from tui_echo.words import format_peer
 
 
-class EchoLoop(LoopCommands, Admission, Ticking, TlsLoop):
+class EchoLoop(LoopCommands, Admission, Ticking, TimerWork, TlsLoop):
     """The loop thread's world: listener, clients, poller, commands (see module doc).
 
     Only `call` and the read-only properties may be used from other threads.
@@ -332,60 +332,6 @@ class EchoLoop(LoopCommands, Admission, Ticking, TlsLoop):
             self._timers.add(conn)
         if todo & BUDGET:
             self._budget_flipped()
-
-    def _run_timers(self, now: float) -> None:
-        """Call `timer` on every connection whose deadline has come."""
-        by_id = self._by_id
-        for due in self._timers.due(now):
-            entry = by_id.get(due.id)
-            if entry is None:
-                if due is self._door:
-                    self._door_due(now)
-                elif isinstance(due, Alarm):  # a scenario's next step
-                    self._ring(due, now)
-                elif due is self.udp:
-                    self._udp_armed = None
-                    self.udp.timer(now)
-                    self._arm_udp()
-                continue  # closed since
-            sock, conn = entry
-            try:
-                todo = conn.timer(now)
-                if todo & SEND:
-                    todo = self._send_released(sock, conn, now)
-                if todo:
-                    self._carry_out(sock, conn, todo)
-            except Exception as exc:  # a bug must cost one client, not the loop
-                self._carry_out(sock, conn, conn.broke(exc))
-
-    def _send_released(self, sock: socket.socket, conn: Connection, now: float) -> int:
-        """Send what a timer released at once, as the fast path does: it mostly fits
-        the socket, and a `WRITE` round trip through the poller (two `epoll_ctl`
-        and a turn of the loop) would cost more than the echo itself."""
-        if self.tls is not None:  # TLS records go as the TLS loop writes them
-            return conn.flushed(0, now)
-        try:
-            sent = sock.send(conn.outgoing())
-        except (BlockingIOError, InterruptedError):
-            sent = 0  # `flushed` then asks the poller for `WRITE`
-        except OSError as exc:
-            return conn.failed(exc)
-        self._active.add(conn)
-        return conn.flushed(sent, now)
-
-    def _arm_udp(self) -> None:
-        """Keep the UDP port in the timer heap at its nearest deadline."""
-        udp = self.udp
-        if udp is not None and udp.deadline != self._udp_armed:
-            self._udp_armed = udp.deadline
-            if udp.deadline is not None:
-                self._timers.add(udp)
-
-    def _ring(self, alarm: Alarm, now: float) -> None:
-        try:
-            alarm.ring(now)
-        except Exception as exc:  # a bug: report it and keep serving
-            self._report_bug(exc)
 
     def _budget_flipped(self) -> None:
         """All clients together went over `max_memory`, or back under half of it:
