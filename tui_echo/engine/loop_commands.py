@@ -104,18 +104,22 @@ class LoopCommands:
             check_protocol(spec, "udp" if ids[0] in peers else "tcp", ids[0])
         else:
             return False
+        # Each protocol's part of the SPEC, and its text, once: a step on `all`
+        # sets a thousand clients in one turn of the loop.
+        parts: dict[str, tuple[FaultSpec | None, str]] = {}
         for client_id in ids:
             peer = peers.get(client_id)
-            mine = (
-                spec
-                if spec is None
-                else spec.for_protocol(peer.proto if peer else "tcp")
-            )
+            proto = peer.proto if peer else "tcp"
+            if proto not in parts:
+                part = spec if spec is None else spec.for_protocol(proto)
+                parts[proto] = (part, fault_text(part))
+            mine, mine_text = parts[proto]
             if spec is not None and mine is None:
                 continue  # nothing in it for this one's protocol: left as it is
             given = None if mine is None else mine.drawn(self._chance)
+            given_text = mine_text if given is mine else fault_text(given)
             if peer is not None and self.udp is not None:
-                self.publish(FaultChanged(client=client_id, fault=fault_text(given)))
+                self.publish(FaultChanged(client=client_id, fault=given_text))
                 self.udp.set_fault(peer, given, now)
                 self._arm_udp()
                 continue
@@ -124,7 +128,7 @@ class LoopCommands:
                 sock, conn = entry
                 for event in conn.take_corrupted(time.time()):  # the old fault's
                     self.publish(event)
-                self.publish(FaultChanged(client=client_id, fault=fault_text(given)))
+                self.publish(FaultChanged(client=client_id, fault=given_text))
                 self._carry_out(sock, conn, conn.set_fault(given, now))
         return True
 

@@ -9,9 +9,11 @@ fault has done (`FaultActivity`). No I/O; loop thread only.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections import deque
 from collections.abc import Callable
+from typing import NamedTuple, cast
 
 from tui_echo.events import Corrupted
 from tui_echo.faults.spec import FaultActivity, FaultSpec
@@ -59,22 +61,24 @@ class FaultStack:
     ) -> None:
         self.spec = spec
         self.stages: list[Stage] = build_stages(spec, now)
+        stages = self.stages
+        plan = _plan_of(tuple(type(stage) for stage in stages))
         # The stages that do something at each step of every message, in order: a
         # stage that keeps the base class's no-op is not called for each one.
-        self._admitting = _doing(self.stages, Stage.admit)
-        self._holding = _doing(self.stages, Stage.hold_until)
-        self._hearing = _doing(self.stages, Stage.sent)
-        self._timing = _doing(self.stages, Stage.deadline)
-        self._timed = _doing(self.stages, Stage.due)
+        self._admitting = [stages[i] for i in plan.admitting]
+        self._holding = [stages[i] for i in plan.holding]
+        self._hearing = [stages[i] for i in plan.hearing]
+        self._timing = [stages[i] for i in plan.timing]
+        self._timed = [stages[i] for i in plan.timed]
         self.rng = rng
         """The faults' one seeded generator (`--seed`)."""
-        self.shapes_sends = any(stage.shapes_sends for stage in self.stages)
+        self.shapes_sends = plan.shapes_sends
         """Sends are cut or paced: `outgoing` must ask `send_limit`."""
-        self.stops_reading = any(stage.stops_reading for stage in self.stages)
-        self.alters_bytes = any(stage.alters_bytes for stage in self.stages)
+        self.stops_reading = plan.stops_reading
+        self.alters_bytes = plan.alters_bytes
         """A stage changes the bytes sends take: `outgoing` must copy them."""
-        self.corrupter = next(
-            (stage for stage in self.stages if isinstance(stage, Corrupter)), None
+        self.corrupter = (
+            None if plan.corrupter is None else cast(Corrupter, stages[plan.corrupter])
         )
         self.held: deque[tuple[float, bytes]] = deque()
         """Bytes held back with their release times, oldest first."""
@@ -240,7 +244,39 @@ class FaultStack:
         return FaultActivity(self.delayed, self.pieces, self.discarded, corrupted)
 
 
-def _doing(stages: list[Stage], hook: Callable[..., object]) -> list[Stage]:
-    """The `stages` (in order) whose class overrides `hook`, a method of `Stage`."""
-    name = hook.__name__
-    return [stage for stage in stages if getattr(type(stage), name) is not hook]
+class _Plan(NamedTuple):
+    """What a fault of some stage types does, worked out once for those types: a
+    step on `all` sets a fault on a thousand clients in one turn of the loop."""
+
+    admitting: tuple[int, ...]
+    holding: tuple[int, ...]
+    hearing: tuple[int, ...]
+    timing: tuple[int, ...]
+    timed: tuple[int, ...]
+    shapes_sends: bool
+    stops_reading: bool
+    alters_bytes: bool
+    corrupter: int | None
+
+
+@functools.lru_cache(maxsize=64)
+def _plan_of(kinds: tuple[type[Stage], ...]) -> _Plan:
+    def doing(hook: Callable[..., object]) -> tuple[int, ...]:
+        """Where the types that override `hook`, a method of `Stage`, are."""
+        name = hook.__name__
+        found = (i for i, kind in enumerate(kinds) if getattr(kind, name) is not hook)
+        return tuple(found)
+
+    return _Plan(
+        admitting=doing(Stage.admit),
+        holding=doing(Stage.hold_until),
+        hearing=doing(Stage.sent),
+        timing=doing(Stage.deadline),
+        timed=doing(Stage.due),
+        shapes_sends=any(kind.shapes_sends for kind in kinds),
+        stops_reading=any(kind.stops_reading for kind in kinds),
+        alters_bytes=any(kind.alters_bytes for kind in kinds),
+        corrupter=next(
+            (i for i, kind in enumerate(kinds) if issubclass(kind, Corrupter)), None
+        ),
+    )

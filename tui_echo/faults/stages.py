@@ -13,6 +13,7 @@ bytes since then, and `pending` bytes now.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from typing import ClassVar
@@ -420,6 +421,12 @@ what decides about received bytes, then what holds them, then what shapes sends.
 
 def build_stages(spec: FaultSpec, now: float) -> list[Stage]:
     """The stages of a fault set at `now`, in `STAGE_TYPES`' order."""
-    return [
-        stage for kind in STAGE_TYPES if (stage := kind.build(spec, now)) is not None
-    ]
+    built = (kind.build(spec, now) for kind in _kinds_of(spec))
+    return [stage for stage in built if stage is not None]
+
+
+@functools.lru_cache(maxsize=256)
+def _kinds_of(spec: FaultSpec) -> tuple[type[Stage], ...]:
+    """The stage types a SPEC has (whether a stage is built depends on the SPEC
+    alone): a step on `all` builds only these for each of a thousand clients."""
+    return tuple(kind for kind in STAGE_TYPES if kind.build(spec, 0.0) is not None)
