@@ -412,6 +412,14 @@ class IdleOperator:
         return []
 
 
+def receive(conn: Connection, data: bytes | memoryview, now: float) -> int:
+    """What the loop does when `data` arrives, up to its send: `received`, and on
+    `SEND` a send that took nothing yet, so `WRITE` is of interest and `send_all`
+    (or a test's own sends) send what the fault let go."""
+    todo = conn.received(memoryview(data), now)
+    return conn.flushed(0, now) if todo & SEND else todo
+
+
 def fire_timer(conn: Connection, now: float) -> int:
     """What the loop does when `conn.deadline` comes, up to its send: `timer`, and
     on `SEND` a send that took nothing yet, so `WRITE` is of interest and

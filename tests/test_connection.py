@@ -13,8 +13,8 @@ from tui_echo.engine.connection import (
     OVER_BUDGET_READ,
     RECV_SIZE,
     Connection,
-    Limits,
 )
+from tui_echo.engine.limits import Limits
 from tui_echo.engine.memory import MemoryBudget
 from tui_echo.engine.poller import READ, WRITE
 from tui_echo.events import ClientState

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from tests.helpers import fire_timer, send_all
+from tests.helpers import fire_timer, receive, send_all
 from tui_echo.engine.connection import (
     BUDGET,
     CLOSE,
@@ -20,8 +20,8 @@ from tui_echo.engine.connection import (
     SEND,
     WAKE,
     Connection,
-    Limits,
 )
+from tui_echo.engine.limits import Limits
 from tui_echo.engine.memory import MemoryBudget
 from tui_echo.engine.poller import READ, WRITE
 from tui_echo.events import ClientClosed, ClientData, ClientState
@@ -49,7 +49,7 @@ def with_fault(
 
 
 def arrive(conn: Connection, data: bytes, now: float) -> int:
-    return conn.received(memoryview(data), now)
+    return receive(conn, data, now)
 
 
 def echo_plain(conn: Connection, data: bytes, now: float = 0.0) -> None:
@@ -296,9 +296,19 @@ def test_a_timer_sends_nothing_itself_to_a_full_socket_or_under_pacing() -> None
     arrive(full, b"abc", now=0.0)
     assert full.timer(now=1.0) == 0  # the poller says when the socket has room
     assert bytes(full.outgoing()) == b"xyabc"
-    paced = with_fault("delay=1s,gap=10s")
-    arrive(paced, b"abc", now=0.0)
-    assert not paced.timer(now=1.0) & SEND  # only `send_wait` may let it go
+    paced = with_fault("rate=1")  # a byte a second, the bucket empty at first
+    assert not paced.received(memoryview(b"abc"), now=0.0) & SEND
+    assert not paced.timer(now=0.5) & SEND  # half a byte earned: not yet
+    assert paced.timer(now=1.0) == SEND  # one byte earned: it may go
+
+
+def test_bytes_a_fault_lets_through_are_sent_at_once_the_rest_via_the_poller() -> None:
+    conn = with_fault("slice=2")
+    assert conn.received(memoryview(b"abcde"), now=0.0) == SEND
+    assert bytes(conn.outgoing()) == b"ab"
+    assert conn.flushed(2, now=0.0) == INTEREST  # the next pieces: when writable
+    assert conn.interest == READ | WRITE
+    assert send_all(conn, now=0.0) == [b"cd", b"e"]
 
 
 def test_bytes_pending_before_a_delay_go_first_then_the_delayed_ones() -> None:

@@ -9,9 +9,17 @@ import socket
 
 import pytest
 
-from tests.helpers import DEADLINE, Headless, RunningServer, recv_exactly, wait_until
+from tests.helpers import (
+    DEADLINE,
+    Headless,
+    RunningServer,
+    receive,
+    recv_exactly,
+    wait_until,
+)
 from tui_echo.book import ClientBook
-from tui_echo.engine.connection import WRITE, Connection, Limits
+from tui_echo.engine.connection import WRITE, Connection
+from tui_echo.engine.limits import Limits
 from tui_echo.engine.memory import MemoryBudget
 from tui_echo.events import (
     ClientConnected,
@@ -59,7 +67,7 @@ def send(conn: Connection, took: int | None = None) -> bytes:
 def test_each_flip_is_one_bit_of_a_byte_that_went_out_and_is_reported_there() -> None:
     conn = make("corrupt=1/100")
     data = random.Random(4).randbytes(20_000)
-    conn.received(memoryview(data), 0.0)
+    receive(conn, data, 0.0)
     out = bytearray()
     out += send(conn, took=3_001)  # a short send: the rest waits
     out += send(conn, took=7)
@@ -81,7 +89,7 @@ def test_each_flip_is_one_bit_of_a_byte_that_went_out_and_is_reported_there() ->
 def test_a_byte_that_did_not_go_out_is_not_reported_and_goes_flipped_the_same() -> None:
     conn = make("corrupt=1/1")  # every byte
     data = bytes(100)
-    conn.received(memoryview(data), 0.0)
+    receive(conn, data, 0.0)
     first = bytes(conn.outgoing())
     conn.flushed(0, 0.0)  # the socket took nothing
     assert conn.take_corrupted(0.0) == []
@@ -96,11 +104,11 @@ def test_a_byte_that_did_not_go_out_is_not_reported_and_goes_flipped_the_same() 
 
 def test_offsets_count_from_the_start_of_the_clients_echoed_stream() -> None:
     conn = make("delay=0")  # a fault that changes nothing: 500 bytes echo plain
-    conn.received(memoryview(bytes(500)), 0.0)
+    receive(conn, bytes(500), 0.0)
     while conn.interest & WRITE:
         send(conn)
     conn.set_fault(FaultSpec(corrupt=1), 0.0)
-    conn.received(memoryview(bytes(3)), 0.0)
+    receive(conn, bytes(3), 0.0)
     assert send(conn) != bytes(3)
     assert [e.offset for e in conn.take_corrupted(0.0)] == [500, 501, 502]
 
@@ -108,7 +116,7 @@ def test_offsets_count_from_the_start_of_the_clients_echoed_stream() -> None:
 def test_no_load_floods_the_events_and_every_flip_is_counted() -> None:
     conn = make("corrupt=1/1")
     for _ in range(5):  # five ticks' worth
-        conn.received(memoryview(bytes(200_000)), 0.0)
+        receive(conn, bytes(200_000), 0.0)
         while conn.interest & WRITE:
             assert len(conn.outgoing()) <= ALTERED_PIECE
             send(conn)
@@ -121,7 +129,7 @@ def test_no_load_floods_the_events_and_every_flip_is_counted() -> None:
 def test_the_flips_repeat_with_the_seed() -> None:
     def flips(seed: int) -> bytes:
         conn = make("corrupt=1/50", seed=seed)
-        conn.received(memoryview(bytes(5000)), 0.0)
+        receive(conn, bytes(5000), 0.0)
         return send(conn)
 
     assert flips(9) == flips(9)
@@ -130,7 +138,7 @@ def test_the_flips_repeat_with_the_seed() -> None:
 
 def test_without_corrupt_nothing_is_altered_nor_reported() -> None:
     conn = make("slice=100")
-    conn.received(memoryview(bytes(1000)), 0.0)
+    receive(conn, bytes(1000), 0.0)
     assert send(conn) == bytes(100)
     assert conn.take_corrupted(0.0) == []
     assert conn.fault_activity().corrupted == 0  # type: ignore[union-attr]

@@ -7,14 +7,14 @@ import re
 
 import pytest
 
-from tests.helpers import fire_timer, send_all
+from tests.helpers import fire_timer, receive, send_all
 from tui_echo.engine.connection import (
     CLOSE,
     ECHO,
     WAKE,
     Connection,
-    Limits,
 )
+from tui_echo.engine.limits import Limits
 from tui_echo.engine.memory import MemoryBudget
 from tui_echo.engine.poller import READ, WRITE
 from tui_echo.events import ClientState
@@ -129,7 +129,7 @@ def make(spec: str, now: float = 0.0, seed: int = 1) -> Connection:
 
 
 def arrive(conn: Connection, data: bytes, now: float) -> int:
-    todo = conn.received(memoryview(data), now)
+    todo = receive(conn, data, now)
     assert not todo & ECHO, "a fault never echoes on the fast path"
     return todo
 

@@ -8,7 +8,8 @@ import ssl
 
 import pytest
 
-from tui_echo.engine.connection import CLOSE, ECHO, INTEREST, Limits
+from tui_echo.engine.connection import CLOSE, ECHO, INTEREST
+from tui_echo.engine.limits import Limits
 from tui_echo.engine.memory import MemoryBudget
 from tui_echo.engine.poller import READ, WRITE
 from tui_echo.engine.tls import TlsConnection, failure_reason

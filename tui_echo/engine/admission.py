@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from tui_echo.engine.acceptor import Acceptor
     from tui_echo.engine.clients import Clients
     from tui_echo.engine.config import ServerConfig
-    from tui_echo.engine.connection import Limits
     from tui_echo.engine.datagrams import DatagramPort
     from tui_echo.engine.door import Door
     from tui_echo.engine.feed import EventFeed
+    from tui_echo.engine.limits import Limits
     from tui_echo.engine.poller import Poller
     from tui_echo.engine.timeline import Timeline
     from tui_echo.engine.timers import Timers

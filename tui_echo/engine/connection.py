@@ -9,8 +9,8 @@ The loop (`loop.py`) owns the socket, the poller and the timer heap. It tells a
     todo = conn.flushed(sent, now)      # pending bytes (`conn.outgoing()`) went
     todo = conn.eof(now)                # the client shut down its sending side
     todo = conn.timer(now)              # `conn.deadline` came
-    if todo & SEND:                     # released bytes may go: send `outgoing()`,
-        todo = conn.flushed(sent, now)  # ...then say how many went (0 if none)
+    if todo & SEND:                     # (of `received` or `timer`) a fault let bytes
+        todo = conn.flushed(sent, now)  # go: send `outgoing()`, say how many went
 
 and acts on the flags: `INTEREST` (register `conn.interest` with the poller),
 `WAKE` (call `timer` at `conn.deadline`), `CLOSE` (close the socket the way
@@ -44,10 +44,7 @@ The rules, each here and only here:
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
-
-from tui_echo.engine.memory import MemoryBudget
+from tui_echo.engine.limits import Limits
 from tui_echo.engine.poller import READ, WRITE
 from tui_echo.events import ClientClosed, ClientData, Corrupted
 from tui_echo.faults import FaultActivity, FaultSpec
@@ -71,8 +68,8 @@ BUDGET = 8
 WAKE = 16
 """Call `timer` at `deadline` (a new, different deadline)."""
 SEND = 32
-"""Send `outgoing()` now, then report it with `flushed` (bytes a timer released, to
-a socket not known to be full: one send, not a `WRITE` round trip via the poller)."""
+"""Send `outgoing()` now, then report it with `flushed` (bytes a fault let go, to a
+socket not known to be full: one send, not a `WRITE` round trip via the poller)."""
 
 OVER_BUDGET_READ = 4096
 """Most a client with nothing pending may read while all clients together are over
@@ -80,23 +77,6 @@ OVER_BUDGET_READ = 4096
 
 NOTHING_PENDING = b""
 """The outbound buffer of every client with nothing pending (saves memory when idle)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """What every connection shares: its limits (from `ServerConfig`) and more."""
-
-    max_buffer: int
-    """Most pending bytes one client may hold; reading pauses there."""
-    budget: MemoryBudget
-    """All clients' pending bytes, shared."""
-    rng: random.Random
-    """The faults' one seeded generator (`--seed`): jitter repeats with the seed."""
-
-    @property
-    def resume_below(self) -> int:
-        """A paused client reads again once its pending bytes are down to this."""
-        return self.max_buffer // 2
 
 
 class Connection:
@@ -206,7 +186,8 @@ class Connection:
 
         Returns `ECHO` when nothing is pending and no fault is set: `data` goes
         straight back, and is counted as sent (the fast path: one call per read);
-        otherwise `data` joins the pending bytes, after them.
+        otherwise `data` joins the pending bytes, after them (`SEND` if a fault
+        lets them go now).
         """
         size = len(data)
         self.bytes_in += size
@@ -261,9 +242,7 @@ class Connection:
         if reason is not None:
             return self._close(reason)
         self.outbuf = fault.release(self.outbuf, now)
-        if self.outbuf and not (self.interest & WRITE or fault.shapes_sends):
-            return SEND
-        return self._after_change(now)
+        return SEND if self._sends_now(fault, now) else self._after_change(now)
 
     def failed(self, error: OSError) -> int:
         """The socket failed (reset, broken pipe, ...): close it with a reason."""
@@ -393,7 +372,16 @@ class Connection:
                 self.outbuf += data
             else:
                 self.outbuf = bytearray(data)
+            if self._sends_now(fault, now):
+                return SEND
         return self._after_change(now)
+
+    def _sends_now(self, fault: FaultStack, now: float) -> bool:
+        """Pending bytes may go now, and one send may take them: the socket is not
+        known to be full (`WRITE` not watched) and the fault lets a piece go."""
+        if not self.outbuf or self.interest & WRITE:
+            return False
+        return not fault.shapes_sends or fault.send_wait(len(self.outbuf), now) <= 0
 
     def _after_change(self, now: float) -> int:
         """Count the pending bytes, pause or resume reading, choose what to watch and

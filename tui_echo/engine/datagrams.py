@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 
 from tui_echo.engine.clients import Clients, ClosedClient
-from tui_echo.engine.connection import Limits
+from tui_echo.engine.limits import Limits
 from tui_echo.engine.peers import PEER_CEILING, Address, Peer, PeerTable
 from tui_echo.engine.poller import READ, READABLE, WRITE, Poller
 from tui_echo.engine.timers import Timers

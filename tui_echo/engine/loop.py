@@ -36,13 +36,14 @@ from tui_echo.engine.connection import (
     ECHO,
     INTEREST,
     RECV_SIZE,
+    SEND,
     WAKE,
     Connection,
-    Limits,
 )
 from tui_echo.engine.datagrams import DatagramPort
 from tui_echo.engine.door import Door
 from tui_echo.engine.feed import EventFeed
+from tui_echo.engine.limits import Limits
 from tui_echo.engine.loop_commands import LoopCommands
 from tui_echo.engine.memory import MemoryBudget
 from tui_echo.engine.peers import UDP_IDLE_TIMEOUT
@@ -296,8 +297,25 @@ class EchoLoop(LoopCommands, Admission, Ticking, TimerWork, TlsLoop):
                 if sent == count:
                     return
                 todo = conn.cut_short(data, sent)
+            elif todo & SEND:  # a fault let it go now
+                todo = self._send_at_once(sock, conn, now)
         if todo:
             self._carry_out(sock, conn, todo)
+
+    def _send_at_once(self, sock: socket.socket, conn: Connection, now: float) -> int:
+        """Send what a fault let go (`SEND`) at once, as the fast path does: it
+        mostly fits the socket, and a `WRITE` round trip through the poller (two
+        `epoll_ctl` and a turn of the loop) would cost more than the echo itself."""
+        if self.tls is not None:  # TLS records go as the TLS loop writes them
+            return conn.flushed(0, now)
+        try:
+            sent = sock.send(conn.outgoing())
+        except (BlockingIOError, InterruptedError):
+            sent = 0  # `flushed` then asks the poller for `WRITE`
+        except OSError as exc:
+            return conn.failed(exc)
+        self._active.add(conn)
+        return conn.flushed(sent, now)
 
     def _on_writable(self, sock: socket.socket, conn: Connection, now: float) -> None:
         try:

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     import socket
 
     from tui_echo.engine.clients import Clients
-    from tui_echo.engine.connection import Limits
     from tui_echo.engine.datagrams import DatagramPort
+    from tui_echo.engine.limits import Limits
     from tui_echo.engine.timeline import Timeline
     from tui_echo.events import Event
 

@@ -2,7 +2,8 @@
 
 A client's deadline (a fault releasing held bytes, pacing sends, closing on time),
 the door's (a listener fault's end, a held connection's turn), a scenario's next
-step and the UDP port's. Released bytes are sent at once, as the fast path sends.
+step and the UDP port's. Released bytes are sent at once (loop.py's
+`_send_at_once`), as the fast path sends.
 `EchoLoop` inherits this; the attributes and calls declared below for the type
 checker are the loop's own.
 """
@@ -36,6 +37,9 @@ class TimerWork:
 
         def _door_due(self, now: float) -> None: ...
         def _report_bug(self, exc: Exception) -> None: ...
+        def _send_at_once(
+            self, sock: socket.socket, conn: Connection, now: float
+        ) -> int: ...
         def _carry_out(
             self, sock: socket.socket, conn: Connection, todo: int
         ) -> None: ...
@@ -59,26 +63,11 @@ class TimerWork:
             try:
                 todo = conn.timer(now)
                 if todo & SEND:
-                    todo = self._send_released(sock, conn, now)
+                    todo = self._send_at_once(sock, conn, now)
                 if todo:
                     self._carry_out(sock, conn, todo)
             except Exception as exc:  # a bug must cost one client, not the loop
                 self._carry_out(sock, conn, conn.broke(exc))
-
-    def _send_released(self, sock: socket.socket, conn: Connection, now: float) -> int:
-        """Send what a timer released at once, as the fast path does: it mostly fits
-        the socket, and a `WRITE` round trip through the poller (two `epoll_ctl`
-        and a turn of the loop) would cost more than the echo itself."""
-        if self.tls is not None:  # TLS records go as the TLS loop writes them
-            return conn.flushed(0, now)
-        try:
-            sent = sock.send(conn.outgoing())
-        except (BlockingIOError, InterruptedError):
-            sent = 0  # `flushed` then asks the poller for `WRITE`
-        except OSError as exc:
-            return conn.failed(exc)
-        self._active.add(conn)
-        return conn.flushed(sent, now)
 
     def _arm_udp(self) -> None:
         """Keep the UDP port in the timer heap at its nearest deadline."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ssl
 
-from tui_echo.engine.connection import INTEREST, Connection, Limits
+from tui_echo.engine.connection import INTEREST, Connection
+from tui_echo.engine.limits import Limits
 from tui_echo.events import TlsEstablished
 from tui_echo.states import ClientState, CloseHow
 from tui_echo.words import escape

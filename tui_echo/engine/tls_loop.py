@@ -31,7 +31,8 @@ from collections import deque
 from typing import TYPE_CHECKING, cast
 
 from tui_echo.engine.closing import close_socket
-from tui_echo.engine.connection import BUDGET, ECHO, Connection, Limits
+from tui_echo.engine.connection import BUDGET, ECHO, SEND, Connection
+from tui_echo.engine.limits import Limits
 from tui_echo.engine.poller import READ, WRITE
 from tui_echo.engine.tls import (
     HANDSHAKE_RECORD,
@@ -203,6 +204,8 @@ class TlsLoop:
             todo = conn.received(data, now)
             if todo == ECHO:
                 todo = self._send_now(sock, conn, data)
+            elif todo & SEND:  # TLS records go as the writer makes them: ask
+                todo = conn.flushed(0, now)
             if todo:
                 self._carry_out(sock, conn, todo)
             if conn.close_reason is not None or not sock.pending():
