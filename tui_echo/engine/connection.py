@@ -30,7 +30,7 @@ The rules, each here and only here:
 - After the client's EOF nothing more is read; once everything pending has been
   echoed the connection closes (`peer closed`).
 - The poller watches readability only while reading is wanted and writability only
-  while something may be sent now.
+  while something may be sent now and a send did not take it (`SEND`: try first).
 - Every close has a reason (`CloseReason`, or an error's words) that says how the
   socket closes: kick, shutdown, idle timeout, `close-after` and `close-in` with a
   FIN; reset, `reset-after` and `reset-in` with an RST; an error as it is. Every
@@ -173,7 +173,7 @@ class Connection:
         return self.pending + self.dropped
 
     def outgoing(self) -> bytes | bytearray:
-        """What the loop may send now (when `WRITE` is of interest)."""
+        """What the loop may send now (when `WRITE` is of interest, or on `SEND`)."""
         fault = self.fault
         if fault is None or not (fault.shapes_sends or fault.alters_bytes):
             return self.outbuf
@@ -377,8 +377,9 @@ class Connection:
         return self._after_change(now)
 
     def _sends_now(self, fault: FaultStack, now: float) -> bool:
-        """Pending bytes may go now, and one send may take them: the socket is not
-        known to be full (`WRITE` not watched) and the fault lets a piece go."""
+        """Pending bytes may go now with one send (a piece of them, if the fault
+        cuts them): the socket is not known to be full (`WRITE` not watched) and
+        the fault lets a piece go."""
         if not self.outbuf or self.interest & WRITE:
             return False
         return not fault.shapes_sends or fault.send_wait(len(self.outbuf), now) <= 0

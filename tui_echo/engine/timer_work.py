@@ -2,8 +2,8 @@
 
 A client's deadline (a fault releasing held bytes, pacing sends, closing on time),
 the door's (a listener fault's end, a held connection's turn), a scenario's next
-step and the UDP port's. Released bytes are sent at once (loop.py's
-`_send_at_once`), as the fast path sends.
+step and the UDP port's. Bytes released to a plain socket that may take them go
+with one send at once (loop.py's `_send_at_once`), as the fast path's do.
 `EchoLoop` inherits this; the attributes and calls declared below for the type
 checker are the loop's own.
 """
