@@ -7,6 +7,7 @@ harness itself).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import time
@@ -116,6 +117,10 @@ async def running_monitor(
             running = Monitor(app, pilot, server)
             running.clients = clients
             yield running
+            # Textual's Log measures new lines on a thread worker that needs the app
+            # when it ends: an app torn down first fails it (NoActiveAppError, seen
+            # once in CI), so those end while the app still runs.
+            await asyncio.wait_for(app.workers.wait_for_complete(), DEADLINE)
     finally:
         # Clients close after the app is gone, so no event reaches a widget
         # that is being torn down.
