@@ -388,8 +388,7 @@ class Connection:
         """Count the pending bytes, pause or resume reading, choose what to watch and
         when to wake; say what the loop must do."""
         fault = self.fault
-        # `pending`, inlined: this runs for each message a fault holds, twice
-        pending = len(self.outbuf) + (fault.held_bytes if fault is not None else 0)
+        pending = self.pending
         limits = self.limits
         budget = limits.budget
         todo = 0

@@ -298,14 +298,15 @@ class EchoLoop(LoopCommands, Admission, Ticking, TimerWork, TlsLoop):
                     return
                 todo = conn.cut_short(data, sent)
             elif todo & SEND:  # a fault let it go now
-                todo = self._send_at_once(sock, conn, now)
+                todo = self._send_pending(sock, conn, now)
         if todo:
             self._carry_out(sock, conn, todo)
 
-    def _send_at_once(self, sock: socket.socket, conn: Connection, now: float) -> int:
-        """Send what a fault let go (`SEND`) at once, as the fast path does: it
-        mostly fits the socket, and a `WRITE` round trip through the poller (two
-        `epoll_ctl` and a turn of the loop) would cost more than the echo itself."""
+    def _send_pending(self, sock: socket.socket, conn: Connection, now: float) -> int:
+        """Send what may go of the pending bytes (`outgoing()`) and say so: when the
+        socket is writable, and at once on `SEND` (it mostly fits the socket, and a
+        `WRITE` round trip through the poller, two `epoll_ctl` and a turn of the
+        loop, would cost more than the echo itself)."""
         if self.tls is not None:  # TLS records go as the TLS loop writes them
             return conn.flushed(0, now)
         try:
@@ -318,15 +319,7 @@ class EchoLoop(LoopCommands, Admission, Ticking, TimerWork, TlsLoop):
         return conn.flushed(sent, now)
 
     def _on_writable(self, sock: socket.socket, conn: Connection, now: float) -> None:
-        try:
-            sent = sock.send(conn.outgoing())
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._carry_out(sock, conn, conn.failed(exc))
-            return
-        self._active.add(conn)
-        todo = conn.flushed(sent, now)
+        todo = self._send_pending(sock, conn, now)
         if todo:
             self._carry_out(sock, conn, todo)
 

@@ -3,7 +3,7 @@
 A client's deadline (a fault releasing held bytes, pacing sends, closing on time),
 the door's (a listener fault's end, a held connection's turn), a scenario's next
 step and the UDP port's. Bytes released to a plain socket that may take them go
-with one send at once (loop.py's `_send_at_once`), as the fast path's do.
+with one send at once (loop.py's `_send_pending`), as the fast path's do.
 `EchoLoop` inherits this; the attributes and calls declared below for the type
 checker are the loop's own.
 """
@@ -37,7 +37,7 @@ class TimerWork:
 
         def _door_due(self, now: float) -> None: ...
         def _report_bug(self, exc: Exception) -> None: ...
-        def _send_at_once(
+        def _send_pending(
             self, sock: socket.socket, conn: Connection, now: float
         ) -> int: ...
         def _carry_out(
@@ -63,7 +63,7 @@ class TimerWork:
             try:
                 todo = conn.timer(now)
                 if todo & SEND:
-                    todo = self._send_at_once(sock, conn, now)
+                    todo = self._send_pending(sock, conn, now)
                 if todo:
                     self._carry_out(sock, conn, todo)
             except Exception as exc:  # a bug must cost one client, not the loop

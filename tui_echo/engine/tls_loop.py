@@ -90,6 +90,9 @@ class TlsLoop:
         ) -> None: ...
         def publish(self, event: Event) -> None: ...
         def _on_hangup(self, sock: socket.socket, conn: Connection) -> None: ...
+        def _send_pending(
+            self, sock: socket.socket, conn: Connection, now: float
+        ) -> int: ...
         def _welcome(
             self, sock: socket.socket, conn: Connection, now: float
         ) -> None: ...
@@ -204,8 +207,8 @@ class TlsLoop:
             todo = conn.received(data, now)
             if todo == ECHO:
                 todo = self._send_now(sock, conn, data)
-            elif todo & SEND:  # TLS records go as the writer makes them: ask
-                todo = conn.flushed(0, now)
+            elif todo & SEND:
+                todo = self._send_pending(sock, conn, now)
             if todo:
                 self._carry_out(sock, conn, todo)
             if conn.close_reason is not None or not sock.pending():
