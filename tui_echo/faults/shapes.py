@@ -25,7 +25,7 @@ between the two. Every shape adds at most 2.5 x DURATION but `uniform` (DURATION
 from __future__ import annotations
 
 import math
-import random
+from collections.abc import Callable
 from statistics import NormalDist
 from typing import NamedTuple
 
@@ -56,15 +56,15 @@ class Jitter(NamedTuple):
 def quantile(dist: str, q: float) -> float:
     """netem's `t` for the draw `q` (0 <= q < 1) of shape `dist`, within netem's
     table bounds."""
-    if dist == UNIFORM:
-        t = 2.0 * q - 1.0
-    elif dist == "normal":
-        t = _STANDARD.inv_cdf(max(q, _TINY))
-    elif dist == "pareto":
-        t = _pareto(q)
-    else:  # paretonormal: the two tables' values of the same index, 1:3
-        t = (_STANDARD.inv_cdf(max(q, _TINY)) + 3.0 * _pareto(q)) / 4.0
-    return min(max(t, _T_LEAST), _T_MOST)
+    return min(max(_T_OF[dist](q), _T_LEAST), _T_MOST)
+
+
+def _uniform(q: float) -> float:
+    return 2.0 * q - 1.0
+
+
+def _normal(q: float) -> float:
+    return _STANDARD.inv_cdf(max(q, _TINY))
 
 
 def _pareto(q: float) -> float:
@@ -72,15 +72,29 @@ def _pareto(q: float) -> float:
     return (math.pow(1.0 - q, -1.0 / _PARETO_SHAPE) - 1.5) * (4.0 / 3.0)
 
 
-def extra(seconds: float, dist: str, q: float) -> float:
-    """Seconds a `jitter=seconds:dist` adds for the draw `q`: never below zero."""
-    half = seconds / 2.0
-    return max(0.0, half + half * quantile(dist, q))
+def _paretonormal(q: float) -> float:
+    # the two tables' values of the same index, 1:3
+    return (_normal(q) + 3.0 * _pareto(q)) / 4.0
 
 
-def draw(seconds: float, dist: str, rng: random.Random) -> float:
-    """One draw of what a `jitter=seconds:dist` adds (one value from `rng`)."""
-    return extra(seconds, dist, rng.random())
+_T_OF: dict[str, Callable[[float], float]] = {
+    UNIFORM: _uniform,
+    "normal": _normal,
+    "pareto": _pareto,
+    "paretonormal": _paretonormal,
+}
+"""Each shape's `t` for the draw `q`, before netem's table bounds."""
+
+
+def sampler(seconds: float, dist: str) -> Callable[[float], float]:
+    """What a `jitter=seconds:dist` adds for the draw `q` (0 <= q < 1): never below
+    zero. Made once per stage: a delayed client draws once per message."""
+    half, t_of = seconds / 2.0, _T_OF[dist]
+
+    def extra(q: float) -> float:
+        return max(0.0, half + half * min(max(t_of(q), _T_LEAST), _T_MOST))
+
+    return extra
 
 
 def longest(seconds: float, dist: str) -> float:

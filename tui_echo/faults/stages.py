@@ -75,7 +75,8 @@ class Stage:
         return 0.0
 
     def piece_limit(self) -> int | None:
-        """The most one send may take, whatever the time (None: no limit)."""
+        """The most one send may take, whatever the time (None: no limit); asked
+        once, when the fault is set."""
         return None
 
     def send_limit(self, limit: int, echoed: int) -> int:
@@ -107,7 +108,7 @@ class DelayLine(Stage):
     """`delay` and `jitter`: each byte waits DURATION, plus what the jitter's shape
     draws (0..jitter for the uniform one: shapes.py), after it came."""
 
-    __slots__ = ("delay", "dist", "jitter")
+    __slots__ = ("delay", "dist", "extra", "jitter")
 
     @classmethod
     def build(cls, spec: FaultSpec, now: float) -> Stage | None:
@@ -123,14 +124,16 @@ class DelayLine(Stage):
 
     def __init__(self, delay: float, jitter: float, dist: str = UNIFORM) -> None:
         self.delay, self.jitter, self.dist = delay, jitter, dist
+        self.extra = None if dist == UNIFORM else shapes.sampler(jitter, dist)
+        """What the jitter adds for a draw (uniform: one multiplication, inline)."""
 
     def hold_until(self, now: float, rng: random.Random) -> float | None:
         release = now + self.delay
         if self.jitter:
-            if self.dist == UNIFORM:  # as it always was: one multiplication
+            if self.extra is None:  # uniform, as it always was
                 release += rng.random() * self.jitter
             else:
-                release += shapes.draw(self.jitter, self.dist, rng)
+                release += self.extra(rng.random())
         return release
 
     def longest_hold(self) -> float:
