@@ -311,6 +311,59 @@ def test_bytes_a_fault_lets_through_are_sent_at_once_the_rest_via_the_poller() -
     assert send_all(conn, now=0.0) == [b"cd", b"e"]
 
 
+@pytest.mark.parametrize("spec", ["slice=4", "close-in=1h", "reset-in=1h,slice=9"])
+def test_bytes_a_fault_does_nothing_to_go_back_by_the_fast_path(spec: str) -> None:
+    conn = with_fault(spec)
+    assert conn.received(memoryview(b"abc"), now=0.0) == ECHO
+    assert conn.received(memoryview(b"abcd"), now=0.0) == ECHO
+    assert (conn.bytes_out, conn.pending, conn.interest) == (7, 0, READ)
+    sliced = "slice" in spec
+    assert activity(conn) == FaultActivity(0, pieces=2 if sliced else 0, discarded=0)
+
+
+def test_bytes_a_slice_cannot_take_whole_are_cut_as_before() -> None:
+    conn = with_fault("slice=4")
+    assert conn.received(memoryview(b"abcde"), now=0.0) == SEND
+    assert conn.bytes_out == 0
+
+
+def test_a_fast_path_send_under_a_slice_that_took_nothing_was_no_piece() -> None:
+    conn = with_fault("slice=4")
+    data = memoryview(b"abc")
+    assert conn.received(data, now=0.0) == ECHO
+    conn.cut_short(data, 0)
+    assert activity(conn).pieces == 0
+    assert send_all(conn, now=0.0) == [b"abc"]
+    assert activity(conn) == FaultActivity(delayed=0, pieces=1, discarded=0)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "delay=1s",
+        "jitter=1ms",
+        "rate=1000",
+        "gap=1s",
+        "close-after=100",
+        "reset-after=100",
+        "corrupt=1/10",
+        "blackhole",
+        "slice=2",
+    ],
+)
+def test_bytes_a_fault_acts_on_never_take_the_fast_path(spec: str) -> None:
+    conn = with_fault(f"{spec},close-in=1h")
+    assert conn.received(memoryview(b"abc"), now=0.0) != ECHO
+
+
+def test_bytes_a_replaced_delay_let_go_keep_the_next_ones_behind() -> None:
+    conn = with_fault("delay=10s")
+    arrive(conn, b"old", now=0.0)
+    conn.set_fault(FaultSpec.parse("slice=100"), now=1.0)  # "old" may go now
+    assert conn.received(memoryview(b"new"), now=1.0) != ECHO
+    assert b"".join(send_all(conn, now=1.0)) == b"oldnew"
+
+
 def test_bytes_pending_before_a_delay_go_first_then_the_delayed_ones() -> None:
     conn = make()
     pending_plain(conn, b"xy")

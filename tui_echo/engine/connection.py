@@ -20,7 +20,8 @@ crossed a line: call `budget_changed` on every connection).
 The rules, each here and only here:
 
 - Echo eagerly: while nothing is pending and no fault is set, what arrives goes
-  straight back (the fast path: two calls, no state change).
+  straight back (the fast path: two calls, no state change); so it does under a
+  fault that does nothing to those bytes (a `slice` they fit in, a `close-in`).
 - Pending bytes never exceed `max_buffer`: a read takes at most `room` bytes, and
   reading stops (state `paused`) once the buffer is full; it resumes at half.
 - All clients' pending bytes together are bounded by `max_memory` (`MemoryBudget`):
@@ -184,21 +185,22 @@ class Connection:
     def received(self, data: memoryview, now: float) -> int:
         """`data` arrived from the client (at most `room` bytes).
 
-        Returns `ECHO` when nothing is pending and no fault is set: `data` goes
-        straight back, and is counted as sent (the fast path: one call per read);
-        otherwise `data` joins the pending bytes, after them (`SEND` if a fault
-        lets them go now).
+        Returns `ECHO` when nothing is pending and no fault is set (or the fault
+        lets `data` pass as it is): `data` goes straight back, and is counted as
+        sent (the fast path: one call per read); otherwise `data` joins the
+        pending bytes, after them (`SEND` if a fault lets them go now).
         """
         size = len(data)
         self.bytes_in += size
         self.last_received = now
         if self.recent is not None:
             self.recent = (self.recent + data)[-RING_SIZE:]
-        if self.fault is None and not self.outbuf:
+        fault = self.fault
+        if not self.outbuf and (fault is None or fault.passes(size)):
             self.bytes_out += size
             return ECHO
-        if self.fault is not None:
-            return self._received_under(self.fault, data, now)
+        if fault is not None:
+            return self._received_under(fault, data, now)
         self.outbuf += data  # pending data is a bytearray: grows in place
         return self._after_change(now)
 
@@ -206,6 +208,8 @@ class Connection:
         """The send of the `data` that `received` let through took only `sent`
         bytes (0 if it failed): keep the rest, pending."""
         self.bytes_out -= len(data) - sent
+        if not sent and self.fault is not None:
+            self.fault.unsent()  # the send `passes` counted took nothing
         self.outbuf = bytearray(data[sent:])
         return self._after_change(self.last_received)
 
@@ -217,7 +221,7 @@ class Connection:
         if not self.outbuf:
             self.outbuf = NOTHING_PENDING  # let a big buffer's memory go
         fault = self.fault
-        if fault is not None and sent:
+        if fault is not None and sent and fault.hears_sends:
             reason = fault.sent(sent, self.bytes_out, now)
             if reason is not None:
                 return self._close(reason)
@@ -358,16 +362,19 @@ class Connection:
 
     def _received_under(self, fault: FaultStack, data: memoryview, now: float) -> int:
         """What arrives while a fault is set: thrown away, held back, or queued."""
-        size = len(data)
-        keep, reason = fault.admit(size, self.bytes_in, self.bytes_out, self.pending)
-        self.dropped += size - keep
-        if reason is not None:
-            return self._close(reason)
-        if not keep:
-            return 0
-        if keep < size:
-            data = data[:keep]
-        if not fault.hold(data, now):  # held: behind what waits, in order
+        if fault.admits:
+            size = len(data)
+            keep, reason = fault.admit(
+                size, self.bytes_in, self.bytes_out, self.pending
+            )
+            self.dropped += size - keep
+            if reason is not None:
+                return self._close(reason)
+            if not keep:
+                return 0
+            if keep < size:
+                data = data[:keep]
+        if not (fault.holds and fault.hold(data, now)):  # held: behind the rest
             if self.outbuf:
                 self.outbuf += data
             else:
@@ -388,6 +395,7 @@ class Connection:
         """Count the pending bytes, pause or resume reading, choose what to watch and
         when to wake; say what the loop must do."""
         fault = self.fault
+        outbuf = self.outbuf
         pending = self.pending
         limits = self.limits
         budget = limits.budget
@@ -397,28 +405,28 @@ class Connection:
                 todo = BUDGET
             self.counted = pending
         if self.full:
-            self.full = pending > limits.resume_below
+            full = self.full = pending > limits.resume_below
         else:
-            self.full = pending >= limits.max_buffer
-        self.paused = self.full or (budget.over and pending > 0)
-        read_cap = OVER_BUDGET_READ if budget.over else RECV_SIZE
+            full = self.full = pending >= limits.max_buffer
+        over = budget.over
+        self.paused = paused = full or (over and pending > 0)
+        read_cap = OVER_BUDGET_READ if over else RECV_SIZE
         self.room = min(read_cap, limits.max_buffer - pending)
-        interest = 0
-        if not (self.paused or self.eof_seen):
-            interest = READ
+        interest = 0 if paused or self.eof_seen else READ
         deadline = None
-        if fault is not None:
+        if fault is None:
+            if outbuf:
+                interest |= WRITE
+        else:
             if fault.stops_reading:
                 interest = 0
             deadline = fault.deadline()
-        if self.outbuf:
-            wait = 0.0
-            if fault is not None and fault.shapes_sends:
-                wait = fault.send_wait(len(self.outbuf), now)
-            if wait <= 0:
-                interest |= WRITE
-            elif deadline is None or now + wait < deadline:
-                deadline = now + wait
+            if outbuf:
+                wait = fault.send_wait(len(outbuf), now) if fault.shapes_sends else 0.0
+                if wait <= 0:
+                    interest |= WRITE
+                elif deadline is None or now + wait < deadline:
+                    deadline = now + wait
         if interest != self.interest:
             self.interest = interest
             todo |= INTEREST

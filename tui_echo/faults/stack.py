@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import random
+import sys
 from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple, cast
@@ -32,17 +33,24 @@ class FaultStack:
         "_admitting",
         "_hearing",
         "_holding",
+        "_limiting",
+        "_pacing",
+        "_passing",
         "_timed",
         "_timing",
+        "admits",
         "alters_bytes",
         "corrupter",
         "delayed",
         "discarded",
+        "hears_sends",
         "held",
         "held_bytes",
+        "holds",
         "in_base",
         "last_release",
         "out_base",
+        "piece",
         "pieces",
         "rng",
         "shapes_sends",
@@ -70,6 +78,20 @@ class FaultStack:
         self._hearing = [stages[i] for i in plan.hearing]
         self._timing = [stages[i] for i in plan.timing]
         self._timed = [stages[i] for i in plan.timed]
+        self._limiting = [stages[i] for i in plan.limiting]
+        self._pacing = [stages[i] for i in plan.pacing]
+        self.piece = min(
+            (piece for s in stages if (piece := s.piece_limit()) is not None),
+            default=sys.maxsize,
+        )
+        """The most one send may take, whatever the time (`slice`)."""
+        self.admits = bool(self._admitting)
+        """A stage may throw received bytes away or close on them: ask `admit`."""
+        self.holds = bool(self._holding)
+        """A stage may hold received bytes back: ask `hold`."""
+        self._passing = plan.passing
+        self.hears_sends = plan.shapes_sends or bool(self._hearing)
+        """A stage counts what is sent: tell `sent`."""
         self.rng = rng
         """The faults' one seeded generator (`--seed`)."""
         self.shapes_sends = plan.shapes_sends
@@ -80,8 +102,9 @@ class FaultStack:
         self.corrupter = (
             None if plan.corrupter is None else cast(Corrupter, stages[plan.corrupter])
         )
-        self.held: deque[tuple[float, bytes]] = deque()
-        """Bytes held back with their release times, oldest first."""
+        self.held: deque[tuple[float, bytearray]] = deque()
+        """Bytes held back with their release times, oldest first (each chunk, once
+        released, may become the pending bytes themselves: no second copy)."""
         self.held_bytes = 0
         self.last_release = now
         """The latest release time given: later bytes never go before it."""
@@ -119,6 +142,21 @@ class FaultStack:
         self.discarded += size - keep
         return keep, None
 
+    def passes(self, size: int) -> bool:
+        """True when `size` bytes just received, with nothing pending before them,
+        may go back as they are, in one send, as if no fault were set: no stage acts
+        on bytes (or times sends) but a `slice` they fit in (counted as a piece)."""
+        if not self._passing or size > self.piece:
+            return False
+        if self.shapes_sends:
+            self.pieces += 1
+        return True
+
+    def unsent(self) -> None:
+        """The send that `passes` allowed took nothing: it was no piece."""
+        if self.shapes_sends:
+            self.pieces -= 1
+
     def hold(self, data: memoryview, now: float) -> bool:
         """Hold `data` back if a stage says so, behind what waits already (order is
         kept); False: it may go as soon as sends allow."""
@@ -131,7 +169,7 @@ class FaultStack:
             return False  # fault held was released by `start` up to now
         release = max(release, self.last_release)
         self.last_release = release
-        self.held.append((release, bytes(data)))
+        self.held.append((release, bytearray(data)))
         self.held_bytes += len(data)
         self.delayed += len(data)
         return True
@@ -144,22 +182,21 @@ class FaultStack:
         held = self.held
         if not held or (until is not None and held[0][0] > until):
             return outbuf
-        ready = outbuf if outbuf else bytearray()
+        ready = outbuf
         while held and (until is None or held[0][0] <= until):
             _, chunk = held.popleft()
             self.held_bytes -= len(chunk)
-            ready += chunk
+            if ready:
+                ready += chunk
+            else:  # the chunk is the pending bytes now, as it is
+                ready = chunk
         return ready
 
     def send_limit(self, pending: int, bytes_out: int) -> int:
         """How many of the `pending` bytes one send may take now (0: none)."""
-        limit = pending
-        for stage in self.stages:
-            piece = stage.piece_limit()
-            if piece is not None and piece < limit:
-                limit = piece
+        limit = pending if pending < self.piece else self.piece
         echoed = bytes_out - self.out_base
-        for stage in self.stages:
+        for stage in self._limiting:
             limit = stage.send_limit(limit, echoed)
         return max(limit, 0)
 
@@ -170,6 +207,8 @@ class FaultStack:
         if self.shapes_sends:
             limit = self.send_limit(limit, bytes_out)
         if not self.alters_bytes:
+            if limit >= len(outbuf):  # all of it: as it is, no copy
+                return outbuf
             return bytes(memoryview(outbuf)[:limit])
         data = bytearray(memoryview(outbuf)[: min(limit, ALTERED_PIECE)])
         echoed = bytes_out - self.out_base
@@ -199,12 +238,13 @@ class FaultStack:
 
     def send_wait(self, pending: int, now: float) -> float:
         """Seconds until the next piece of the `pending` bytes may go (0: now)."""
-        piece = pending
-        for stage in self.stages:
-            limit = stage.piece_limit()
-            if limit is not None and limit < piece:
-                piece = limit
-        return max((stage.send_wait(piece, now) for stage in self.stages), default=0.0)
+        piece = pending if pending < self.piece else self.piece
+        wait = 0.0
+        for stage in self._pacing:  # each is asked: a token bucket fills as it is
+            stage_wait = stage.send_wait(piece, now)
+            if stage_wait > wait:
+                wait = stage_wait
+        return wait
 
     def sent(self, count: int, bytes_out: int, now: float) -> CloseReason | None:
         """`count` bytes (more than none) went out; a reason if that closes it."""
@@ -253,6 +293,9 @@ class _Plan(NamedTuple):
     hearing: tuple[int, ...]
     timing: tuple[int, ...]
     timed: tuple[int, ...]
+    limiting: tuple[int, ...]
+    pacing: tuple[int, ...]
+    passing: bool
     shapes_sends: bool
     stops_reading: bool
     alters_bytes: bool
@@ -267,15 +310,27 @@ def _plan_of(kinds: tuple[type[Stage], ...]) -> _Plan:
         found = (i for i, kind in enumerate(kinds) if getattr(kind, name) is not hook)
         return tuple(found)
 
+    admitting, holding, hearing = (
+        doing(Stage.admit),
+        doing(Stage.hold_until),
+        doing(Stage.sent),
+    )
+    limiting, pacing = doing(Stage.send_limit), doing(Stage.send_wait)
+    alters_bytes = any(kind.alters_bytes for kind in kinds)
+    stops_reading = any(kind.stops_reading for kind in kinds)
     return _Plan(
-        admitting=doing(Stage.admit),
-        holding=doing(Stage.hold_until),
-        hearing=doing(Stage.sent),
+        admitting=admitting,
+        holding=holding,
+        hearing=hearing,
         timing=doing(Stage.deadline),
         timed=doing(Stage.due),
+        limiting=limiting,
+        pacing=pacing,
+        passing=not (admitting or holding or hearing or limiting or pacing)
+        and not (alters_bytes or stops_reading),
         shapes_sends=any(kind.shapes_sends for kind in kinds),
-        stops_reading=any(kind.stops_reading for kind in kinds),
-        alters_bytes=any(kind.alters_bytes for kind in kinds),
+        stops_reading=stops_reading,
+        alters_bytes=alters_bytes,
         corrupter=next(
             (i for i, kind in enumerate(kinds) if issubclass(kind, Corrupter)), None
         ),
