@@ -21,8 +21,8 @@ from tests.helpers import (
     recv_until_eof,
     wait_until,
 )
-from tui_echo.events import ClientClosed, ClientConnected, FaultChanged
-from tui_echo.faults import FaultSpec
+from tui_echo.events import ClientClosed, ClientConnected, Event, FaultChanged
+from tui_echo.faults import FaultActivity, FaultSpec
 
 SLACK = 2.0
 """Seconds a loaded machine may add to any timing; lower bounds have none."""
@@ -250,3 +250,30 @@ def test_timers_of_clients_gone_do_not_pile_up(echo_server: RunningServer) -> No
     loop = echo_server.server._loop
     assert loop is not None
     wait_until(lambda: len(loop._timers) < 1500, message="stale timers dropped")
+
+
+@pytest.mark.parametrize("spec", ["delay=1s", "off"])
+def test_a_fault_event_comes_once_the_fault_is_in_force(
+    echo_server: RunningServer, spec: str
+) -> None:
+    """Who waits for the `fault` event may ask what the fault has done at once."""
+    client, client_id = with_fault(echo_server, "blackhole")
+    client.sendall(b"x" * 10)  # the old fault's activity: 10 bytes discarded
+    activity = echo_server.server.fault_activity
+    wait_until(lambda: (found := activity(client_id)) and found.discarded == 10)
+    loop = echo_server.server._loop
+    assert loop is not None
+    in_force: list[object] = []
+    publish = loop.publish
+
+    def watching(event: Event) -> None:  # runs on the loop thread
+        if isinstance(event, FaultChanged) and event.client == client_id:
+            in_force.append(loop.clients.fault_activity(client_id))
+        publish(event)
+
+    loop.publish = watching  # type: ignore[method-assign]
+    with client:
+        echo_server.server.set_fault(client_id, spec)
+        echo_server.events.wait_for(FaultChanged, client=client_id, fault=spec)
+    fresh = FaultActivity(delayed=0, pieces=0, discarded=0)
+    assert in_force == [fresh if spec != "off" else None]

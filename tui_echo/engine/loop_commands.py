@@ -118,9 +118,11 @@ class LoopCommands:
                 continue  # nothing in it for this one's protocol: left as it is
             given = None if mine is None else mine.drawn(self._chance)
             given_text = mine_text if given is mine else fault_text(given)
+            # Each `fault` event once the fault is in force: who waits for it may
+            # ask the server what the fault has done at once.
             if peer is not None and self.udp is not None:
-                self.publish(FaultChanged(client=client_id, fault=given_text))
                 self.udp.set_fault(peer, given, now)
+                self.publish(FaultChanged(client=client_id, fault=given_text))
                 self._arm_udp()
                 continue
             entry = self._by_id.get(client_id)
@@ -128,8 +130,9 @@ class LoopCommands:
                 sock, conn = entry
                 for event in conn.take_corrupted(time.time()):  # the old fault's
                     self.publish(event)
+                todo = conn.set_fault(given, now)
                 self.publish(FaultChanged(client=client_id, fault=given_text))
-                self._carry_out(sock, conn, conn.set_fault(given, now))
+                self._carry_out(sock, conn, todo)
         return True
 
     def inspect(self, client_id: int, enabled: bool) -> bool:
