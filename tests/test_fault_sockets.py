@@ -252,6 +252,30 @@ def test_timers_of_clients_gone_do_not_pile_up(echo_server: RunningServer) -> No
     wait_until(lambda: len(loop._timers) < 1500, message="stale timers dropped")
 
 
+def activity_when_announced(running: RunningServer) -> dict[int, object]:
+    """What `fault_activity` says of each client at the moment its `fault` event is
+    published (on the loop thread), from now on."""
+    loop = running.server._loop
+    assert loop is not None
+    seen: dict[int, object] = {}
+
+    def watching(publish: Callable[[Event], None]) -> Callable[[Event], None]:
+        def publish_watched(event: Event) -> None:
+            if isinstance(event, FaultChanged) and event.client is not None:
+                seen[event.client] = running.server.fault_activity(event.client)
+            publish(event)
+
+        return publish_watched
+
+    loop.publish = watching(loop.publish)  # type: ignore[method-assign]
+    if loop.udp is not None:  # the UDP port was given the loop's publish
+        loop.udp._publish = watching(loop.udp._publish)
+    return seen
+
+
+FRESH = FaultActivity(delayed=0, pieces=0, discarded=0)
+
+
 @pytest.mark.parametrize("spec", ["delay=1s", "off"])
 def test_a_fault_event_comes_once_the_fault_is_in_force(
     echo_server: RunningServer, spec: str
@@ -261,19 +285,29 @@ def test_a_fault_event_comes_once_the_fault_is_in_force(
     client.sendall(b"x" * 10)  # the old fault's activity: 10 bytes discarded
     activity = echo_server.server.fault_activity
     wait_until(lambda: (found := activity(client_id)) and found.discarded == 10)
-    loop = echo_server.server._loop
-    assert loop is not None
-    in_force: list[object] = []
-    publish = loop.publish
-
-    def watching(event: Event) -> None:  # runs on the loop thread
-        if isinstance(event, FaultChanged) and event.client == client_id:
-            in_force.append(loop.clients.fault_activity(client_id))
-        publish(event)
-
-    loop.publish = watching  # type: ignore[method-assign]
+    seen = activity_when_announced(echo_server)
     with client:
         echo_server.server.set_fault(client_id, spec)
         echo_server.events.wait_for(FaultChanged, client=client_id, fault=spec)
-    fresh = FaultActivity(delayed=0, pieces=0, discarded=0)
-    assert in_force == [fresh if spec != "off" else None]
+    assert seen == {client_id: FRESH if spec != "off" else None}
+
+
+@pytest.mark.parametrize("udp", [False, True])
+def test_a_drawn_default_fault_is_announced_once_in_force(
+    start_server: Callable[..., RunningServer], udp: bool
+) -> None:
+    running = start_server(udp=udp)
+    running.server.set_fault("new", "delay=1s,p=100%")
+    running.events.wait_for(FaultChanged, client=None)
+    seen = activity_when_announced(running)
+    if udp:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.sendto(b"x", running.udp_address)
+            client_id = running.events.wait_for(ClientConnected).client
+            running.events.wait_for(FaultChanged, client=client_id)
+    else:
+        with running.connect():
+            client_id = running.events.wait_for(ClientConnected).client
+            running.events.wait_for(FaultChanged, client=client_id)
+    assert list(seen) == [client_id]
+    assert seen[client_id] is not None  # the fault was in force: it has activity

@@ -128,34 +128,43 @@ class Admission:
         self.poller.register(sock.fileno(), conn.interest)
         self.publish(ClientConnected(client=conn.id, peer=conn.peer, ts=time.time()))
         if self._default_fault is not None:
-            given = self._give_default("tcp", conn.id)
-            if given is not None:
-                self._carry_out(sock, conn, conn.set_fault(given, now))
+            given, announced = self._give_default("tcp", conn.id)
+            todo = 0 if given is None else conn.set_fault(given, now)
+            if announced is not None:  # once in force, as `set_fault`'s are
+                self.publish(announced)
+            if todo:
+                self._carry_out(sock, conn, todo)
         if self._timeline is not None and self._timeline.per_client:
             self._timeline.connected(conn.id, now)
 
-    def _peer_arrived(self, client_id: int) -> FaultSpec | None:
+    def _peer_arrived(
+        self, client_id: int
+    ) -> tuple[FaultSpec | None, FaultChanged | None]:
         """A UDP peer's first datagram made it a client: its scenario steps are
-        armed; returns its share of the default fault."""
+        armed; returns its share of the default fault, and the event to publish
+        once it is in force (see `_give_default`)."""
         given = self._give_default("udp", client_id)
         if self._timeline is not None and self._timeline.per_client:
             self._timeline.connected(client_id, time.monotonic())
         return given
 
-    def _give_default(self, proto: str, client_id: int) -> FaultSpec | None:
+    def _give_default(
+        self, proto: str, client_id: int
+    ) -> tuple[FaultSpec | None, FaultChanged | None]:
         """The fault a new client or peer gets of the default: the items that mean
-        something for its protocol, drawn if `p=` says so. It goes without an
-        event of its own when it is the default as set (the book knows it);
-        otherwise (a `p=` draw chosen, items left out) a `fault` event says so."""
+        something for its protocol, drawn if `p=` says so; and the `fault` event
+        to publish once it is in force. There is none when it is the default as
+        set (the book knows it); otherwise (a `p=` draw chosen, items left out)
+        the event says so."""
         default = self._default_fault
         if default is None:
-            return None
+            return None, None
         mine = default.for_protocol(proto)
         given = None if mine is None else mine.drawn(self._chance)
         assumed = None if default.get(CHANCE) is not None else default
-        if given != assumed:
-            self.publish(FaultChanged(client=client_id, fault=fault_text(given)))
-        return given
+        if given == assumed:
+            return given, None
+        return given, FaultChanged(client=client_id, fault=fault_text(given))
 
     def set_listener_fault(self, fault: ListenerFault | None) -> None:
         """Put a listener fault in force (None: off) and publish a `listener` event

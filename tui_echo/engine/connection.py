@@ -21,7 +21,8 @@ The rules, each here and only here:
 
 - Echo eagerly: while nothing is pending and no fault is set, what arrives goes
   straight back (the fast path: two calls, no state change); so it does under a
-  fault that does nothing to those bytes (a `slice` they fit in, a `close-in`).
+  fault that does nothing to those bytes (a `slice` they fit in, counted as a
+  piece; `close-in`, `reset-in`).
 - Pending bytes never exceed `max_buffer`: a read takes at most `room` bytes, and
   reading stops (state `paused`) once the buffer is full; it resumes at half.
 - All clients' pending bytes together are bounded by `max_memory` (`MemoryBudget`):

@@ -27,7 +27,7 @@ from tui_echo.engine.limits import Limits
 from tui_echo.engine.peers import PEER_CEILING, Address, Peer, PeerTable
 from tui_echo.engine.poller import READ, READABLE, WRITE, Poller
 from tui_echo.engine.timers import Timers
-from tui_echo.events import ClientClosed, ClientConnected, ClientData
+from tui_echo.events import ClientClosed, ClientConnected, ClientData, FaultChanged
 from tui_echo.faults import FaultSpec
 from tui_echo.faults.datagram_stages import DatagramFaults
 from tui_echo.states import CloseReason
@@ -93,8 +93,8 @@ class DatagramPort:
         clients: Clients,
         idle_timeout: float,
         admit: Callable[[], bool],
-        give_default: Callable[[int], FaultSpec | None],
-        publish: Callable[[ClientConnected], None],
+        give_default: Callable[[int], tuple[FaultSpec | None, FaultChanged | None]],
+        publish: Callable[[ClientConnected | FaultChanged], None],
         publish_close: Callable[[ClientClosed, ClientData | None], None],
         budget_flipped: Callable[[], None],
     ) -> None:
@@ -192,9 +192,11 @@ class DatagramPort:
                 client=peer.id, peer=peer.peer, proto="udp", ts=peer.connected_wall
             )
         )
-        spec = self._give_default(peer.id)
+        spec, announced = self._give_default(peer.id)
         if spec is not None:
             peer.fault = DatagramFaults(spec, now, self._limits.rng)
+        if announced is not None:  # once in force, as `set_fault`'s are
+            self._publish(announced)
         return peer
 
     # ---- what waits -----------------------------------------------------------

@@ -202,7 +202,9 @@ class FaultStack:
 
     def outgoing(self, outbuf: bytes | bytearray, bytes_out: int) -> bytes | bytearray:
         """What the next send may take of `outbuf` (as `send_limit` says), with
-        what the stages change in it (a copy: `outbuf` stays as it came)."""
+        what the stages change in it: a copy (`outbuf` stays as it came), or
+        `outbuf` itself when the send may take all of it as it is (send it before
+        `outbuf` changes)."""
         limit = len(outbuf)
         if self.shapes_sends:
             limit = self.send_limit(limit, bytes_out)
