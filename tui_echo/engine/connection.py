@@ -197,7 +197,9 @@ class Connection:
         if self.recent is not None:
             self.recent = (self.recent + data)[-RING_SIZE:]
         fault = self.fault
-        if not self.outbuf and (fault is None or fault.passes(size)):
+        if not self.outbuf and (
+            fault is None or (fault.passing and fault.passes(size))
+        ):
             self.bytes_out += size
             return ECHO
         if fault is not None:
@@ -243,7 +245,7 @@ class Connection:
         self.deadline = None  # whatever comes next is a new wake-up
         if fault is None:
             return 0
-        reason = fault.due(now)
+        reason = fault.due(now) if fault.timed else None
         if reason is not None:
             return self._close(reason)
         self.outbuf = fault.release(self.outbuf, now)
@@ -397,7 +399,8 @@ class Connection:
         when to wake; say what the loop must do."""
         fault = self.fault
         outbuf = self.outbuf
-        pending = self.pending
+        # `pending`, inlined: this runs twice for each delayed message
+        pending = len(outbuf) if fault is None else len(outbuf) + fault.held_bytes
         limits = self.limits
         budget = limits.budget
         todo = 0

@@ -35,7 +35,6 @@ class FaultStack:
         "_holding",
         "_limiting",
         "_pacing",
-        "_passing",
         "_timed",
         "_timing",
         "admits",
@@ -50,6 +49,7 @@ class FaultStack:
         "in_base",
         "last_release",
         "out_base",
+        "passing",
         "piece",
         "pieces",
         "rng",
@@ -57,6 +57,7 @@ class FaultStack:
         "spec",
         "stages",
         "stops_reading",
+        "timed",
     )
 
     def __init__(
@@ -89,7 +90,10 @@ class FaultStack:
         """A stage may throw received bytes away or close on them: ask `admit`."""
         self.holds = bool(self._holding)
         """A stage may hold received bytes back: ask `hold`."""
-        self._passing = plan.passing
+        self.passing = plan.passing
+        """No stage acts on bytes or times sends: small reads may `pass`."""
+        self.timed = bool(self._timed)
+        """A stage closes on time: ask `due` when the deadline comes."""
         self.hears_sends = plan.shapes_sends or bool(self._hearing)
         """A stage counts what is sent: tell `sent`."""
         self.rng = rng
@@ -144,9 +148,10 @@ class FaultStack:
 
     def passes(self, size: int) -> bool:
         """True when `size` bytes just received, with nothing pending before them,
-        may go back as they are, in one send, as if no fault were set: no stage acts
-        on bytes (or times sends) but a `slice` they fit in (counted as a piece)."""
-        if not self._passing or size > self.piece:
+        may go back as they are, in one send, as if no fault were set (ask only a
+        `passing` fault): no stage acts on bytes but a `slice` they fit in (counted
+        as a piece)."""
+        if size > self.piece:
             return False
         if self.shapes_sends:
             self.pieces += 1
