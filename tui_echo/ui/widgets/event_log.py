@@ -13,6 +13,8 @@ lifecycle view the latest data line shows below the log instead.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import heapq
 import time
 from collections import deque
@@ -41,6 +43,9 @@ WRITE_EVERY = 1.0
 """Seconds between writes to the log widget. Each write grows the log, and a log
 that grows costs the screen a layout pass, which takes the UI thread (and the GIL)
 longer than all the rest of a refresh. Once a second is still live for a history."""
+
+UNMOUNT_WAIT = 2.0
+"""Seconds the log waits, as it leaves, for lines being measured (a few ms)."""
 
 LogLine = tuple[bool, str]
 """(is it a lifecycle line, its text)."""
@@ -191,6 +196,18 @@ class EventLog(Log):
 
     def on_mount(self) -> None:
         self._update_titles()
+
+    async def on_unmount(self) -> None:
+        """Let the lines being measured be measured before the log leaves the app:
+        Textual's `Log` measures new lines on a thread worker that needs the app
+        when it ends, and fails the app (NoActiveAppError) if the log is gone by
+        then, as when the user quits while a batch is written."""
+        measuring = [worker for worker in self.app.workers if worker.node is self]
+        if measuring:  # (none: wait_for_complete would wait for every worker)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    self.app.workers.wait_for_complete(measuring), UNMOUNT_WAIT
+                )
 
     def render_line(self, y: int) -> Strip:
         """A line wider than the log loses whole fields from its end, never half a
