@@ -188,7 +188,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     *(_curve(idle) for idle in CURVE_IDLE),
     # issue 20: a timeline of faults under 1,000 pinging clients, against the same
     # load without one, and with its faults all along; run by name (--scenarios
-    # timeline-1000,timeline-1000-none,timeline-1000-faults,timeline-1000-slice)
+    # timeline-1000,timeline-1000-steps,timeline-1000-none,timeline-1000-faults,
+    # timeline-1000-slice)
     *(
         Scenario(name, f"1,000 conns ping every 50 ms, {what}", "ticker",
                  ("--mode", "ticker", "--conns", "1000", "--interval", "0.05"),
@@ -198,6 +199,11 @@ SCENARIOS: tuple[Scenario, ...] = (
         for name, what, args in (
             ("timeline-1000", "a scenario of faults (scenarios/timeline-1000.toml)",
              ("--scenario", str(BENCH_DIR / "scenarios" / "timeline-1000.toml"))),
+            ("timeline-1000-steps",
+             "the same timeline, faults doing nothing per message "
+             "(scenarios/timeline-1000-steps.toml)",
+             ("--scenario",
+              str(BENCH_DIR / "scenarios" / "timeline-1000-steps.toml"))),
             ("timeline-1000-none", "no scenario, no fault", ()),
             ("timeline-1000-faults", "fault delay=2ms,jitter=3ms:pareto all along",
              ("--fault", "delay=2ms,jitter=3ms:pareto")),
