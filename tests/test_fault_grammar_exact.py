@@ -120,3 +120,44 @@ def test_the_items_help_texts() -> None:
     assert all(line[22:24] == "  " and line[24] != " " for line in lines), (
         "every effect starts after the longest usage (22) and two spaces"
     )
+
+
+# ---- a profile among items ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "same_as"),
+    [
+        ("3g,p=30%", "p=30%,delay=2s,rate=50000"),  # 3g for 30% of new clients
+        ("p=30%, 3G", "p=30%,delay=2s,rate=50000"),
+        ("satellite,slice=64", "delay=600ms,slice=64"),
+    ],
+)
+def test_a_profile_among_items_stands_for_its_items(text: str, same_as: str) -> None:
+    spec = FaultSpec.parse(text)
+    assert spec == FaultSpec.parse(same_as)
+    assert str(spec) == same_as
+
+
+def test_a_profile_of_the_scenario_file_stands_among_items_too() -> None:
+    flaky = FaultSpec.parse("delay=200ms,slice=512")
+    assert flaky is not None
+    spec = FaultSpec.parse("flaky,p=50%", profiles={"flaky": flaky})
+    assert str(spec) == "p=50%,delay=200ms,slice=512"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("3g,delay=1s", "fault item 'delay' is given twice"),
+        ("3g,satellite", "fault item 'delay' is given twice"),
+        ("off,p=30%", "fault SPEC 'off' stands alone: no items beside it"),
+        ("nope,p=30%", "unknown fault item 'nope'"),
+        ("3g=1,p=30%", "unknown fault item '3g=1'"),
+    ],
+)
+def test_a_profile_among_items_is_refused_with_what_is_wrong(
+    text: str, said: str
+) -> None:
+    with pytest.raises(ValueError, match="^" + said.replace("(", r"\(")):
+        FaultSpec.parse(text)

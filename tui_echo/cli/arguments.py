@@ -177,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=_lines(
             f"a fault for every new client: comma-separated items of {usage()};"
             " e.g. delay=50ms,jitter=20ms,slice=1; or a profile:"
-            f" {', '.join(PROFILE_NAMES)} (default: none)"
+            f" {', '.join(PROFILE_NAMES)}, alone or among items (3g,p=30%%)"
+            " (default: none)"
         ),
     )
     parser.add_argument(
@@ -203,8 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help=_lines(
             "serve the control socket (a Unix socket, mode 0600) at PATH: LIST,"
-            " STATS, KICK, RESET, FAULT, EVENTS, HELP; `tui-echo attach PATH` watches"
-            " through it (default: off)"
+            " STATS, HISTORY, KICK, RESET, FAULT, LISTENER, SCENARIO, INSPECT,"
+            " RECENT, ACTIVITY, KERNEL, EVENTS, PING, HELP (HELP says each);"
+            " `tui-echo attach PATH` watches through it (default: off)"
         ),
     )
     parser.add_argument("--scenario", metavar="FILE", help=_lines(SCENARIO_HELP))

@@ -112,7 +112,8 @@ class FaultSpec:
 
         A SPEC is `off`, comma-separated items, or the name of a profile: a
         built-in one (profiles.py), else one of `profiles` (a scenario file's own,
-        looked up as written, then in lower case); a profile gives its items.
+        looked up as written, then in lower case); a profile gives its items, and
+        among items stands for them (`3g,p=30%`: 3g for 30% of new clients).
 
         Raises:
             ValueError: an item is unknown, malformed or given twice; the message
@@ -135,15 +136,16 @@ class FaultSpec:
         for part in text.split(","):
             name, has_value, raw = (piece.strip() for piece in part.partition("="))
             name = name.lower()
-            if name not in BY_NAME:
-                raise ValueError(
-                    f"unknown fault item {quoted(part.strip())}"
-                    f" (items: {', '.join(BY_NAME)}; a profile:"
-                    f" {', '.join(PROFILE_NAMES)}; or off)"
-                )
-            if name in values:
-                raise ValueError(f"fault item {name!r} is given twice")
-            values[name] = _parse_value(name, raw if has_value else None)
+            if name in BY_NAME:
+                given = [(name, _parse_value(name, raw if has_value else None))]
+            elif name and not has_value and len(text.split(",")) > 1:  # a profile?
+                given = list(_profile_items(part.strip(), profiles))
+            else:
+                raise ValueError(_unknown(part))
+            for item, value in given:
+                if item in values:
+                    raise ValueError(f"fault item {item!r} is given twice")
+                values[item] = value
         spec = cls()
         spec._items = tuple(sorted(values.items(), key=lambda p: _ORDER[p[0]]))
         return spec
@@ -225,6 +227,24 @@ def chance_generator(seed: int | None) -> random.Random:
     return random.Random(None if seed is None else f"p=:{seed}")
 
 
+def _unknown(part: str) -> str:
+    return (
+        f"unknown fault item {quoted(part.strip())}"
+        f" (items: {', '.join(BY_NAME)}; a profile: {', '.join(PROFILE_NAMES)};"
+        " or off)"
+    )
+
+
+def _profile_items(
+    name: str, profiles: Mapping[str, FaultSpec] | None
+) -> tuple[tuple[str, Value], ...]:
+    """The items of the profile `name` stands for among other items."""
+    spec = FaultSpec.parse(name, profiles)
+    if spec is None:
+        raise ValueError("fault SPEC 'off' stands alone: no items beside it")
+    return spec.items
+
+
 def check_target(target: FaultTarget, spec: FaultSpec | None) -> None:
     """Refuse a fault its target cannot take: `p` is a draw among clients (new
     ones, or all), never for one client.
@@ -235,8 +255,8 @@ def check_target(target: FaultTarget, spec: FaultSpec | None) -> None:
     if spec is not None and spec.get(CHANCE) is not None and isinstance(target, int):
         raise ValueError(
             "fault item 'p' is for new clients or all of them, not one client"
-            f" (set p={_show(CHANCE, spec.get(CHANCE) or 0.0)} with FAULT new or"
-            " FAULT all)"
+            f" (set p={_show(CHANCE, spec.get(CHANCE) or 0.0)} as the fault of new"
+            " clients, or of all)"
         )
 
 
